@@ -1,0 +1,196 @@
+//! The crate's one error type.
+//!
+//! Errors are tagged where they happen and mapped to PHP exception classes once, in
+//! `php::exceptions`. Callers ask questions of an error ([`Error::is_retryable`], [`Error::kind`])
+//! instead of matching on its variants.
+
+use crate::signature::SignatureError;
+
+/// Shorthand for results carrying this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong inside the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Input failed validation before anything was changed. `field` names the offending field
+    /// (for example `sku` or `quantity`) so the caller can point at it.
+    #[error("{field}: {message}")]
+    Validation {
+        /// The field (or parameter) that was rejected.
+        field: String,
+        /// What is wrong with it, in words an integrator understands.
+        message: String,
+    },
+
+    /// A signed message was rejected: signature missing, malformed, not matching, or outside its
+    /// time window.
+    #[error("signature rejected: {0}")]
+    Signature(#[from] SignatureError),
+
+    /// Something asked for by key does not exist (an unknown SKU, location or channel).
+    #[error("unknown {what}: {key}")]
+    NotFound {
+        /// What kind of thing was looked up (`sku`, `location`, …).
+        what: &'static str,
+        /// The key that was not found.
+        key: String,
+    },
+
+    /// A guarded request could not be satisfied without breaking a stock rule, for example a
+    /// reservation for more than is available. Nothing was changed.
+    #[error("{0}")]
+    Conflict(String),
+
+    /// The ledger store failed: the file could not be opened, a query failed, or the schema is
+    /// newer than this build understands.
+    #[error("ledger: {message}")]
+    Ledger {
+        /// What the store was doing when it failed.
+        message: String,
+        /// The underlying cause, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+
+    /// A sales channel could not be reached or refused a request.
+    #[error("channel {channel}: {message}")]
+    Channel {
+        /// The channel's name or kind.
+        channel: String,
+        /// What went wrong, readable by a store owner.
+        message: String,
+        /// Whether trying again later may succeed (timeouts, 429, 5xx).
+        retryable: bool,
+    },
+}
+
+/// The broad class of an [`Error`]; each maps to one PHP exception class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// See [`Error::Validation`].
+    Validation,
+    /// See [`Error::Signature`].
+    Signature,
+    /// See [`Error::NotFound`].
+    NotFound,
+    /// See [`Error::Conflict`].
+    Conflict,
+    /// See [`Error::Ledger`].
+    Ledger,
+    /// See [`Error::Channel`].
+    Channel,
+}
+
+impl Error {
+    /// A validation error naming `field`.
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Validation {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A ledger error with an underlying cause.
+    pub fn ledger(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Ledger {
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+
+    /// The broad class of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Validation { .. } => ErrorKind::Validation,
+            Error::Signature(_) => ErrorKind::Signature,
+            Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::Conflict(_) => ErrorKind::Conflict,
+            Error::Ledger { .. } => ErrorKind::Ledger,
+            Error::Channel { .. } => ErrorKind::Channel,
+        }
+    }
+
+    /// Whether the same operation may succeed if tried again later. Only transient channel
+    /// failures and a busy ledger are retryable; bad input never is.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Channel { retryable, .. } => *retryable,
+            Error::Ledger { source, .. } => source
+                .as_deref()
+                .and_then(|s| s.downcast_ref::<rusqlite::Error>())
+                .is_some_and(|e| {
+                    matches!(
+                        e.sqlite_error_code(),
+                        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                    )
+                }),
+            _ => false,
+        }
+    }
+
+    /// The message with every underlying cause appended (`a: b: c`), for logs and exceptions.
+    pub fn full_message(&self) -> String {
+        let mut message = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !message.ends_with(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
+            source = cause.source();
+        }
+        message
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_and_retryability() {
+        let cases: Vec<(Error, ErrorKind, bool)> = vec![
+            (Error::validation("sku", "empty"), ErrorKind::Validation, false),
+            (Error::Signature(SignatureError::Mismatch), ErrorKind::Signature, false),
+            (
+                Error::NotFound { what: "sku", key: "A".into() },
+                ErrorKind::NotFound,
+                false,
+            ),
+            (Error::Conflict("only 2 available".into()), ErrorKind::Conflict, false),
+            (
+                Error::Channel { channel: "shopify".into(), message: "503".into(), retryable: true },
+                ErrorKind::Channel,
+                true,
+            ),
+            (
+                Error::Channel { channel: "ebay".into(), message: "400".into(), retryable: false },
+                ErrorKind::Channel,
+                false,
+            ),
+        ];
+        for (error, kind, retryable) in cases {
+            assert_eq!(error.kind(), kind, "{error}");
+            assert_eq!(error.is_retryable(), retryable, "{error}");
+        }
+    }
+
+    #[test]
+    fn validation_message_names_the_field() {
+        assert_eq!(Error::validation("quantity", "must be positive").to_string(), "quantity: must be positive");
+    }
+
+    #[test]
+    fn full_message_walks_the_source_chain() {
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "read-only file system");
+        let error = Error::ledger("cannot open /x/ledger.sqlite", io);
+        assert_eq!(
+            error.full_message(),
+            "ledger: cannot open /x/ledger.sqlite: read-only file system"
+        );
+    }
+}
