@@ -124,7 +124,9 @@ impl Error {
                 .is_some_and(|e| {
                     matches!(
                         e.sqlite_error_code(),
-                        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                        Some(
+                            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                        )
                     )
                 }),
             _ => false,
@@ -154,21 +156,44 @@ mod tests {
     #[test]
     fn kinds_and_retryability() {
         let cases: Vec<(Error, ErrorKind, bool)> = vec![
-            (Error::validation("sku", "empty"), ErrorKind::Validation, false),
-            (Error::Signature(SignatureError::Mismatch), ErrorKind::Signature, false),
             (
-                Error::NotFound { what: "sku", key: "A".into() },
+                Error::validation("sku", "empty"),
+                ErrorKind::Validation,
+                false,
+            ),
+            (
+                Error::Signature(SignatureError::Mismatch),
+                ErrorKind::Signature,
+                false,
+            ),
+            (
+                Error::NotFound {
+                    what: "sku",
+                    key: "A".into(),
+                },
                 ErrorKind::NotFound,
                 false,
             ),
-            (Error::Conflict("only 2 available".into()), ErrorKind::Conflict, false),
             (
-                Error::Channel { channel: "shopify".into(), message: "503".into(), retryable: true },
+                Error::Conflict("only 2 available".into()),
+                ErrorKind::Conflict,
+                false,
+            ),
+            (
+                Error::Channel {
+                    channel: "shopify".into(),
+                    message: "503".into(),
+                    retryable: true,
+                },
                 ErrorKind::Channel,
                 true,
             ),
             (
-                Error::Channel { channel: "ebay".into(), message: "400".into(), retryable: false },
+                Error::Channel {
+                    channel: "ebay".into(),
+                    message: "400".into(),
+                    retryable: false,
+                },
                 ErrorKind::Channel,
                 false,
             ),
@@ -181,12 +206,18 @@ mod tests {
 
     #[test]
     fn validation_message_names_the_field() {
-        assert_eq!(Error::validation("quantity", "must be positive").to_string(), "quantity: must be positive");
+        assert_eq!(
+            Error::validation("quantity", "must be positive").to_string(),
+            "quantity: must be positive"
+        );
     }
 
     #[test]
     fn full_message_walks_the_source_chain() {
-        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "read-only file system");
+        let io = std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            "read-only file system",
+        );
         let error = Error::ledger("cannot open /x/ledger.sqlite", io);
         assert_eq!(
             error.full_message(),

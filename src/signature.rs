@@ -89,7 +89,8 @@ impl<'a> Secrets<'a> {
 fn mac(secret: &[u8]) -> HmacSha256 {
     // HMAC accepts keys of any length, so this cannot fail; keep the fallback total anyway.
     <HmacSha256 as Mac>::new_from_slice(secret).unwrap_or_else(|_| {
-        <HmacSha256 as Mac>::new_from_slice(&[]).unwrap_or_else(|_| unreachable!("HMAC takes any key"))
+        <HmacSha256 as Mac>::new_from_slice(&[])
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key"))
     })
 }
 
@@ -107,7 +108,11 @@ pub fn sign_generic(secret: &[u8], body: &[u8]) -> String {
 
 /// Verifies a `generic` signature header (hex, optionally prefixed `sha256=`) against the raw
 /// body under any of `secrets`.
-pub fn verify_generic(body: &[u8], header: &[u8], secrets: Secrets<'_>) -> Result<(), SignatureError> {
+pub fn verify_generic(
+    body: &[u8],
+    header: &[u8],
+    secrets: Secrets<'_>,
+) -> Result<(), SignatureError> {
     let header = std::str::from_utf8(header)
         .map_err(|_| SignatureError::Malformed("not ASCII"))?
         .trim();
@@ -152,14 +157,27 @@ mod tests {
 
     #[test]
     fn github_test_vector_signs_and_verifies() {
-        assert_eq!(format!("sha256={}", sign_generic(GITHUB_SECRET, GITHUB_BODY)), GITHUB_HEADER);
         assert_eq!(
-            verify_generic(GITHUB_BODY, GITHUB_HEADER.as_bytes(), Secrets::new(GITHUB_SECRET, None)),
+            format!("sha256={}", sign_generic(GITHUB_SECRET, GITHUB_BODY)),
+            GITHUB_HEADER
+        );
+        assert_eq!(
+            verify_generic(
+                GITHUB_BODY,
+                GITHUB_HEADER.as_bytes(),
+                Secrets::new(GITHUB_SECRET, None)
+            ),
             Ok(())
         );
     }
 
-    fn check(body: &[u8], header: &[u8], current: &[u8], previous: Option<&[u8]>, expected: Result<(), SignatureError>) {
+    fn check(
+        body: &[u8],
+        header: &[u8],
+        current: &[u8],
+        previous: Option<&[u8]>,
+        expected: Result<(), SignatureError>,
+    ) {
         assert_eq!(
             verify_generic(body, header, Secrets::new(current, previous)),
             expected,
@@ -180,25 +198,82 @@ mod tests {
 
         check(body, good.as_bytes(), b"s3cret", None, Ok(()));
         check(body, upper.as_bytes(), b"s3cret", None, Ok(()));
-        check(body, format!("  {good}\n").as_bytes(), b"s3cret", None, Ok(()));
+        check(
+            body,
+            format!("  {good}\n").as_bytes(),
+            b"s3cret",
+            None,
+            Ok(()),
+        );
         check(body, old.as_bytes(), b"s3cret", Some(b"old"), Ok(()));
-        check(body, old.as_bytes(), b"s3cret", None, Err(SignatureError::Mismatch));
-        check(body, &flipped, b"s3cret", None, Err(SignatureError::Mismatch));
-        check(b"{\"sku\":\"A\",\"quantity\":30}", good.as_bytes(), b"s3cret", None, Err(SignatureError::Mismatch));
+        check(
+            body,
+            old.as_bytes(),
+            b"s3cret",
+            None,
+            Err(SignatureError::Mismatch),
+        );
+        check(
+            body,
+            &flipped,
+            b"s3cret",
+            None,
+            Err(SignatureError::Mismatch),
+        );
+        check(
+            b"{\"sku\":\"A\",\"quantity\":30}",
+            good.as_bytes(),
+            b"s3cret",
+            None,
+            Err(SignatureError::Mismatch),
+        );
         check(body, b"", b"s3cret", None, Err(SignatureError::Missing));
         check(body, b"   ", b"s3cret", None, Err(SignatureError::Missing));
-        check(body, &good.as_bytes()[..63], b"s3cret", None, Err(SignatureError::Malformed("expected 64 hex digits")));
-        check(body, "z".repeat(64).as_bytes(), b"s3cret", None, Err(SignatureError::Malformed("not hexadecimal")));
-        check(body, &[0xff, 0xfe], b"s3cret", None, Err(SignatureError::Malformed("not ASCII")));
-        check(body, good.as_bytes(), b"", None, Err(SignatureError::NoSecret));
-        check(body, good.as_bytes(), b"", Some(b""), Err(SignatureError::NoSecret));
+        check(
+            body,
+            &good.as_bytes()[..63],
+            b"s3cret",
+            None,
+            Err(SignatureError::Malformed("expected 64 hex digits")),
+        );
+        check(
+            body,
+            "z".repeat(64).as_bytes(),
+            b"s3cret",
+            None,
+            Err(SignatureError::Malformed("not hexadecimal")),
+        );
+        check(
+            body,
+            &[0xff, 0xfe],
+            b"s3cret",
+            None,
+            Err(SignatureError::Malformed("not ASCII")),
+        );
+        check(
+            body,
+            good.as_bytes(),
+            b"",
+            None,
+            Err(SignatureError::NoSecret),
+        );
+        check(
+            body,
+            good.as_bytes(),
+            b"",
+            Some(b""),
+            Err(SignatureError::NoSecret),
+        );
     }
 
     #[test]
     fn binary_bodies_are_signed_byte_for_byte() {
         let body: Vec<u8> = (0..=255u8).collect();
         let sig = sign_generic(b"k", &body);
-        assert_eq!(verify_generic(&body, sig.as_bytes(), Secrets::new(b"k", None)), Ok(()));
+        assert_eq!(
+            verify_generic(&body, sig.as_bytes(), Secrets::new(b"k", None)),
+            Ok(())
+        );
         let mut changed = body.clone();
         changed[200] ^= 1;
         assert_eq!(
@@ -210,6 +285,9 @@ mod tests {
     #[test]
     fn secrets_never_show_in_debug_output() {
         let text = format!("{:?}", Secrets::new(b"topsecret", Some(b"oldsecret")));
-        assert!(!text.contains("topsecret") && !text.contains("oldsecret"), "{text}");
+        assert!(
+            !text.contains("topsecret") && !text.contains("oldsecret"),
+            "{text}"
+        );
     }
 }

@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# Inventory Sync — the one way to build, test and try the project.
+#
+#   ./build.sh deps    install the Debian packages the project needs (as root), or print the
+#                      exact apt-get line; install the browser driver for the tests (npm)
+#   ./build.sh build   release extension (.so) and dist/ (plugin zip + extension + INSTALL.txt)
+#   ./build.sh test    everything: rustfmt, clippy -D warnings, Rust tests, PHP tests against the
+#                      .so, WordPress end to end (MariaDB, php -S, WP-Cron, headless Chromium)
+#   ./build.sh demo    a local WordPress with the plugin on a free port; prints URL and login
+#   ./build.sh stop    stops what demo started (by recorded process group)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+
+SO="$ROOT/target/release/libinventory_sync.so"
+DEMO_DIR="$ROOT/.demo"
+OUT_DIR="$ROOT/tests/output"
+
+# Debian 12 packages. php8.2-fpm and nginx are listed so that WordPress's "web server + PHP
+# module" dependencies are met without pulling in Apache's PHP module, and for load tests.
+APT_PACKAGES=(
+  php8.2-cli php8.2-dev php8.2-fpm php8.2-mysql php8.2-curl php8.2-mbstring php8.2-xml
+  php8.2-zip php8.2-intl php8.2-gd clang libclang-dev pkg-config
+  mariadb-server mariadb-client wordpress phpunit chromium nginx
+  zip unzip curl ca-certificates git
+)
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf '\033[31mFAILED: %s\033[0m\n' "$*" >&2; exit 1; }
+
+version() { sed -n 's/^version *= *"\([^"]*\)".*/\1/p' Cargo.toml | head -n 1; }
+
+# ---------------------------------------------------------------------------------------------
+# deps
+# ---------------------------------------------------------------------------------------------
+missing_packages() {
+  local pkg missing=()
+  for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+  echo "${missing[@]:-}"
+}
+
+cmd_deps() {
+  local missing
+  missing="$(missing_packages)"
+  if [ -n "$missing" ]; then
+    if [ "$(id -u)" = 0 ]; then
+      say "installing Debian packages: $missing"
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -q
+      # shellcheck disable=SC2086
+      apt-get install -y -q --no-install-recommends $missing
+    else
+      echo "Missing Debian packages. Install them with:"
+      echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends $missing"
+      exit 1
+    fi
+  else
+    say "Debian packages: all present"
+  fi
+  if ! command -v cargo >/dev/null 2>&1; then
+    echo "Rust is missing. Install it with rustup (https://rustup.rs), then run this again:"
+    echo "  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c clippy,rustfmt"
+    exit 1
+  fi
+  if ! cargo clippy --version >/dev/null 2>&1 || ! cargo fmt --version >/dev/null 2>&1; then
+    say "adding rustup components clippy and rustfmt"
+    rustup component add clippy rustfmt
+  fi
+  browser_driver
+}
+
+# playwright-core (pinned in tests/browser/package-lock.json) drives Debian's Chromium.
+browser_driver() {
+  if [ ! -d tests/browser/node_modules/playwright-core ]; then
+    say "installing the browser driver (npm ci in tests/browser)"
+    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+require_tools() {
+  local tool
+  for tool in php phpunit mariadb-install-db chromium node cargo clang; do
+    command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed: run ./build.sh deps (as root) first"
+  done
+  [ -d /usr/share/wordpress ] || die "Debian's wordpress package is not installed: run ./build.sh deps"
+}
+
+# ---------------------------------------------------------------------------------------------
+# build
+# ---------------------------------------------------------------------------------------------
+build_extension() {
+  say "cargo build --release"
+  cargo build --release --locked
+  [ -f "$SO" ] || die "$SO was not produced"
+}
+
+cmd_build() {
+  build_extension
+  local v dist stage
+  v="$(version)"
+  dist="$ROOT/dist"
+  stage="$dist/inventory-sync"
+  rm -rf "$dist"
+  mkdir -p "$stage"
+  cp -r php-plugin/. "$stage/"
+  cp "$SO" "$dist/libinventory_sync-$v-php8.2-$(uname -m).so"
+  cat > "$dist/INSTALL.txt" <<EOF
+Inventory Sync $v
+
+1. Copy the extension somewhere PHP can read it, for example
+     cp libinventory_sync-$v-php8.2-$(uname -m).so /usr/lib/php/20220829/libinventory_sync.so
+   and load it in every PHP that runs WordPress (php-fpm and the CLI used for WP-Cron):
+     echo 'extension=libinventory_sync.so' > /etc/php/8.2/mods-available/inventory_sync.ini
+     phpenmod inventory_sync && systemctl reload php8.2-fpm
+   Check with: php -m | grep inventory_sync
+
+2. Install the plugin: wp-admin → Plugins → Add New → Upload Plugin →
+   inventory-sync-$v.zip, then Activate. Without the extension the plugin shows a notice and
+   stays inactive; nothing else breaks.
+
+3. Open wp-admin → Inventory Sync. See README.md for configuration constants and system cron.
+EOF
+  (cd "$dist" && zip -qr "inventory-sync-$v.zip" inventory-sync && rm -rf inventory-sync)
+  say "dist/: $(cd "$dist" && ls | tr '\n' ' ')"
+}
+
+# ---------------------------------------------------------------------------------------------
+# test
+# ---------------------------------------------------------------------------------------------
+PASSED=0
+FAILED=0
+
+count_cargo() { # sums "test result: ok. N passed; M failed" lines
+  local p f
+  p=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$1" | awk '{s+=$4} END {print s+0}')
+  f=$(grep -Eo '[0-9]+ failed;' "$1" | awk '{s+=$1} END {print s+0}')
+  PASSED=$((PASSED + p)); FAILED=$((FAILED + f))
+  echo "   rust: $p passed, $f failed"
+}
+
+count_phpunit() { # "OK (N tests, …)" or "Tests: N, Assertions: A, Failures: F, Errors: E"
+  local line n f e
+  line=$(grep -E '^OK \(|^Tests: ' "$1" | tail -n 1)
+  if [[ "$line" =~ ^OK\ \(([0-9]+)\ test ]]; then
+    n=${BASH_REMATCH[1]}; f=0
+  else
+    n=$(sed -n 's/^Tests: \([0-9]*\).*/\1/p' <<<"$line"); n=${n:-0}
+    f=$(sed -n 's/.*Failures: \([0-9]*\).*/\1/p' <<<"$line"); f=${f:-0}
+    e=$(sed -n 's/.*Errors: \([0-9]*\).*/\1/p' <<<"$line"); f=$((f + ${e:-0}))
+  fi
+  PASSED=$((PASSED + n - f)); FAILED=$((FAILED + f))
+  echo "   $2: $((n - f)) passed, $f failed"
+}
+
+run_logged() { # run_logged <log> <description> <command…>: shows output, keeps a copy
+  local log="$1" what="$2"
+  shift 2
+  say "$what"
+  if ! "$@" 2>&1 | tee "$log"; then
+    die "$what (log: $log)"
+  fi
+}
+
+phpunit_suite() {
+  local suite="$1"
+  run_logged "$OUT_DIR/phpunit-$suite.log" "PHPUnit: $suite suite (extension loaded from target/release)" \
+    php -d extension="$SO" -d zend.assertions=1 /usr/bin/phpunit -c tests/phpunit.xml --testsuite "$suite"
+  count_phpunit "$OUT_DIR/phpunit-$suite.log" "php/$suite"
+}
+
+cmd_test() {
+  require_tools
+  browser_driver
+  mkdir -p "$OUT_DIR"
+  local started=$SECONDS
+
+  say "cargo fmt --check"
+  cargo fmt --all -- --check || die "rustfmt: run cargo fmt"
+
+  run_logged "$OUT_DIR/clippy.log" "cargo clippy -D warnings" \
+    cargo clippy --locked --all-targets -- -D warnings
+
+  run_logged "$OUT_DIR/cargo-test.log" "cargo test (Rust unit and integration tests)" \
+    cargo test --locked
+  count_cargo "$OUT_DIR/cargo-test.log"
+
+  build_extension
+  phpunit_suite extension
+  phpunit_suite wordpress
+
+  say "done in $((SECONDS - started)) s; screenshots in tests/output/screenshots/"
+  echo "summary: $PASSED passed, $FAILED failed"
+  [ "$FAILED" -eq 0 ] || exit 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# demo / stop
+# ---------------------------------------------------------------------------------------------
+cmd_stop() {
+  local pgid
+  if [ ! -f "$DEMO_DIR/pgids" ]; then
+    echo "no demo is running"
+    return 0
+  fi
+  while read -r pgid; do
+    [ -n "$pgid" ] || continue
+    kill -TERM -- "-$pgid" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+      kill -0 -- "-$pgid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL -- "-$pgid" 2>/dev/null || true
+  done < "$DEMO_DIR/pgids"
+  rm -f "$DEMO_DIR/pgids"
+  say "demo stopped"
+}
+
+cmd_demo() {
+  require_tools
+  cmd_stop >/dev/null
+  build_extension
+  say "starting the demo store"
+  php -d extension="$SO" tests/harness/bin/demo.php "$DEMO_DIR"
+}
+
+usage() {
+  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+case "${1:-}" in
+  deps) cmd_deps ;;
+  build) require_tools; cmd_build ;;
+  test) cmd_test ;;
+  demo) cmd_demo ;;
+  stop) cmd_stop ;;
+  ""|-h|--help|help) usage ;;
+  *) usage; exit 2 ;;
+esac

@@ -1,0 +1,75 @@
+<?php
+/**
+ * Every option, transient, cron hook, route and action name the plugin uses, in one place.
+ * `uninstall.php` deletes exactly what `option_names()`, `cron_hooks()` and `TRANSIENT_PREFIX` list.
+ *
+ * @package InventorySync
+ */
+
+namespace InventorySync;
+
+defined( 'ABSPATH' ) || exit;
+
+/** Text domain for translations. */
+const TEXT_DOMAIN = 'inventory-sync';
+
+/** Version of the extension this plugin was built with; major.minor must match. */
+const REQUIRED_EXTENSION_VERSION = '0.1.0';
+
+/** Name of the PHP extension (`extension_loaded()`). */
+const EXTENSION = 'inventory_sync';
+
+/** Capability needed for every admin page, admin action and admin REST call. */
+const CAPABILITY = 'manage_woocommerce';
+
+// REST.
+const REST_NAMESPACE         = 'inventory-sync/v1';
+const ROUTE_WEBHOOKS_GENERIC = '/webhooks/generic';
+/** Bodies larger than this are refused with 413 before any work is done. */
+const MAX_BODY_BYTES = 1048576;
+/** Header carrying the `generic` scheme's hex HMAC-SHA256. */
+const HEADER_GENERIC_SIGNATURE = 'X-Webhook-Signature';
+
+// Options.
+const OPTION_WEBHOOK_SECRET_GENERIC          = 'inventory_sync_webhook_secret_generic';
+const OPTION_WEBHOOK_SECRET_GENERIC_PREVIOUS = 'inventory_sync_webhook_secret_generic_previous';
+const OPTION_LAST_WEBHOOK                    = 'inventory_sync_last_webhook';
+const OPTION_LAST_HEALTH_CHECK               = 'inventory_sync_last_health_check';
+
+// Transients (per-user flash messages after an admin action).
+const TRANSIENT_PREFIX = 'inventory_sync_';
+const TRANSIENT_FLASH  = 'inventory_sync_flash_';
+
+// Cron.
+const CRON_HEALTH_CHECK        = 'inventory_sync_health_check';
+const SCHEDULE_EVERY_MINUTE    = 'inventory_sync_every_minute';
+const SCHEDULE_EVERY_5_MINUTES = 'inventory_sync_every_five_minutes';
+
+// Admin.
+const ADMIN_PAGE           = 'inventory-sync';
+const ACTION_ROTATE_SECRET = 'inventory_sync_rotate_secret';
+
+/**
+ * Every option the plugin creates.
+ *
+ * @return string[]
+ */
+function option_names(): array {
+	return array(
+		OPTION_WEBHOOK_SECRET_GENERIC,
+		OPTION_WEBHOOK_SECRET_GENERIC_PREVIOUS,
+		OPTION_LAST_WEBHOOK,
+		OPTION_LAST_HEALTH_CHECK,
+	);
+}
+
+/**
+ * Every cron hook the plugin schedules, with its recurrence.
+ *
+ * @return array<string, string> hook => schedule
+ */
+function cron_hooks(): array {
+	return array(
+		CRON_HEALTH_CHECK => 'hourly',
+	);
+}

@@ -1,0 +1,117 @@
+<?php
+/**
+ * Bootstrap: every hook the plugin registers, in one place, and their callbacks.
+ *
+ * @package InventorySync
+ */
+
+namespace InventorySync;
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * Registers all hooks. Called once from the main file after the requirement gate passed.
+ */
+function bootstrap(): void {
+	// Actions.
+	add_action( 'init', __NAMESPACE__ . '\\action_init' );
+	add_action( 'rest_api_init', __NAMESPACE__ . '\\action_rest_api_init' );
+	add_action( CRON_HEALTH_CHECK, __NAMESPACE__ . '\\action_health_check' );
+	if ( is_admin() ) {
+		add_action( 'admin_menu', __NAMESPACE__ . '\\Admin\\action_admin_menu' );
+		add_action( 'admin_post_' . ACTION_ROTATE_SECRET, __NAMESPACE__ . '\\Admin\\action_admin_post_rotate_secret' );
+	}
+
+	// Filters.
+	add_filter( 'cron_schedules', __NAMESPACE__ . '\\filter_cron_schedules' );
+	add_filter( 'rest_pre_dispatch', __NAMESPACE__ . '\\filter_rest_pre_dispatch', 10, 3 );
+}
+
+/**
+ * Loads translations and makes sure the cron events exist (the plugin may have been activated
+ * while the extension was missing).
+ */
+function action_init(): void {
+	load_plugin_textdomain( TEXT_DOMAIN, false, dirname( plugin_basename( PLUGIN_FILE ) ) . '/languages' );
+	schedule_cron_events();
+}
+
+/**
+ * Registers the REST routes.
+ */
+function action_rest_api_init(): void {
+	( new Webhooks_Controller() )->register_routes();
+}
+
+/**
+ * Verifies signed webhook deliveries before WordPress parses their bodies; a refused delivery is
+ * answered here and never reaches route matching or JSON decoding.
+ *
+ * @param mixed            $result  A response already chosen by an earlier filter, or null.
+ * @param \WP_REST_Server  $server  The server.
+ * @param \WP_REST_Request $request The request.
+ * @return mixed
+ */
+function filter_rest_pre_dispatch( $result, $server, $request ) {
+	if ( null !== $result || ! $request instanceof \WP_REST_Request || 'POST' !== $request->get_method()
+		|| ! Webhooks_Controller::is_webhook_route( $request->get_route() ) ) {
+		return $result;
+	}
+	$verdict = Webhooks_Controller::verify( $request );
+	return true === $verdict ? $result : $verdict;
+}
+
+/**
+ * The plugin's cron intervals.
+ *
+ * @param array<string, array{interval:int, display:string}> $schedules Known schedules.
+ * @return array<string, array{interval:int, display:string}>
+ */
+function filter_cron_schedules( $schedules ): array {
+	$schedules = is_array( $schedules ) ? $schedules : array();
+	$schedules[ SCHEDULE_EVERY_MINUTE ]    = array(
+		'interval' => MINUTE_IN_SECONDS,
+		'display'  => __( 'Every minute (Inventory Sync)', 'inventory-sync' ),
+	);
+	$schedules[ SCHEDULE_EVERY_5_MINUTES ] = array(
+		'interval' => 5 * MINUTE_IN_SECONDS,
+		'display'  => __( 'Every 5 minutes (Inventory Sync)', 'inventory-sync' ),
+	);
+	return $schedules;
+}
+
+/**
+ * Hourly health check. For now it proves the cron path reaches the extension; later issues add
+ * low stock, stale channels and queue checks.
+ */
+function action_health_check(): void {
+	update_option(
+		OPTION_LAST_HEALTH_CHECK,
+		array(
+			'time'      => time(),
+			'extension' => \InventorySync\version(),
+		),
+		false
+	);
+}
+
+/**
+ * The signing secrets for the generic webhook: current and, during a rotation, previous.
+ *
+ * @return array{0:string, 1:?string}
+ */
+function generic_webhook_secrets(): array {
+	$current  = (string) get_option( OPTION_WEBHOOK_SECRET_GENERIC, '' );
+	$previous = (string) get_option( OPTION_WEBHOOK_SECRET_GENERIC_PREVIOUS, '' );
+	return array( $current, '' === $previous ? null : $previous );
+}
+
+/**
+ * A secret shown masked: never more than its last four characters.
+ */
+function mask_secret( string $secret ): string {
+	if ( '' === $secret ) {
+		return '';
+	}
+	return str_repeat( '•', 8 ) . substr( $secret, -4 );
+}

@@ -1,0 +1,261 @@
+<?php
+/**
+ * A throw-away WordPress site: Debian's WordPress tree copied into a fresh directory, its own
+ * database on the shared MariaDB, the plugin and the WooCommerce stand-in installed, served by
+ * `php -S` (4 workers) on a free loopback port, with or without the extension loaded.
+ */
+
+declare(strict_types=1);
+
+namespace InventorySync\Tests\Harness;
+
+final class Site
+{
+    public const ADMIN_USER = 'admin';
+    public const ADMIN_PASSWORD = 'admin-password-for-tests';
+    public const PLUGIN = 'inventory-sync/inventory-sync.php';
+    public const STAND_IN = 'woocommerce-stand-in/woocommerce-stand-in.php';
+
+    public readonly string $root;
+    public readonly string $url;
+    private int $pgid = 0;
+    private ?string $cookieJar = null;
+
+    /**
+     * @param array{extension?: bool, plugins?: list<string>} $options
+     */
+    private function __construct(public readonly string $dir, public readonly bool $withExtension, private readonly MariaDb $db, private readonly string $database)
+    {
+        $this->root = $dir . '/wordpress';
+        $port = Process::freePort();
+        $this->url = "http://127.0.0.1:$port";
+    }
+
+    /**
+     * Builds, installs and starts a site.
+     *
+     * @param array{extension?: bool, plugins?: list<string>} $options
+     */
+    public static function create(MariaDb $db, string $dir, array $options = []): self
+    {
+        $withExtension = $options['extension'] ?? true;
+        $plugins = $options['plugins'] ?? [self::STAND_IN, self::PLUGIN];
+        if ($withExtension && !is_file(Paths::extension())) {
+            throw new \RuntimeException('the extension is not built: ' . Paths::extension() . ' (run ./build.sh build)');
+        }
+        self::removeTree($dir);
+        mkdir($dir, 0755, true);
+        $name = 'wp_' . substr(hash('sha256', $dir . microtime()), 0, 12);
+        $site = new self($dir, $withExtension, $db, $db->createDatabase($name));
+        $site->copyWordPress();
+        $site->writeConfig();
+        $site->installPlugins();
+        $site->install($plugins);
+        $site->serve();
+        return $site;
+    }
+
+    private function copyWordPress(): void
+    {
+        [$code, , $err] = Process::run(['cp', '-rL', Paths::wordpress(), $this->root]);
+        if ($code !== 0) {
+            throw new \RuntimeException("copying WordPress failed: $err");
+        }
+        @unlink($this->root . '/.htaccess');
+    }
+
+    private function writeConfig(): void
+    {
+        $salts = '';
+        foreach (['AUTH_KEY', 'SECURE_AUTH_KEY', 'LOGGED_IN_KEY', 'NONCE_KEY', 'AUTH_SALT', 'SECURE_AUTH_SALT', 'LOGGED_IN_SALT', 'NONCE_SALT'] as $key) {
+            $salts .= sprintf("define( '%s', '%s' );\n", $key, bin2hex(random_bytes(24)));
+        }
+        $config = sprintf(<<<'PHP'
+<?php
+define( 'DB_NAME', %s );
+define( 'DB_USER', 'root' );
+define( 'DB_PASSWORD', '' );
+define( 'DB_HOST', %s );
+define( 'DB_CHARSET', 'utf8mb4' );
+define( 'DB_COLLATE', '' );
+%s
+$table_prefix = 'wp_';
+define( 'WP_HOME', %s );
+define( 'WP_SITEURL', %s );
+define( 'DISABLE_WP_CRON', true );
+define( 'WP_HTTP_BLOCK_EXTERNAL', true );
+define( 'AUTOMATIC_UPDATER_DISABLED', true );
+define( 'WP_AUTO_UPDATE_CORE', false );
+define( 'WP_DEBUG', true );
+define( 'WP_DEBUG_LOG', %s );
+define( 'WP_DEBUG_DISPLAY', false );
+define( 'FS_METHOD', 'direct' );
+define( 'WP_ENVIRONMENT_TYPE', 'local' );
+if ( ! defined( 'ABSPATH' ) ) {
+	define( 'ABSPATH', __DIR__ . '/' );
+}
+require_once ABSPATH . 'wp-settings.php';
+PHP,
+            var_export($this->database, true),
+            var_export('localhost:' . $this->db->socket, true),
+            $salts,
+            var_export($this->url, true),
+            var_export($this->url, true),
+            var_export($this->debugLogPath(), true),
+        );
+        file_put_contents($this->root . '/wp-config.php', $config);
+    }
+
+    private function installPlugins(): void
+    {
+        $plugins = $this->root . '/wp-content/plugins';
+        @mkdir($plugins, 0755, true);
+        foreach ([Paths::plugin() => 'inventory-sync', Paths::standIn() => 'woocommerce-stand-in'] as $from => $to) {
+            [$code, , $err] = Process::run(['cp', '-r', $from, "$plugins/$to"]);
+            if ($code !== 0) {
+                throw new \RuntimeException("copying $from failed: $err");
+            }
+        }
+        @mkdir($this->root . '/wp-content/mu-plugins', 0755, true);
+        copy(Paths::harness() . '/mu-plugins/inventory-sync-harness.php', $this->root . '/wp-content/mu-plugins/inventory-sync-harness.php');
+    }
+
+    /** @param list<string> $plugins */
+    private function install(array $plugins): void
+    {
+        $result = $this->cli(Paths::harness() . '/bin/install-wordpress.php', json_encode([
+            'title' => 'Inventory Sync Test Store',
+            'user' => self::ADMIN_USER,
+            'password' => self::ADMIN_PASSWORD,
+            'email' => 'admin@example.test',
+            'plugins' => $plugins,
+        ], JSON_THROW_ON_ERROR));
+        if (($result['installed'] ?? false) !== true) {
+            throw new \RuntimeException('WordPress install failed: ' . json_encode($result));
+        }
+    }
+
+    private function serve(): void
+    {
+        $port = (int) parse_url($this->url, PHP_URL_PORT);
+        $log = $this->dir . '/server.log';
+        $this->pgid = Process::start(array_merge(
+            ['php'],
+            $this->phpIni(),
+            ['-S', "127.0.0.1:$port", '-t', $this->root, Paths::harness() . '/router.php'],
+        ), $log, ['PHP_CLI_SERVER_WORKERS' => '4']);
+        Process::waitForPort($port, 15, 'php -S', $log);
+    }
+
+    /** @return list<string> php -d options for this site's PHP processes. */
+    private function phpIni(): array
+    {
+        $ini = ['-d', 'display_errors=0', '-d', 'log_errors=1', '-d', 'error_log=' . $this->dir . '/php-errors.log', '-d', 'memory_limit=256M'];
+        if ($this->withExtension) {
+            $ini = array_merge(['-d', 'extension=' . Paths::extension()], $ini);
+        }
+        return $ini;
+    }
+
+    /** Runs a PHP script inside WordPress (wp-load.php) and returns its JSON output decoded. */
+    private function cli(string $script, string $stdin = ''): mixed
+    {
+        [$code, $out, $err] = Process::run(array_merge(['php'], $this->phpIni(), [$script, $this->root]), ['INVENTORY_SYNC_SITE_URL' => $this->url], null, $stdin);
+        $decoded = json_decode($out, true);
+        if ($code !== 0 || (!is_array($decoded) && $out !== 'null')) {
+            throw new \RuntimeException("$script failed ($code):\n$out\n$err");
+        }
+        return $decoded;
+    }
+
+    /**
+     * Evaluates PHP code inside this site (as a WP-CLI `eval` would) and returns what it returns,
+     * through JSON. The code runs with the same extension setting as the web server.
+     */
+    public function eval(string $code): mixed
+    {
+        $result = $this->cli(Paths::harness() . '/bin/wp-eval.php', $code);
+        return is_array($result) && array_key_exists('result', $result) ? $result['result'] : null;
+    }
+
+    public function request(string $method, string $path, array $headers = [], ?string $body = null, bool $withCookies = false): Response
+    {
+        return Http::request($method, $this->url . $path, $headers, $body, $withCookies ? $this->cookieJar() : null);
+    }
+
+    /** Logs in through wp-login.php like a browser; later requests with $withCookies are logged in. */
+    public function login(string $user = self::ADMIN_USER, string $password = self::ADMIN_PASSWORD): void
+    {
+        $this->cookieJar = null;
+        $jar = $this->cookieJar();
+        Http::request('GET', $this->url . '/wp-login.php', [], null, $jar);
+        $response = Http::request('POST', $this->url . '/wp-login.php', ['Content-Type' => 'application/x-www-form-urlencoded'], http_build_query([
+            'log' => $user,
+            'pwd' => $password,
+            'wp-submit' => 'Log In',
+            'redirect_to' => $this->url . '/wp-admin/',
+            'testcookie' => '1',
+        ]), $jar);
+        if ($response->status !== 302 || !str_contains((string) $response->header('location'), '/wp-admin')) {
+            throw new \RuntimeException("login as $user failed: HTTP {$response->status}");
+        }
+    }
+
+    private function cookieJar(): string
+    {
+        return $this->cookieJar ??= $this->dir . '/cookies-' . bin2hex(random_bytes(4)) . '.txt';
+    }
+
+    /** Runs due WP-Cron events the way a system cron does: a request to wp-cron.php. */
+    public function runCron(): Response
+    {
+        // No doing_wp_cron parameter: that one only runs when it matches the lock a spawner set.
+        return Http::request('GET', $this->url . '/wp-cron.php');
+    }
+
+    private function debugLogPath(): string
+    {
+        return $this->dir . '/debug.log';
+    }
+
+    /** Everything PHP and WordPress logged: notices, warnings, errors. */
+    public function rawErrorLog(): string
+    {
+        return (string) @file_get_contents($this->debugLogPath()) . (string) @file_get_contents($this->dir . '/php-errors.log');
+    }
+
+    /**
+     * What PHP and WordPress logged, less WordPress 6.1 core's own deprecation notices under
+     * PHP 8.2 (raised inside wp-includes/ or wp-admin/, not by our code). Every warning, notice,
+     * error, and any deprecation raised in a plugin, stays in.
+     */
+    public function errorLog(): string
+    {
+        $core = '#PHP Deprecated: .* in ' . preg_quote($this->root, '#') . '/wp-(includes|admin)/#';
+        $lines = array_filter(
+            preg_split('/\R/', $this->rawErrorLog()) ?: [],
+            static fn (string $line): bool => $line !== '' && !preg_match($core, $line),
+        );
+        return implode("\n", $lines);
+    }
+
+    public function pgid(): int
+    {
+        return $this->pgid;
+    }
+
+    public function stop(): void
+    {
+        if ($this->pgid !== 0) {
+            Process::stop($this->pgid);
+            $this->pgid = 0;
+        }
+    }
+
+    private static function removeTree(string $dir): void
+    {
+        if (is_dir($dir)) {
+            Process::run(['rm', '-rf', $dir]);
+        }
+    }
+}

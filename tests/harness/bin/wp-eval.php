@@ -1,0 +1,22 @@
+<?php
+/**
+ * Evaluates PHP code (stdin) inside the WordPress site given as argv[1], like `wp eval`, and
+ * prints {"result": <return value>} as JSON. Test-only.
+ */
+
+declare(strict_types=1);
+
+$inventory_sync_code = (string) stream_get_contents(STDIN);
+$inventory_sync_root = rtrim($argv[1], '/');
+$inventory_sync_url = (string) getenv('INVENTORY_SYNC_SITE_URL');
+$_SERVER['HTTP_HOST'] = (string) parse_url($inventory_sync_url, PHP_URL_HOST) . ':' . (string) parse_url($inventory_sync_url, PHP_URL_PORT);
+$_SERVER['REQUEST_URI'] = '/';
+$_SERVER['SERVER_PROTOCOL'] = 'HTTP/1.1';
+
+require $inventory_sync_root . '/wp-load.php';
+require_once ABSPATH . 'wp-admin/includes/plugin.php';
+
+$inventory_sync_result = (static function () use ($inventory_sync_code) {
+    return eval($inventory_sync_code);
+})();
+echo json_encode(['result' => $inventory_sync_result]);

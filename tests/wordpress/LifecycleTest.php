@@ -1,0 +1,50 @@
+<?php
+
+declare(strict_types=1);
+
+namespace InventorySync\Tests\WordPress;
+
+use InventorySync\Tests\Harness\Harness;
+use InventorySync\Tests\Harness\Site;
+use PHPUnit\Framework\TestCase;
+
+/**
+ * Activation schedules, deactivation clears, uninstall removes everything the plugin created.
+ */
+final class LifecycleTest extends TestCase
+{
+    public function test_deactivate_reactivate_and_uninstall(): void
+    {
+        $site = Harness::site('lifecycle');
+        try {
+            $plugin = var_export(Site::PLUGIN, true);
+            self::assertIsInt($site->eval("return wp_next_scheduled('inventory_sync_health_check');"));
+
+            $site->eval("deactivate_plugins($plugin); return true;");
+            self::assertFalse($site->eval("return wp_next_scheduled('inventory_sync_health_check');"));
+
+            self::assertNull($site->eval("\$r = activate_plugin($plugin); return is_wp_error(\$r) ? \$r->get_error_message() : \$r;"));
+            self::assertIsInt($site->eval("return wp_next_scheduled('inventory_sync_health_check');"));
+
+            // Create every kind of data the plugin keeps, then uninstall.
+            $site->eval(<<<'PHP'
+                foreach (\InventorySync\option_names() as $o) { update_option($o, 'x'); }
+                set_transient(\InventorySync\TRANSIENT_FLASH . '1', ['type' => 'success', 'message' => 'x'], 300);
+                return true;
+                PHP);
+            $left = $site->eval(<<<PHP
+                deactivate_plugins($plugin);
+                uninstall_plugin($plugin);
+                global \$wpdb;
+                return [
+                    'options' => \$wpdb->get_col("SELECT option_name FROM {\$wpdb->options} WHERE option_name LIKE '%inventory_sync%'"),
+                    'cron' => wp_next_scheduled('inventory_sync_health_check'),
+                ];
+                PHP);
+            self::assertSame(['options' => [], 'cron' => false], $left);
+            self::assertSame('', $site->errorLog());
+        } finally {
+            $site->stop();
+        }
+    }
+}
