@@ -91,10 +91,7 @@ impl Error {
     }
 
     /// A ledger error with an underlying cause.
-    pub fn ledger(
-        message: impl Into<String>,
-        source: impl std::error::Error + Send + Sync + 'static,
-    ) -> Self {
+    pub fn ledger(message: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         Error::Ledger {
             message: message.into(),
             source: Some(Box::new(source)),
@@ -124,9 +121,7 @@ impl Error {
                 .is_some_and(|e| {
                     matches!(
                         e.sqlite_error_code(),
-                        Some(
-                            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-                        )
+                        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
                     )
                 }),
             _ => false,
@@ -149,6 +144,20 @@ impl Error {
     }
 }
 
+/// The one place where SQLite failures become crate errors. The `rusqlite::Error` is kept as the
+/// source so [`Error::is_retryable`] can recognise a busy or locked database.
+impl From<rusqlite::Error> for Error {
+    fn from(error: rusqlite::Error) -> Self {
+        let message = match error.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                "the ledger is busy: another writer held it past the busy timeout"
+            }
+            _ => "database operation failed",
+        };
+        Error::ledger(message, error)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,16 +165,8 @@ mod tests {
     #[test]
     fn kinds_and_retryability() {
         let cases: Vec<(Error, ErrorKind, bool)> = vec![
-            (
-                Error::validation("sku", "empty"),
-                ErrorKind::Validation,
-                false,
-            ),
-            (
-                Error::Signature(SignatureError::Mismatch),
-                ErrorKind::Signature,
-                false,
-            ),
+            (Error::validation("sku", "empty"), ErrorKind::Validation, false),
+            (Error::Signature(SignatureError::Mismatch), ErrorKind::Signature, false),
             (
                 Error::NotFound {
                     what: "sku",
@@ -174,11 +175,7 @@ mod tests {
                 ErrorKind::NotFound,
                 false,
             ),
-            (
-                Error::Conflict("only 2 available".into()),
-                ErrorKind::Conflict,
-                false,
-            ),
+            (Error::Conflict("only 2 available".into()), ErrorKind::Conflict, false),
             (
                 Error::Channel {
                     channel: "shopify".into(),
@@ -214,10 +211,7 @@ mod tests {
 
     #[test]
     fn full_message_walks_the_source_chain() {
-        let io = std::io::Error::new(
-            std::io::ErrorKind::PermissionDenied,
-            "read-only file system",
-        );
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "read-only file system");
         let error = Error::ledger("cannot open /x/ledger.sqlite", io);
         assert_eq!(
             error.full_message(),

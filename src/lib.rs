@@ -12,7 +12,10 @@
 #![cfg_attr(windows, feature(abi_vectorcall))]
 
 pub mod error;
+pub mod inventory;
+pub mod ledger;
 pub mod signature;
+pub mod stock;
 
 #[doc(hidden)]
 pub mod php;

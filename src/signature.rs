@@ -89,8 +89,7 @@ impl<'a> Secrets<'a> {
 fn mac(secret: &[u8]) -> HmacSha256 {
     // HMAC accepts keys of any length, so this cannot fail; keep the fallback total anyway.
     <HmacSha256 as Mac>::new_from_slice(secret).unwrap_or_else(|_| {
-        <HmacSha256 as Mac>::new_from_slice(&[])
-            .unwrap_or_else(|_| unreachable!("HMAC takes any key"))
+        <HmacSha256 as Mac>::new_from_slice(&[]).unwrap_or_else(|_| unreachable!("HMAC takes any key"))
     })
 }
 
@@ -108,11 +107,7 @@ pub fn sign_generic(secret: &[u8], body: &[u8]) -> String {
 
 /// Verifies a `generic` signature header (hex, optionally prefixed `sha256=`) against the raw
 /// body under any of `secrets`.
-pub fn verify_generic(
-    body: &[u8],
-    header: &[u8],
-    secrets: Secrets<'_>,
-) -> Result<(), SignatureError> {
+pub fn verify_generic(body: &[u8], header: &[u8], secrets: Secrets<'_>) -> Result<(), SignatureError> {
     let header = std::str::from_utf8(header)
         .map_err(|_| SignatureError::Malformed("not ASCII"))?
         .trim();
@@ -152,8 +147,7 @@ mod tests {
     /// GitHub's published vector (docs: "validating webhook deliveries").
     const GITHUB_SECRET: &[u8] = b"It's a Secret to Everybody";
     const GITHUB_BODY: &[u8] = b"Hello, World!";
-    const GITHUB_HEADER: &str =
-        "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+    const GITHUB_HEADER: &str = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
 
     #[test]
     fn github_test_vector_signs_and_verifies() {
@@ -162,11 +156,7 @@ mod tests {
             GITHUB_HEADER
         );
         assert_eq!(
-            verify_generic(
-                GITHUB_BODY,
-                GITHUB_HEADER.as_bytes(),
-                Secrets::new(GITHUB_SECRET, None)
-            ),
+            verify_generic(GITHUB_BODY, GITHUB_HEADER.as_bytes(), Secrets::new(GITHUB_SECRET, None)),
             Ok(())
         );
     }
@@ -198,28 +188,10 @@ mod tests {
 
         check(body, good.as_bytes(), b"s3cret", None, Ok(()));
         check(body, upper.as_bytes(), b"s3cret", None, Ok(()));
-        check(
-            body,
-            format!("  {good}\n").as_bytes(),
-            b"s3cret",
-            None,
-            Ok(()),
-        );
+        check(body, format!("  {good}\n").as_bytes(), b"s3cret", None, Ok(()));
         check(body, old.as_bytes(), b"s3cret", Some(b"old"), Ok(()));
-        check(
-            body,
-            old.as_bytes(),
-            b"s3cret",
-            None,
-            Err(SignatureError::Mismatch),
-        );
-        check(
-            body,
-            &flipped,
-            b"s3cret",
-            None,
-            Err(SignatureError::Mismatch),
-        );
+        check(body, old.as_bytes(), b"s3cret", None, Err(SignatureError::Mismatch));
+        check(body, &flipped, b"s3cret", None, Err(SignatureError::Mismatch));
         check(
             b"{\"sku\":\"A\",\"quantity\":30}",
             good.as_bytes(),
@@ -250,30 +222,15 @@ mod tests {
             None,
             Err(SignatureError::Malformed("not ASCII")),
         );
-        check(
-            body,
-            good.as_bytes(),
-            b"",
-            None,
-            Err(SignatureError::NoSecret),
-        );
-        check(
-            body,
-            good.as_bytes(),
-            b"",
-            Some(b""),
-            Err(SignatureError::NoSecret),
-        );
+        check(body, good.as_bytes(), b"", None, Err(SignatureError::NoSecret));
+        check(body, good.as_bytes(), b"", Some(b""), Err(SignatureError::NoSecret));
     }
 
     #[test]
     fn binary_bodies_are_signed_byte_for_byte() {
         let body: Vec<u8> = (0..=255u8).collect();
         let sig = sign_generic(b"k", &body);
-        assert_eq!(
-            verify_generic(&body, sig.as_bytes(), Secrets::new(b"k", None)),
-            Ok(())
-        );
+        assert_eq!(verify_generic(&body, sig.as_bytes(), Secrets::new(b"k", None)), Ok(()));
         let mut changed = body.clone();
         changed[200] ^= 1;
         assert_eq!(
@@ -285,9 +242,6 @@ mod tests {
     #[test]
     fn secrets_never_show_in_debug_output() {
         let text = format!("{:?}", Secrets::new(b"topsecret", Some(b"oldsecret")));
-        assert!(
-            !text.contains("topsecret") && !text.contains("oldsecret"),
-            "{text}"
-        );
+        assert!(!text.contains("topsecret") && !text.contains("oldsecret"), "{text}");
     }
 }

@@ -80,6 +80,18 @@ pub fn code(kind: ErrorKind) -> i32 {
     }
 }
 
+/// Stable text code per error kind, used where errors are reported as data (batch outcomes).
+pub fn error_code(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Validation => "validation",
+        ErrorKind::Signature => "signature",
+        ErrorKind::Ledger => "ledger",
+        ErrorKind::NotFound => "not_found",
+        ErrorKind::Conflict => "conflict",
+        ErrorKind::Channel => "channel",
+    }
+}
+
 impl From<Error> for PhpException {
     fn from(error: Error) -> Self {
         let kind = error.kind();

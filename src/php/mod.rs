@@ -8,7 +8,9 @@ use ext_php_rs::prelude::*;
 use ext_php_rs::zend::ModuleEntry;
 use ext_php_rs::{info_table_end, info_table_row, info_table_start};
 
+mod convert;
 pub mod exceptions;
+mod ledger;
 mod signature;
 
 /// `phpinfo()` section of the extension.
@@ -20,6 +22,14 @@ extern "C" fn module_info(_module: *mut ModuleEntry) {
     info_table_end!();
 }
 
+/// The current time in unix seconds: the boundary is where the clock is read; the core takes time
+/// as a parameter.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// The PHP module entry: everything the extension exports is registered here.
 #[php_module]
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
@@ -28,5 +38,6 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         .version(crate::VERSION)
         .info_function(module_info);
     let module = exceptions::register(module);
-    signature::register(module)
+    let module = signature::register(module);
+    module.class::<ledger::Ledger>()
 }

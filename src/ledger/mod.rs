@@ -1,0 +1,637 @@
+//! The stock ledger: the single source of truth for stock.
+//!
+//! Every change of stock is a [`Movement`] in an append-only ledger, keyed by an `event_id` that
+//! makes recording idempotent: the same event recorded twice changes stock once, and the second
+//! call gets the original [`MovementOutcome`] back with `replayed: true`. Stock levels per
+//! (SKU, location) are kept in step with the movements inside the same transaction.
+//!
+//! The store sits behind [`LedgerStore`] so a MariaDB backend can serve multi-server sites later.
+//! Nothing in this module assumes SQLite: the types are plain values, every write takes the
+//! current time as `now` (unix seconds), and the rules a movement follows live in `rules`, shared
+//! by every backend. [`SqliteLedger`] is the embedded default.
+//!
+//! Stock rules (see `product.md`, "Stock rules"):
+//! * a **fact** (sale, return, receive, adjustment, commit, transfer, incoming) is always recorded,
+//!   even when on hand goes below zero; the item is then *oversold* until stock is back;
+//! * a **request** (reserve) is guarded: it succeeds only if the location's available
+//!   (`max(0, on_hand − reserved)`) covers it, else [`Error::Conflict`] and nothing is recorded.
+
+mod rules;
+mod schema;
+mod sqlite;
+#[cfg(test)]
+mod tests;
+
+pub use sqlite::{SqliteLedger, SqliteOptions};
+
+use crate::{Error, Result};
+
+/// The largest quantity a single movement, threshold or order size may carry. Anything bigger is
+/// a typo or an attack, never a real shipment.
+pub const MAX_QUANTITY: i64 = 1_000_000_000;
+
+/// Longest accepted SKU, in characters.
+pub const MAX_SKU_CHARS: usize = 100;
+
+/// Longest accepted `event_id` (and reservation id), in characters.
+pub const MAX_EVENT_ID_CHARS: usize = 200;
+
+/// Most requests accepted by one [`LedgerStore::record_batch`] call.
+pub const MAX_BATCH: usize = 1000;
+
+/// Largest page size for [`LedgerStore::list_items`] and [`LedgerStore::history`].
+pub const MAX_PAGE: u32 = 1000;
+
+/// Prefix of event ids the ledger derives for its own movements (reservation expiry). Callers may
+/// not use it, so a derived id can never collide with an integrator's.
+pub const LEDGER_EVENT_PREFIX: &str = "ledger:";
+
+/// Alert thresholds of an item, in units available: at or below `critical` is critical, and so on.
+/// Invariant: `0 ≤ critical ≤ low ≤ warning`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlertThresholds {
+    /// At or below this, the item is critical.
+    pub critical: i64,
+    /// At or below this, the item is low.
+    pub low: i64,
+    /// At or below this, the item gets a warning.
+    pub warning: i64,
+}
+
+/// What a caller supplies to create or update an item. The SKU is trimmed; the other fields
+/// replace what was stored.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ItemInput {
+    /// Stock keeping unit: unique, case-sensitive, trimmed, 1–100 characters.
+    pub sku: String,
+    /// Display name, 1–200 characters.
+    pub name: String,
+    /// Linked WooCommerce product or variation id.
+    pub product_id: Option<i64>,
+    /// Per-item alert thresholds; `None` uses the site defaults.
+    pub thresholds: Option<AlertThresholds>,
+    /// Supplier lead time in days (0–3650).
+    pub lead_time_days: Option<i64>,
+    /// Minimum order quantity (≥ 1).
+    pub moq: Option<i64>,
+    /// Units per pack; reorders are rounded up to it (≥ 1).
+    pub pack_size: Option<i64>,
+    /// Supplier name or code.
+    pub supplier: Option<String>,
+}
+
+/// An item (a SKU) as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// Stock keeping unit: unique, case-sensitive.
+    pub sku: String,
+    /// Display name.
+    pub name: String,
+    /// Linked WooCommerce product or variation id.
+    pub product_id: Option<i64>,
+    /// Per-item alert thresholds; `None` uses the site defaults.
+    pub thresholds: Option<AlertThresholds>,
+    /// Supplier lead time in days.
+    pub lead_time_days: Option<i64>,
+    /// Minimum order quantity.
+    pub moq: Option<i64>,
+    /// Units per pack.
+    pub pack_size: Option<i64>,
+    /// Supplier name or code.
+    pub supplier: Option<String>,
+    /// True while on hand is below zero at some location: a fact (usually a sale) took more than
+    /// was there. Cleared by the movement that brings every location back to zero or more.
+    pub oversold: bool,
+    /// When the item was first stored (unix seconds).
+    pub created_at: i64,
+    /// When the item's definition last changed (unix seconds). Movements do not touch it.
+    pub updated_at: i64,
+}
+
+/// A stock location (warehouse).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// Unique code, trimmed, 1–50 characters, case-sensitive.
+    pub code: String,
+    /// Display name, 1–200 characters.
+    pub name: String,
+    /// Lower numbers come first; the default location is the active one with the lowest
+    /// priority (then code).
+    pub priority: i64,
+    /// Inactive locations keep their stock but count for nothing available and take no
+    /// reservations.
+    pub active: bool,
+}
+
+/// Quantities of one SKU at one location, as left by a movement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockLevel {
+    /// The SKU.
+    pub sku: String,
+    /// The location code.
+    pub location: String,
+    /// Units physically there; negative after an oversell.
+    pub on_hand: i64,
+    /// Units promised to open reservations.
+    pub reserved: i64,
+    /// Units expected from suppliers.
+    pub incoming: i64,
+}
+
+impl StockLevel {
+    /// `max(0, on_hand − reserved)`: what this location can still promise.
+    pub fn available(&self) -> i64 {
+        available(self.on_hand, self.reserved)
+    }
+}
+
+/// `max(0, on_hand − reserved)`, saturating.
+fn available(on_hand: i64, reserved: i64) -> i64 {
+    on_hand.saturating_sub(reserved).max(0)
+}
+
+/// Current stock of one SKU at one location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocationStock {
+    /// The location code.
+    pub location: String,
+    /// Whether the location is active.
+    pub active: bool,
+    /// Units physically there; negative after an oversell.
+    pub on_hand: i64,
+    /// Units promised to open reservations.
+    pub reserved: i64,
+    /// Units expected from suppliers.
+    pub incoming: i64,
+    /// `max(0, on_hand − reserved)`, whether or not the location is active.
+    pub available: i64,
+}
+
+/// Current stock of one SKU: per location (ordered by priority, then code) and totals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkuStock {
+    /// The SKU.
+    pub sku: String,
+    /// Every location that ever held a movement of this SKU.
+    pub levels: Vec<LocationStock>,
+    /// Σ on hand over all locations (physical stock, active or not).
+    pub on_hand: i64,
+    /// Σ reserved over all locations.
+    pub reserved: i64,
+    /// Σ incoming over all locations.
+    pub incoming: i64,
+    /// Σ `max(0, on_hand − reserved)` over **active** locations only.
+    pub available: i64,
+}
+
+impl SkuStock {
+    /// Builds the totals from per-location stock.
+    pub fn from_levels(sku: String, levels: Vec<LocationStock>) -> Self {
+        let sum = |f: fn(&LocationStock) -> i64| levels.iter().map(f).fold(0i64, i64::saturating_add);
+        SkuStock {
+            on_hand: sum(|l| l.on_hand),
+            reserved: sum(|l| l.reserved),
+            incoming: sum(|l| l.incoming),
+            available: sum(|l| if l.active { l.available } else { 0 }),
+            sku,
+            levels,
+        }
+    }
+}
+
+/// What a movement does. The string forms (`as_str`, `parse`) are what PHP and REST use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MovementKind {
+    /// A sale reported by a channel (a fact): on hand −q, recorded even below zero.
+    Sale,
+    /// A customer return: on hand +q.
+    Return,
+    /// Goods received (alias `restock`): on hand +q.
+    Receive,
+    /// A stock count: on hand is set to q; the movement stores the delta.
+    Adjustment,
+    /// A guarded request: reserved +q if the location's available covers q.
+    Reserve,
+    /// Ends (part of) a reservation without a sale: reserved −q.
+    Release,
+    /// Turns (part of) a reservation into a sale: reserved −q and on hand −q.
+    Commit,
+    /// Moves q from one location to another in one transaction: two movements, one event.
+    Transfer,
+    /// Sets the units expected from suppliers at a location to q (absolute, like an adjustment).
+    Incoming,
+}
+
+impl MovementKind {
+    /// Every kind, in a fixed order.
+    pub const ALL: [MovementKind; 9] = [
+        MovementKind::Sale,
+        MovementKind::Return,
+        MovementKind::Receive,
+        MovementKind::Adjustment,
+        MovementKind::Reserve,
+        MovementKind::Release,
+        MovementKind::Commit,
+        MovementKind::Transfer,
+        MovementKind::Incoming,
+    ];
+
+    /// The kind's name as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MovementKind::Sale => "sale",
+            MovementKind::Return => "return",
+            MovementKind::Receive => "receive",
+            MovementKind::Adjustment => "adjustment",
+            MovementKind::Reserve => "reserve",
+            MovementKind::Release => "release",
+            MovementKind::Commit => "commit",
+            MovementKind::Transfer => "transfer",
+            MovementKind::Incoming => "incoming",
+        }
+    }
+
+    /// Parses a kind name (trimmed, case-insensitive); `restock` is accepted for `receive`.
+    pub fn parse(text: &str) -> Result<Self> {
+        let wanted = text.trim().to_ascii_lowercase();
+        if wanted == "restock" {
+            return Ok(MovementKind::Receive);
+        }
+        MovementKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == wanted)
+            .ok_or_else(|| {
+                let names: Vec<&str> = MovementKind::ALL.iter().map(|k| k.as_str()).collect();
+                Error::validation(
+                    "kind",
+                    format!("unknown kind {text:?}; expected one of {}", names.join(", ")),
+                )
+            })
+    }
+
+    /// Whether the kind settles a reservation (release, commit) and so needs its id.
+    pub fn settles_reservation(self) -> bool {
+        matches!(self, MovementKind::Release | MovementKind::Commit)
+    }
+
+    /// Whether the quantity is an absolute value (adjustment, incoming), which may be zero.
+    pub fn is_absolute(self) -> bool {
+        matches!(self, MovementKind::Adjustment | MovementKind::Incoming)
+    }
+}
+
+impl std::fmt::Display for MovementKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A request to record one movement.
+///
+/// Validation ([`MovementRequest::validated`]) trims every text and turns empty optional texts
+/// into `None`; it depends only on the request, never on the clock or the stored state, so a
+/// valid request stays valid when it is replayed later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovementRequest {
+    /// The idempotency key, 1–200 characters; may not start with [`LEDGER_EVENT_PREFIX`].
+    pub event_id: String,
+    /// The SKU; it must exist. For release and commit it must be the reservation's SKU.
+    pub sku: String,
+    /// What the movement does.
+    pub kind: MovementKind,
+    /// Units: > 0, or ≥ 0 for the absolute kinds (adjustment, incoming), at most
+    /// [`MAX_QUANTITY`]. Required, except for release and commit where `None` means "all that
+    /// remains of the reservation".
+    pub quantity: Option<i64>,
+    /// The location code; `None` means the default location (the active one with the lowest
+    /// priority, then code), or the reservation's location for release and commit.
+    pub location: Option<String>,
+    /// The destination of a transfer (required for transfers, refused otherwise).
+    pub to_location: Option<String>,
+    /// The reservation a release or commit settles: the `event_id` of its reserve movement
+    /// (required for release and commit, refused otherwise).
+    pub reservation: Option<String>,
+    /// Where the movement came from: a channel or source name (≤ 100 characters).
+    pub origin: Option<String>,
+    /// An outside reference such as an order id (≤ 200 characters).
+    pub reference: Option<String>,
+    /// A free note (≤ 1000 characters).
+    pub note: Option<String>,
+    /// When a reservation lapses (unix seconds; reserve only). A time already past is accepted:
+    /// the next [`LedgerStore::expire_reservations`] releases it.
+    pub expires_at: Option<i64>,
+}
+
+impl MovementRequest {
+    /// A request with a quantity at the default location; add details with the builder methods.
+    pub fn new(event_id: impl Into<String>, sku: impl Into<String>, kind: MovementKind, quantity: i64) -> Self {
+        MovementRequest {
+            event_id: event_id.into(),
+            sku: sku.into(),
+            kind,
+            quantity: Some(quantity),
+            location: None,
+            to_location: None,
+            reservation: None,
+            origin: None,
+            reference: None,
+            note: None,
+            expires_at: None,
+        }
+    }
+
+    /// A release or commit of everything that remains of `reservation`.
+    pub fn settle(
+        event_id: impl Into<String>,
+        sku: impl Into<String>,
+        kind: MovementKind,
+        reservation: impl Into<String>,
+    ) -> Self {
+        MovementRequest {
+            quantity: None,
+            reservation: Some(reservation.into()),
+            ..MovementRequest::new(event_id, sku, kind, 0)
+        }
+    }
+
+    /// At this location instead of the default one.
+    pub fn at(mut self, location: impl Into<String>) -> Self {
+        self.location = Some(location.into());
+        self
+    }
+
+    /// To this destination (transfers).
+    pub fn to(mut self, location: impl Into<String>) -> Self {
+        self.to_location = Some(location.into());
+        self
+    }
+
+    /// With this quantity.
+    pub fn with_quantity(mut self, quantity: i64) -> Self {
+        self.quantity = Some(quantity);
+        self
+    }
+
+    /// Settling this reservation (release, commit).
+    pub fn for_reservation(mut self, reservation: impl Into<String>) -> Self {
+        self.reservation = Some(reservation.into());
+        self
+    }
+
+    /// Coming from this channel or source.
+    pub fn with_origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// With this outside reference (order id, …).
+    pub fn with_reference(mut self, reference: impl Into<String>) -> Self {
+        self.reference = Some(reference.into());
+        self
+    }
+
+    /// With this note.
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+
+    /// Lapsing at this time (reserve).
+    pub fn expiring_at(mut self, expires_at: i64) -> Self {
+        self.expires_at = Some(expires_at);
+        self
+    }
+
+    /// The request checked and normalised (texts trimmed, empty optional texts dropped), or a
+    /// validation error naming the first offending field.
+    pub fn validated(&self) -> Result<MovementRequest> {
+        rules::validate_request(self)
+    }
+}
+
+/// One row of the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Movement {
+    /// Ledger position: increases with every movement recorded; the cursor for history and
+    /// incremental sync.
+    pub id: i64,
+    /// The idempotency key of the event that recorded it (a transfer's two rows share it).
+    pub event_id: String,
+    /// The SKU.
+    pub sku: String,
+    /// The location this row changed.
+    pub location: String,
+    /// What the movement did.
+    pub kind: MovementKind,
+    /// The quantity as applied: units moved, or the absolute value set (adjustment, incoming),
+    /// or the units of the reservation settled (release, commit with a defaulted quantity).
+    pub quantity: i64,
+    /// Change of on hand at this location (for an adjustment: new − old).
+    pub delta: i64,
+    /// On hand at this location after the movement.
+    pub on_hand: i64,
+    /// Reserved at this location after the movement.
+    pub reserved: i64,
+    /// Incoming at this location after the movement.
+    pub incoming: i64,
+    /// The reservation a reserve created, or a release or commit settled.
+    pub reservation: Option<String>,
+    /// The channel or source it came from.
+    pub origin: Option<String>,
+    /// Outside reference (order id, …).
+    pub reference: Option<String>,
+    /// Free note.
+    pub note: Option<String>,
+    /// When it was recorded (unix seconds).
+    pub recorded_at: i64,
+}
+
+impl Movement {
+    /// The stock level this movement left at its location.
+    pub fn level(&self) -> StockLevel {
+        StockLevel {
+            sku: self.sku.clone(),
+            location: self.location.clone(),
+            on_hand: self.on_hand,
+            reserved: self.reserved,
+            incoming: self.incoming,
+        }
+    }
+}
+
+/// What recording an event did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovementOutcome {
+    /// The movements of the event: one, or two for a transfer (source first).
+    pub movements: Vec<Movement>,
+    /// The stock levels the movements left, one per movement, in the same order.
+    pub levels: Vec<StockLevel>,
+    /// True when the event had been recorded before: this is the original outcome and nothing
+    /// changed.
+    pub replayed: bool,
+    /// True when the event left on hand below zero at one of its locations.
+    pub oversold: bool,
+}
+
+impl MovementOutcome {
+    /// The outcome of an event from its stored movements.
+    pub fn from_movements(movements: Vec<Movement>, replayed: bool) -> Self {
+        let levels: Vec<StockLevel> = movements.iter().map(Movement::level).collect();
+        let oversold = levels.iter().any(|l| l.on_hand < 0);
+        MovementOutcome {
+            movements,
+            levels,
+            replayed,
+            oversold,
+        }
+    }
+}
+
+/// Which items to list: an optional prefix filter and a keyset page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemQuery {
+    /// Keep items whose SKU starts with this (case-sensitive) or whose name starts with it
+    /// (ASCII case-insensitive). Trimmed; empty means all.
+    pub search: Option<String>,
+    /// Start after this SKU (the previous page's `next_after`).
+    pub after: Option<String>,
+    /// Page size, 1–[`MAX_PAGE`].
+    pub limit: u32,
+}
+
+impl Default for ItemQuery {
+    fn default() -> Self {
+        ItemQuery {
+            search: None,
+            after: None,
+            limit: 50,
+        }
+    }
+}
+
+/// A page of items, ordered by SKU.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemPage {
+    /// The items.
+    pub items: Vec<Item>,
+    /// Pass as [`ItemQuery::after`] for the next page; `None` on the last page.
+    pub next_after: Option<String>,
+}
+
+/// Which movements to show: newest first, before a cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryQuery {
+    /// Only this SKU.
+    pub sku: Option<String>,
+    /// Only movements with an id below this (the previous page's `next_before`).
+    pub before: Option<i64>,
+    /// Page size, 1–[`MAX_PAGE`].
+    pub limit: u32,
+}
+
+impl Default for HistoryQuery {
+    fn default() -> Self {
+        HistoryQuery {
+            sku: None,
+            before: None,
+            limit: 50,
+        }
+    }
+}
+
+/// A page of movements, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryPage {
+    /// The movements.
+    pub movements: Vec<Movement>,
+    /// Pass as [`HistoryQuery::before`] for the next page; `None` on the last page.
+    pub next_before: Option<i64>,
+}
+
+/// SKUs whose stock changed after a movement id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedSkus {
+    /// Distinct SKUs, sorted.
+    pub skus: Vec<String>,
+    /// The highest movement id seen (or the id asked about when nothing changed): store it and
+    /// ask again with it next time.
+    pub cursor: i64,
+}
+
+/// The ledger store: items, locations, stock levels and the append-only movement ledger.
+///
+/// Every write takes `now` (unix seconds) and runs in one write transaction that is rolled back
+/// unless it completes. Recording is idempotent per `event_id`, also across processes.
+pub trait LedgerStore {
+    /// Creates or updates an item (by SKU) and returns it as stored. Keeps `created_at` and the
+    /// oversold flag.
+    fn upsert_item(&self, item: &ItemInput, now: i64) -> Result<Item>;
+
+    /// The item with this SKU, if any.
+    fn get_item(&self, sku: &str) -> Result<Option<Item>>;
+
+    /// A page of items ordered by SKU.
+    fn list_items(&self, query: &ItemQuery) -> Result<ItemPage>;
+
+    /// Creates or updates a location (by code) and returns it as stored.
+    fn upsert_location(&self, location: &Location, now: i64) -> Result<Location>;
+
+    /// Every location, ordered by priority, then code.
+    fn list_locations(&self) -> Result<Vec<Location>>;
+
+    /// Records one movement. An `event_id` seen before returns the original outcome with
+    /// `replayed: true` and changes nothing; the same `event_id` with different content (kind,
+    /// SKU, quantity, location, destination, reservation, expiry — not origin, reference or
+    /// note) is an [`Error::Conflict`]. A refused reservation records nothing, so a later replay
+    /// of it is evaluated afresh and may succeed.
+    ///
+    /// Errors, each leaving the ledger unchanged: [`Error::Validation`] (bad input, naming the
+    /// field), [`Error::NotFound`] (unknown SKU, location or reservation), [`Error::Conflict`]
+    /// (reservation not covered by available, settling more than a reservation holds, event id
+    /// reused for other content), [`Error::Ledger`] (storage; retryable when the file was busy).
+    fn record(&self, request: &MovementRequest, now: i64) -> Result<MovementOutcome>;
+
+    /// Records several movements in one transaction, each with its own outcome: a refused or
+    /// invalid request does not undo the others. Only a storage failure fails the whole batch
+    /// (and then nothing of it is kept).
+    fn record_batch(&self, requests: &[MovementRequest], now: i64) -> Result<Vec<Result<MovementOutcome>>>;
+
+    /// Current stock of one SKU ([`Error::NotFound`] for an unknown SKU).
+    fn stock(&self, sku: &str) -> Result<SkuStock>;
+
+    /// Current stock of several SKUs, read consistently, in the order asked; unknown SKUs are
+    /// left out.
+    fn stock_many(&self, skus: &[&str]) -> Result<Vec<SkuStock>>;
+
+    /// Movements newest first, paged by movement id.
+    fn history(&self, query: &HistoryQuery) -> Result<HistoryPage>;
+
+    /// Net units sold of a SKU recorded at or after `since`: sales + commits − returns (can be
+    /// negative when returns outweigh sales). [`Error::NotFound`] for an unknown SKU.
+    fn units_sold_since(&self, sku: &str, since: i64) -> Result<i64>;
+
+    /// Releases what remains of every reservation whose `expires_at` ≤ `now`, each as a release
+    /// movement with the event id `ledger:expire:<reservation>`, so running it again is harmless.
+    /// Returns the outcomes of the releases recorded by this call.
+    fn expire_reservations(&self, now: i64) -> Result<Vec<MovementOutcome>>;
+
+    /// SKUs with a movement whose id is above `after` (for incremental sync). Relies on
+    /// movement ids becoming visible in increasing order, which SQLite's single writer gives;
+    /// another backend must guarantee the same.
+    fn skus_changed_since(&self, after: i64) -> Result<ChangedSkus>;
+}
+
+impl ItemInput {
+    /// The input checked and normalised (texts trimmed), or a validation error naming the field.
+    pub fn validated(&self) -> Result<ItemInput> {
+        rules::validate_item(self)
+    }
+}
+
+impl Location {
+    /// The location checked and normalised (texts trimmed), or a validation error naming the
+    /// field.
+    pub fn validated(&self) -> Result<Location> {
+        rules::validate_location(self)
+    }
+}

@@ -1,0 +1,811 @@
+//! [`LedgerStore`] on an SQLite file: the embedded default.
+//!
+//! Several PHP workers share the file, so: WAL mode (readers never block the writer), a busy
+//! timeout (writers queue instead of failing), `synchronous=NORMAL` (durable at checkpoints, safe
+//! against corruption), foreign keys on, and `BEGIN IMMEDIATE` for every write so the idempotency
+//! check and the write it guards happen under one lock. Transactions roll back unless committed.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
+
+use super::rules::{self, At, Leg, Quantities};
+use super::schema;
+use super::{
+    AlertThresholds, ChangedSkus, HistoryPage, HistoryQuery, Item, ItemInput, ItemPage, ItemQuery, LedgerStore,
+    Location, LocationStock, Movement, MovementKind, MovementOutcome, MovementRequest, SkuStock, LEDGER_EVENT_PREFIX,
+    MAX_BATCH,
+};
+use crate::error::ErrorKind;
+use crate::{Error, Result};
+
+/// Prefix of the event ids of releases recorded by reservation expiry.
+const EXPIRY_PREFIX: &str = "expire:";
+
+/// How an SQLite ledger is opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// How long a writer waits for another writer's lock before failing with a retryable
+    /// [`Error::Ledger`]. Default: 5 seconds.
+    pub busy_timeout: Duration,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The ledger in an SQLite file (or in memory, for tests). One connection, guarded by a mutex, so
+/// the value can be shared between threads; open one per process or thread for parallelism.
+#[derive(Debug)]
+pub struct SqliteLedger {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteLedger {
+    /// Opens (creating if needed) the ledger file at `path` with default options. The parent
+    /// directory must exist: the plugin chooses and prepares the location.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, &SqliteOptions::default())
+    }
+
+    /// Opens (creating if needed) the ledger file at `path`, brings its schema up to date, and
+    /// refuses a file written by a newer build (leaving it untouched).
+    pub fn open_with(path: impl AsRef<Path>, options: &SqliteOptions) -> Result<Self> {
+        let path = path.as_ref();
+        let context = || format!("cannot open the ledger file {}", path.display());
+        let conn = Connection::open(path).map_err(|e| Error::ledger(context(), e))?;
+        Self::configure(conn, options).map_err(|e| with_context(e, &context()))
+    }
+
+    /// A private in-memory ledger (tests, previews). Nothing is persisted.
+    pub fn open_in_memory() -> Result<Self> {
+        let conn = Connection::open_in_memory().map_err(|e| Error::ledger("cannot open an in-memory ledger", e))?;
+        Self::configure(conn, &SqliteOptions::default())
+    }
+
+    fn configure(mut conn: Connection, options: &SqliteOptions) -> Result<Self> {
+        conn.busy_timeout(options.busy_timeout)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Switching a fresh file to WAL needs an exclusive lock, and SQLite answers "busy" at
+        // once (without waiting) when another process is doing the same; every step here is
+        // idempotent, so retry until the busy timeout.
+        retry_while_busy(options.busy_timeout, || {
+            // Before anything can write to it: a newer file stays exactly as it is.
+            schema::refuse_newer(&conn, schema::MIGRATIONS)?;
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
+            schema::migrate(&mut conn, schema::MIGRATIONS)
+        })?;
+        Ok(SqliteLedger { conn: Mutex::new(conn) })
+    }
+
+    /// The journal mode in effect (`wal` for a file, `memory` in memory), for the health page.
+    pub fn journal_mode(&self) -> Result<String> {
+        Ok(self.lock().query_row("PRAGMA journal_mode", [], |row| row.get(0))?)
+    }
+
+    /// The connection. A panic while it was held cannot leave a transaction open (transactions
+    /// roll back when dropped), so a poisoned lock is safe to take over.
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `work` in an immediate (write) transaction, committed only if `work` succeeds.
+    fn write<T>(&self, work: impl FnOnce(&mut Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.lock();
+        let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = work(&mut tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Runs `work` in a read transaction, so it sees one consistent state.
+    fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        work(&tx)
+    }
+
+    /// Runs raw SQL, to set up states the API cannot reach (tests only).
+    #[cfg(test)]
+    pub(crate) fn execute_raw(&self, sql: &str) {
+        self.lock().execute_batch(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// The first column of the first row of a query (tests only).
+    #[cfg(test)]
+    pub(crate) fn query_i64(&self, sql: &str) -> i64 {
+        self.lock()
+            .query_row(sql, [], |row| row.get(0))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Every row of every ledger table as text, to compare whole states in tests.
+    #[cfg(test)]
+    pub(crate) fn dump(&self) -> Vec<String> {
+        let conn = self.lock();
+        let mut rows = Vec::new();
+        for table in ["items", "locations", "stock_levels", "movements", "reservations"] {
+            let mut stmt = conn
+                .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let columns = stmt.column_count();
+            let table_rows = stmt
+                .query_map([], |row| {
+                    let values: Vec<String> = (0..columns)
+                        .map(|i| row.get_ref(i).map(|v| format!("{v:?}")))
+                        .collect::<rusqlite::Result<_>>()?;
+                    Ok(format!("{table}: {}", values.join(" | ")))
+                })
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .unwrap_or_else(|e| panic!("{e}"));
+            rows.extend(table_rows);
+        }
+        rows
+    }
+}
+
+/// Runs `step` again while it fails because the file is busy, until `timeout` has passed.
+fn retry_while_busy<T>(timeout: Duration, mut step: impl FnMut() -> Result<T>) -> Result<T> {
+    let started = Instant::now();
+    loop {
+        match step() {
+            Err(error) if error.is_retryable() && started.elapsed() < timeout => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Prefixes a store error with what was being done.
+fn with_context(error: Error, context: &str) -> Error {
+    match error {
+        Error::Ledger { message, source } => Error::Ledger {
+            message: format!("{context}: {message}"),
+            source,
+        },
+        other => other,
+    }
+}
+
+impl LedgerStore for SqliteLedger {
+    fn upsert_item(&self, item: &ItemInput, now: i64) -> Result<Item> {
+        let item = item.validated()?;
+        self.write(|tx| {
+            save_item(tx, &item, now)?;
+            find_item(tx, &item.sku)?.ok_or_else(|| not_found("sku", &item.sku))
+        })
+    }
+
+    fn get_item(&self, sku: &str) -> Result<Option<Item>> {
+        find_item(&self.lock(), sku.trim())
+    }
+
+    fn list_items(&self, query: &ItemQuery) -> Result<ItemPage> {
+        let limit = rules::page_limit(query.limit)?;
+        let search = query.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let after = query.after.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {ITEM_COLUMNS} FROM items
+             WHERE (?1 IS NULL OR sku > ?1)
+               AND (?2 IS NULL OR substr(sku, 1, length(?2)) = ?2
+                    OR lower(substr(name, 1, length(?2))) = lower(?2))
+             ORDER BY sku LIMIT ?3"
+        ))?;
+        let mut items = stmt
+            .query_map(params![after, search, i64::from(limit) + 1], item_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let next_after = next_page(&mut items, limit).map(|last| last.sku.clone());
+        Ok(ItemPage { items, next_after })
+    }
+
+    fn upsert_location(&self, location: &Location, now: i64) -> Result<Location> {
+        let location = location.validated()?;
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO locations (code, name, priority, active, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, priority = excluded.priority,
+                     active = excluded.active, updated_at = excluded.updated_at",
+                params![location.code, location.name, location.priority, location.active, now],
+            )?;
+            Ok(location)
+        })
+    }
+
+    fn list_locations(&self) -> Result<Vec<Location>> {
+        let conn = self.lock();
+        let mut stmt =
+            conn.prepare_cached("SELECT code, name, priority, active FROM locations ORDER BY priority, code")?;
+        let locations = stmt
+            .query_map([], |row| {
+                Ok(Location {
+                    code: row.get(0)?,
+                    name: row.get(1)?,
+                    priority: row.get(2)?,
+                    active: row.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(locations)
+    }
+
+    fn record(&self, request: &MovementRequest, now: i64) -> Result<MovementOutcome> {
+        let request = request.validated()?;
+        self.write(|tx| record_in(tx, &request, now))
+    }
+
+    fn record_batch(&self, requests: &[MovementRequest], now: i64) -> Result<Vec<Result<MovementOutcome>>> {
+        if requests.len() > MAX_BATCH {
+            return Err(Error::validation(
+                "requests",
+                format!("at most {MAX_BATCH} movements per batch, got {}", requests.len()),
+            ));
+        }
+        self.write(|tx| {
+            requests
+                .iter()
+                .map(|request| record_in_savepoint(tx, request, now))
+                .collect()
+        })
+    }
+
+    fn stock(&self, sku: &str) -> Result<SkuStock> {
+        let sku = sku.trim();
+        self.read(|conn| {
+            require_item(conn, sku)?;
+            sku_stock(conn, sku)
+        })
+    }
+
+    fn stock_many(&self, skus: &[&str]) -> Result<Vec<SkuStock>> {
+        self.read(|conn| {
+            let mut stocks = Vec::with_capacity(skus.len());
+            for sku in skus.iter().map(|s| s.trim()) {
+                if item_exists(conn, sku)? {
+                    stocks.push(sku_stock(conn, sku)?);
+                }
+            }
+            Ok(stocks)
+        })
+    }
+
+    fn history(&self, query: &HistoryQuery) -> Result<HistoryPage> {
+        let limit = rules::page_limit(query.limit)?;
+        let sku = query.sku.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let before = query.before.unwrap_or(i64::MAX);
+        let fetch = i64::from(limit) + 1; // one more than asked, to know whether a next page exists
+        let conn = self.lock();
+        let mut movements = match sku {
+            Some(sku) => movements_where(
+                &conn,
+                "sku = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+                params![sku, before, fetch],
+            )?,
+            None => movements_where(&conn, "id < ?1 ORDER BY id DESC LIMIT ?2", params![before, fetch])?,
+        };
+        let next_before = next_page(&mut movements, limit).map(|last| last.id);
+        Ok(HistoryPage { movements, next_before })
+    }
+
+    fn units_sold_since(&self, sku: &str, since: i64) -> Result<i64> {
+        let sku = sku.trim();
+        self.read(|conn| {
+            require_item(conn, sku)?;
+            Ok(conn.query_row(
+                "SELECT COALESCE(SUM(CASE kind WHEN 'sale' THEN quantity WHEN 'commit' THEN quantity
+                                               WHEN 'return' THEN -quantity ELSE 0 END), 0)
+                 FROM movements WHERE sku = ?1 AND recorded_at >= ?2",
+                params![sku, since],
+                |row| row.get(0),
+            )?)
+        })
+    }
+
+    fn expire_reservations(&self, now: i64) -> Result<Vec<MovementOutcome>> {
+        self.write(|tx| {
+            let due = due_reservations(tx, now)?;
+            let mut outcomes = Vec::with_capacity(due.len());
+            for (id, sku, location) in due {
+                let release = MovementRequest::settle(
+                    format!("{LEDGER_EVENT_PREFIX}{EXPIRY_PREFIX}{id}"),
+                    sku,
+                    MovementKind::Release,
+                    id,
+                )
+                .at(location)
+                .with_origin("ledger")
+                .with_note("reservation expired");
+                let outcome = record_in(tx, &release, now)?;
+                if !outcome.replayed {
+                    outcomes.push(outcome);
+                }
+            }
+            Ok(outcomes)
+        })
+    }
+
+    fn skus_changed_since(&self, after: i64) -> Result<ChangedSkus> {
+        let conn = self.lock();
+        let mut stmt =
+            conn.prepare_cached("SELECT sku, MAX(id) FROM movements WHERE id > ?1 GROUP BY sku ORDER BY sku")?;
+        let rows = stmt
+            .query_map([after], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let cursor = rows.iter().map(|(_, id)| *id).fold(after, i64::max);
+        Ok(ChangedSkus {
+            skus: rows.into_iter().map(|(sku, _)| sku).collect(),
+            cursor,
+        })
+    }
+}
+
+/// Keeps the first `limit` rows and returns the last kept one when more rows followed.
+fn next_page<T>(rows: &mut Vec<T>, limit: u32) -> Option<&T> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    if rows.len() <= limit {
+        return None;
+    }
+    rows.truncate(limit);
+    rows.last()
+}
+
+fn not_found(what: &'static str, key: &str) -> Error {
+    Error::NotFound {
+        what,
+        key: key.to_owned(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recording
+// ---------------------------------------------------------------------------------------------
+
+/// One batch entry: validated, then recorded inside a savepoint so a refusal undoes only itself.
+/// A storage failure ends the whole batch.
+fn record_in_savepoint(
+    tx: &mut Transaction<'_>,
+    request: &MovementRequest,
+    now: i64,
+) -> Result<Result<MovementOutcome>> {
+    let request = match request.validated() {
+        Ok(request) => request,
+        Err(error) => return Ok(Err(error)),
+    };
+    let savepoint = tx.savepoint()?;
+    match record_in(&savepoint, &request, now) {
+        Ok(outcome) => {
+            savepoint.commit()?;
+            Ok(Ok(outcome))
+        }
+        Err(error) if error.kind() == ErrorKind::Ledger => Err(error),
+        // Dropping the savepoint rolls back whatever the refused request had written.
+        Err(error) => Ok(Err(error)),
+    }
+}
+
+/// Records a validated request inside the caller's write transaction. The idempotency check
+/// runs here, under the write lock, so a concurrent duplicate cannot slip between check and write.
+fn record_in(conn: &Connection, request: &MovementRequest, now: i64) -> Result<MovementOutcome> {
+    let recorded = event_movements(conn, &request.event_id)?;
+    if !recorded.is_empty() {
+        let expires_at = match request.kind {
+            MovementKind::Reserve => reservation(conn, &request.event_id)?.and_then(|r| r.expires_at),
+            _ => None,
+        };
+        rules::check_same_content(request, &recorded, expires_at)?;
+        return Ok(MovementOutcome::from_movements(recorded, true));
+    }
+    require_item(conn, &request.sku)?;
+    let plan = plan(conn, request)?;
+    write_leg(conn, request, Leg::Source, &plan.source, &plan, now)?;
+    if let Some(destination) = &plan.destination {
+        write_leg(conn, request, Leg::Destination, destination, &plan, now)?;
+    }
+    match (&plan.settles, request.kind) {
+        (Some(settled), _) => settle_reservation(conn, settled, request, plan.quantity, now)?,
+        (None, MovementKind::Reserve) => open_reservation(conn, request, &plan, now)?,
+        (None, _) => {}
+    }
+    conn.execute(
+        "UPDATE items SET oversold = EXISTS (SELECT 1 FROM stock_levels WHERE sku = ?1 AND on_hand < 0) WHERE sku = ?1",
+        [&request.sku],
+    )?;
+    Ok(MovementOutcome::from_movements(
+        event_movements(conn, &request.event_id)?,
+        false,
+    ))
+}
+
+/// Where and how much a request moves, resolved against the stored state.
+struct Plan {
+    source: String,
+    destination: Option<String>,
+    quantity: i64,
+    /// The reservation a release or commit settles.
+    settles: Option<Reservation>,
+}
+
+fn plan(conn: &Connection, request: &MovementRequest) -> Result<Plan> {
+    if request.kind.settles_reservation() {
+        return plan_settlement(conn, request);
+    }
+    let source = match &request.location {
+        Some(code) => require_location(conn, code)?.code,
+        None => default_location(conn)?,
+    };
+    let quantity = request
+        .quantity
+        .ok_or_else(|| Error::validation("quantity", "is required"))?;
+    if request.kind == MovementKind::Reserve && !require_location(conn, &source)?.active {
+        return Err(Error::Conflict(format!(
+            "reserve {quantity} of {} at {source}: the location is inactive",
+            request.sku
+        )));
+    }
+    let destination = match &request.to_location {
+        Some(code) if *code == source => return Err(Error::validation("to_location", "must differ from location")),
+        Some(code) => Some(require_location(conn, code)?.code),
+        None => None,
+    };
+    Ok(Plan {
+        source,
+        destination,
+        quantity,
+        settles: None,
+    })
+}
+
+/// A release or commit: the reservation decides the SKU, location and default quantity.
+fn plan_settlement(conn: &Connection, request: &MovementRequest) -> Result<Plan> {
+    let id = request.reservation.as_deref().unwrap_or_default();
+    let held = reservation(conn, id)?.ok_or_else(|| not_found("reservation", id))?;
+    let elsewhere = request.location.as_ref().is_some_and(|l| *l != held.location);
+    if held.sku != request.sku || elsewhere {
+        return Err(Error::validation(
+            "reservation",
+            format!(
+                "reservation {id} holds {} at {}, not {} at {}",
+                held.sku,
+                held.location,
+                request.sku,
+                request.location.as_deref().unwrap_or(&held.location)
+            ),
+        ));
+    }
+    let kind = request.kind;
+    if held.remaining == 0 {
+        return Err(Error::Conflict(format!(
+            "{kind} of reservation {id}: it is already {}",
+            held.status
+        )));
+    }
+    let quantity = request.quantity.unwrap_or(held.remaining);
+    if quantity > held.remaining {
+        return Err(Error::Conflict(format!(
+            "{kind} {quantity} of reservation {id}: only {} remain",
+            held.remaining
+        )));
+    }
+    Ok(Plan {
+        source: held.location.clone(),
+        destination: None,
+        quantity,
+        settles: Some(held),
+    })
+}
+
+/// Applies the request to one stock level and appends its movement row.
+fn write_leg(
+    conn: &Connection,
+    request: &MovementRequest,
+    leg: Leg,
+    location: &str,
+    plan: &Plan,
+    now: i64,
+) -> Result<()> {
+    let sku = request.sku.as_str();
+    let before = stock_level(conn, sku, location)?;
+    let after = rules::apply(request.kind, leg, before, plan.quantity, At { sku, location })?;
+    let delta = after.on_hand.checked_sub(before.on_hand).ok_or_else(|| {
+        Error::Conflict(format!(
+            "{} {} of {sku} at {location}: the quantity would overflow",
+            request.kind, plan.quantity
+        ))
+    })?;
+    conn.execute(
+        "INSERT INTO stock_levels (sku, location, on_hand, reserved, incoming, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (sku, location) DO UPDATE SET on_hand = excluded.on_hand, reserved = excluded.reserved,
+             incoming = excluded.incoming, updated_at = excluded.updated_at",
+        params![sku, location, after.on_hand, after.reserved, after.incoming, now],
+    )?;
+    let reservation = match request.kind {
+        MovementKind::Reserve => Some(request.event_id.as_str()),
+        _ => request.reservation.as_deref(),
+    };
+    conn.execute(
+        "INSERT INTO movements (event_id, leg, sku, location, kind, quantity, delta, on_hand, reserved, incoming,
+                                reservation, origin, reference, note, recorded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        params![
+            request.event_id,
+            leg.number(),
+            sku,
+            location,
+            request.kind.as_str(),
+            plan.quantity,
+            delta,
+            after.on_hand,
+            after.reserved,
+            after.incoming,
+            reservation,
+            request.origin,
+            request.reference,
+            request.note,
+            now
+        ],
+    )?;
+    Ok(())
+}
+
+fn open_reservation(conn: &Connection, request: &MovementRequest, plan: &Plan, now: i64) -> Result<()> {
+    conn.execute(
+        "INSERT INTO reservations (id, sku, location, quantity, remaining, status, expires_at, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?4, 'open', ?5, ?6, ?6)",
+        params![
+            request.event_id,
+            request.sku,
+            plan.source,
+            plan.quantity,
+            request.expires_at,
+            now
+        ],
+    )?;
+    Ok(())
+}
+
+fn settle_reservation(
+    conn: &Connection,
+    held: &Reservation,
+    request: &MovementRequest,
+    quantity: i64,
+    now: i64,
+) -> Result<()> {
+    let remaining = held.remaining - quantity;
+    let status = match (remaining, request.kind) {
+        (0, MovementKind::Commit) => "committed",
+        // The ledger's own releases (ids under its reserved prefix) come only from expiry.
+        (0, _) if request.event_id.starts_with(LEDGER_EVENT_PREFIX) => "expired",
+        (0, _) => "released",
+        _ => "open",
+    };
+    conn.execute(
+        "UPDATE reservations SET remaining = ?2, status = ?3, updated_at = ?4 WHERE id = ?1",
+        params![held.id, remaining, status, now],
+    )?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+// ---------------------------------------------------------------------------------------------
+
+const ITEM_COLUMNS: &str = "sku, name, product_id, alert_critical, alert_low, alert_warning, lead_time_days, moq, \
+                            pack_size, supplier, oversold, created_at, updated_at";
+
+const MOVEMENT_COLUMNS: &str = "id, event_id, sku, location, kind, quantity, delta, on_hand, reserved, incoming, \
+                                reservation, origin, reference, note, recorded_at";
+
+fn item_from_row(row: &Row<'_>) -> rusqlite::Result<Item> {
+    let thresholds = match (row.get(3)?, row.get(4)?, row.get(5)?) {
+        (Some(critical), Some(low), Some(warning)) => Some(AlertThresholds { critical, low, warning }),
+        _ => None,
+    };
+    Ok(Item {
+        sku: row.get(0)?,
+        name: row.get(1)?,
+        product_id: row.get(2)?,
+        thresholds,
+        lead_time_days: row.get(6)?,
+        moq: row.get(7)?,
+        pack_size: row.get(8)?,
+        supplier: row.get(9)?,
+        oversold: row.get(10)?,
+        created_at: row.get(11)?,
+        updated_at: row.get(12)?,
+    })
+}
+
+fn movement_from_row(row: &Row<'_>) -> rusqlite::Result<Movement> {
+    let kind: String = row.get(4)?;
+    let kind = MovementKind::parse(&kind)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e)))?;
+    Ok(Movement {
+        id: row.get(0)?,
+        event_id: row.get(1)?,
+        sku: row.get(2)?,
+        location: row.get(3)?,
+        kind,
+        quantity: row.get(5)?,
+        delta: row.get(6)?,
+        on_hand: row.get(7)?,
+        reserved: row.get(8)?,
+        incoming: row.get(9)?,
+        reservation: row.get(10)?,
+        origin: row.get(11)?,
+        reference: row.get(12)?,
+        note: row.get(13)?,
+        recorded_at: row.get(14)?,
+    })
+}
+
+fn save_item(conn: &Connection, item: &ItemInput, now: i64) -> Result<()> {
+    let t = item.thresholds;
+    conn.execute(
+        "INSERT INTO items (sku, name, product_id, alert_critical, alert_low, alert_warning, lead_time_days, moq,
+                            pack_size, supplier, oversold, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, ?11, ?11)
+         ON CONFLICT (sku) DO UPDATE SET name = excluded.name, product_id = excluded.product_id,
+             alert_critical = excluded.alert_critical, alert_low = excluded.alert_low,
+             alert_warning = excluded.alert_warning, lead_time_days = excluded.lead_time_days,
+             moq = excluded.moq, pack_size = excluded.pack_size, supplier = excluded.supplier,
+             updated_at = excluded.updated_at",
+        params![
+            item.sku,
+            item.name,
+            item.product_id,
+            t.map(|t| t.critical),
+            t.map(|t| t.low),
+            t.map(|t| t.warning),
+            item.lead_time_days,
+            item.moq,
+            item.pack_size,
+            item.supplier,
+            now
+        ],
+    )?;
+    Ok(())
+}
+
+fn find_item(conn: &Connection, sku: &str) -> Result<Option<Item>> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {ITEM_COLUMNS} FROM items WHERE sku = ?1"))?;
+    Ok(stmt.query_row([sku], item_from_row).optional()?)
+}
+
+fn item_exists(conn: &Connection, sku: &str) -> Result<bool> {
+    let mut stmt = conn.prepare_cached("SELECT 1 FROM items WHERE sku = ?1")?;
+    Ok(stmt.exists([sku])?)
+}
+
+fn require_item(conn: &Connection, sku: &str) -> Result<()> {
+    if item_exists(conn, sku)? {
+        Ok(())
+    } else {
+        Err(not_found("sku", sku))
+    }
+}
+
+fn require_location(conn: &Connection, code: &str) -> Result<Location> {
+    let mut stmt = conn.prepare_cached("SELECT code, name, priority, active FROM locations WHERE code = ?1")?;
+    stmt.query_row([code], |row| {
+        Ok(Location {
+            code: row.get(0)?,
+            name: row.get(1)?,
+            priority: row.get(2)?,
+            active: row.get(3)?,
+        })
+    })
+    .optional()?
+    .ok_or_else(|| not_found("location", code))
+}
+
+/// The active location with the lowest priority number, then code.
+fn default_location(conn: &Connection) -> Result<String> {
+    let mut stmt = conn.prepare_cached("SELECT code FROM locations WHERE active ORDER BY priority, code LIMIT 1")?;
+    stmt.query_row([], |row| row.get(0))
+        .optional()?
+        .ok_or_else(|| Error::validation("location", "no active location to default to; name one or create one"))
+}
+
+fn stock_level(conn: &Connection, sku: &str, location: &str) -> Result<Quantities> {
+    let mut stmt =
+        conn.prepare_cached("SELECT on_hand, reserved, incoming FROM stock_levels WHERE sku = ?1 AND location = ?2")?;
+    let level = stmt
+        .query_row([sku, location], |row| {
+            Ok(Quantities {
+                on_hand: row.get(0)?,
+                reserved: row.get(1)?,
+                incoming: row.get(2)?,
+            })
+        })
+        .optional()?;
+    Ok(level.unwrap_or_default())
+}
+
+fn sku_stock(conn: &Connection, sku: &str) -> Result<SkuStock> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.location, l.active, s.on_hand, s.reserved, s.incoming
+         FROM stock_levels s JOIN locations l ON l.code = s.location
+         WHERE s.sku = ?1 ORDER BY l.priority, l.code",
+    )?;
+    let levels = stmt
+        .query_map([sku], |row| {
+            let q = Quantities {
+                on_hand: row.get(2)?,
+                reserved: row.get(3)?,
+                incoming: row.get(4)?,
+            };
+            Ok(LocationStock {
+                location: row.get(0)?,
+                active: row.get(1)?,
+                on_hand: q.on_hand,
+                reserved: q.reserved,
+                incoming: q.incoming,
+                available: q.available(),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(SkuStock::from_levels(sku.to_owned(), levels))
+}
+
+/// The movements of one event, source leg first (empty when the event is new).
+fn event_movements(conn: &Connection, event_id: &str) -> Result<Vec<Movement>> {
+    movements_where(conn, "event_id = ?1 ORDER BY leg", [event_id])
+}
+
+/// Movements selected by a `WHERE` clause (with its ordering and limit).
+fn movements_where(conn: &Connection, clause: &str, params: impl rusqlite::Params) -> Result<Vec<Movement>> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {MOVEMENT_COLUMNS} FROM movements WHERE {clause}"))?;
+    let movements = stmt
+        .query_map(params, movement_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(movements)
+}
+
+/// A reservation as stored.
+struct Reservation {
+    id: String,
+    sku: String,
+    location: String,
+    remaining: i64,
+    status: String,
+    expires_at: Option<i64>,
+}
+
+fn reservation(conn: &Connection, id: &str) -> Result<Option<Reservation>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT id, sku, location, remaining, status, expires_at FROM reservations WHERE id = ?1")?;
+    let found = stmt
+        .query_row([id], |row| {
+            Ok(Reservation {
+                id: row.get(0)?,
+                sku: row.get(1)?,
+                location: row.get(2)?,
+                remaining: row.get(3)?,
+                status: row.get(4)?,
+                expires_at: row.get(5)?,
+            })
+        })
+        .optional()?;
+    Ok(found)
+}
+
+/// Open reservations due at `now`: (id, sku, location), oldest due first.
+fn due_reservations(conn: &Connection, now: i64) -> Result<Vec<(String, String, String)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, sku, location FROM reservations WHERE remaining > 0 AND expires_at <= ?1 ORDER BY expires_at, id",
+    )?;
+    let due = stmt
+        .query_map([now], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(due)
+}

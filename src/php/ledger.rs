@@ -1,0 +1,650 @@
+//! `InventorySync\Ledger`: the stock ledger as PHP sees it.
+//!
+//! The class holds a store behind the [`LedgerStore`] trait (today the SQLite file), converts PHP
+//! arrays to the core's types with field-named validation errors ([`super::convert`]), and the
+//! core's results back to ordered PHP arrays. No stock rule lives here.
+
+use ext_php_rs::boxed::ZBox;
+use ext_php_rs::prelude::*;
+use ext_php_rs::types::ZendHashTable;
+
+use super::convert::{list_from, list_of, string_list, Arr, Fields};
+use super::exceptions::error_code;
+use crate::inventory::{self, Planning, SkuAlert, SkuReorder};
+use crate::ledger::{
+    self, HistoryQuery, Item, ItemInput, ItemQuery, LedgerStore, Location, LocationStock, Movement, MovementKind,
+    MovementOutcome, MovementRequest, SkuStock, SqliteLedger, SqliteOptions, StockLevel, MAX_BATCH,
+};
+use crate::stock::{AlertThresholds, AlertTrigger, Allocation, AllocationMode, ChannelRule};
+use crate::{Error, Result};
+
+type Table = ZBox<ZendHashTable>;
+
+const ITEM_FIELDS: &[&str] = &[
+    "sku",
+    "name",
+    "product_id",
+    "thresholds",
+    "lead_time_days",
+    "moq",
+    "pack_size",
+    "supplier",
+];
+const THRESHOLD_FIELDS: &[&str] = &["critical", "low", "warning"];
+const LOCATION_FIELDS: &[&str] = &["code", "name", "priority", "active"];
+const MOVEMENT_FIELDS: &[&str] = &[
+    "event_id",
+    "sku",
+    "kind",
+    "quantity",
+    "location",
+    "to_location",
+    "reservation",
+    "origin",
+    "reference",
+    "note",
+    "expires_at",
+];
+const RULE_FIELDS: &[&str] = &[
+    "channel_id",
+    "name",
+    "priority",
+    "mode",
+    "weight",
+    "buffer",
+    "max",
+    "zero_threshold",
+    "percent",
+    "include_incoming",
+    "include_supplier",
+    "locations",
+];
+const PLANNING_FIELDS: &[&str] = &["thresholds", "safety_factor", "review_days", "velocity_window_days"];
+const PLANNING_THRESHOLD_FIELDS: &[&str] = &[
+    "critical",
+    "low",
+    "warning",
+    "critical_days",
+    "low_days",
+    "warning_days",
+];
+
+/// The stock ledger: items, locations, movements, stock, history, allocation, alerts, reorder.
+#[php_class]
+#[php(name = "InventorySync\\Ledger")]
+pub struct Ledger {
+    store: Box<dyn LedgerStore>,
+    path: String,
+}
+
+#[php_impl]
+impl Ledger {
+    /// Opens (creating and migrating if needed) the ledger file at `$path`. Options:
+    /// `busy_timeout_ms` (default 5000).
+    pub fn __construct(path: String, options: Option<&ZendHashTable>) -> PhpResult<Self> {
+        Ok(Self::open(path, options)?)
+    }
+
+    /// The path the ledger was opened on.
+    pub fn path(&self) -> String {
+        self.path.clone()
+    }
+
+    /// Creates or updates an item; returns it.
+    pub fn upsert_item(&self, item: &ZendHashTable) -> PhpResult<Table> {
+        let input = item_input(&Fields::new(item, "", ITEM_FIELDS)?)?;
+        Ok(item_out(&self.store.upsert_item(&input, super::now())?)?)
+    }
+
+    /// The item with this SKU, or null.
+    pub fn item(&self, sku: String) -> PhpResult<Option<Table>> {
+        Ok(self.store.get_item(&sku)?.as_ref().map(item_out).transpose()?)
+    }
+
+    /// A page of items ordered by SKU: `search` (SKU or name prefix), `after` (cursor), `limit`.
+    /// Returns `['items' => [...], 'next_after' => ?string]`.
+    pub fn items(&self, query: Option<&ZendHashTable>) -> PhpResult<Table> {
+        let mut q = ItemQuery::default();
+        if let Some(query) = query {
+            let f = Fields::new(query, "", &["search", "after", "limit"])?;
+            q.search = f.str("search")?;
+            q.after = f.str("after")?;
+            q.limit = f.u32("limit")?.unwrap_or(q.limit);
+        }
+        let page = self.store.list_items(&q)?;
+        Ok(Arr::new()
+            .set("items", list_from(&page.items, item_out)?)?
+            .set("next_after", page.next_after)?
+            .build())
+    }
+
+    /// Creates or updates a location; returns it.
+    pub fn upsert_location(&self, location: &ZendHashTable) -> PhpResult<Table> {
+        let f = Fields::new(location, "", LOCATION_FIELDS)?;
+        let input = Location {
+            code: f.req_str("code")?,
+            name: f.str("name")?.unwrap_or_default(),
+            priority: f.int("priority")?.unwrap_or(0),
+            active: f.bool("active")?.unwrap_or(true),
+        };
+        Ok(location_out(&self.store.upsert_location(&input, super::now())?)?)
+    }
+
+    /// Every location, by priority then code.
+    pub fn locations(&self) -> PhpResult<Table> {
+        Ok(list_from(&self.store.list_locations()?, location_out)?)
+    }
+
+    /// Records one movement; returns its outcome (`replayed` is true when the `event_id` was
+    /// already recorded: nothing changed and the original outcome is returned).
+    pub fn record(&self, movement: &ZendHashTable) -> PhpResult<Table> {
+        let request = movement_request(&Fields::new(movement, "", MOVEMENT_FIELDS)?, None)?;
+        Ok(outcome_out(&self.store.record(&request, super::now())?)?)
+    }
+
+    /// Records many movements in one transaction. Returns one entry per movement, in order:
+    /// `['ok' => true, …outcome]` or `['ok' => false, 'error' => ['code', 'field', 'message']]`.
+    /// A refused or invalid movement does not stop the others.
+    pub fn record_batch(&self, movements: &ZendHashTable) -> PhpResult<Table> {
+        Ok(self.batch(movements)?)
+    }
+
+    /// Reserves stock (a guarded request): like `record()` with kind `reserve`. Throws
+    /// `ConflictException` when the location's available does not cover the quantity.
+    pub fn reserve(&self, request: &ZendHashTable) -> PhpResult<Table> {
+        Ok(self.record_kind(request, MovementKind::Reserve)?)
+    }
+
+    /// Releases (part of) a reservation: kind `release`, `reservation` = the reserve's event id.
+    pub fn release(&self, request: &ZendHashTable) -> PhpResult<Table> {
+        Ok(self.record_kind(request, MovementKind::Release)?)
+    }
+
+    /// Commits (part of) a reservation as sold: kind `commit`.
+    pub fn commit(&self, request: &ZendHashTable) -> PhpResult<Table> {
+        Ok(self.record_kind(request, MovementKind::Commit)?)
+    }
+
+    /// Releases every reservation whose expiry has passed; returns the release outcomes.
+    pub fn expire_reservations(&self) -> PhpResult<Table> {
+        Ok(list_from(&self.store.expire_reservations(super::now())?, outcome_out)?)
+    }
+
+    /// Stock of one SKU: totals and per location.
+    pub fn stock(&self, sku: String) -> PhpResult<Table> {
+        Ok(sku_stock_out(&self.store.stock(&sku)?)?)
+    }
+
+    /// Movements, newest first: `sku`, `before` (cursor: a movement id), `limit`. Returns
+    /// `['movements' => [...], 'next_before' => ?int]`.
+    pub fn history(&self, query: Option<&ZendHashTable>) -> PhpResult<Table> {
+        let mut q = HistoryQuery::default();
+        if let Some(query) = query {
+            let f = Fields::new(query, "", &["sku", "before", "limit"])?;
+            q.sku = f.str("sku")?;
+            q.before = f.int("before")?;
+            q.limit = f.u32("limit")?.unwrap_or(q.limit);
+        }
+        let page = self.store.history(&q)?;
+        Ok(Arr::new()
+            .set("movements", list_from(&page.movements, movement_out)?)?
+            .set("next_before", page.next_before)?
+            .build())
+    }
+
+    /// SKUs with movements after the cursor (a movement id; 0 = from the start). Returns
+    /// `['skus' => [...], 'cursor' => int]` for the next call.
+    pub fn changed_since(&self, cursor: i64) -> PhpResult<Table> {
+        let changed = self.store.skus_changed_since(cursor)?;
+        Ok(Arr::new()
+            .set("skus", string_list(&changed.skus)?)?
+            .set("cursor", changed.cursor)?
+            .build())
+    }
+
+    /// What each channel rule is shown for `$sku`, in the rules' order, each with its one-line
+    /// explanation. Options: `supplier_stock`.
+    pub fn allocate(&self, sku: String, rules: &ZendHashTable, options: Option<&ZendHashTable>) -> PhpResult<Table> {
+        let rules = list_of(rules, "rules")?
+            .into_iter()
+            .enumerate()
+            .map(|(i, rule)| channel_rule(&Fields::of(rule, &format!("rules[{i}]"), RULE_FIELDS)?))
+            .collect::<Result<Vec<_>>>()?;
+        let supplier = match options {
+            Some(o) => Fields::new(o, "", &["supplier_stock"])?
+                .int("supplier_stock")?
+                .unwrap_or(0),
+            None => 0,
+        };
+        let allocations = inventory::allocation(self.store.as_ref(), &sku, &rules, supplier)?;
+        Ok(list_from(&allocations, allocation_out)?)
+    }
+
+    /// Alerts for the given SKUs (every level), or for every item (only those needing attention),
+    /// most severe first. Planning options: `thresholds` {critical, low, warning, critical_days,
+    /// low_days, warning_days}, `velocity_window_days`. `$now` defaults to the current time.
+    pub fn alerts(
+        &self,
+        skus: Option<&ZendHashTable>,
+        planning: Option<&ZendHashTable>,
+        now: Option<i64>,
+    ) -> PhpResult<Table> {
+        let skus = sku_list(skus)?;
+        let planning = planning_options(planning)?;
+        let alerts = inventory::alerts(
+            self.store.as_ref(),
+            skus.as_deref(),
+            &planning,
+            now.unwrap_or_else(super::now),
+        )?;
+        Ok(list_from(&alerts, alert_out)?)
+    }
+
+    /// Reorder suggestions for the given SKUs (including zero), or for every item (only those with
+    /// something to order). Planning options as for `alerts()` plus `safety_factor`,
+    /// `review_days`.
+    pub fn reorder_suggestions(
+        &self,
+        skus: Option<&ZendHashTable>,
+        planning: Option<&ZendHashTable>,
+        now: Option<i64>,
+    ) -> PhpResult<Table> {
+        let skus = sku_list(skus)?;
+        let planning = planning_options(planning)?;
+        let suggestions = inventory::reorder_suggestions(
+            self.store.as_ref(),
+            skus.as_deref(),
+            &planning,
+            now.unwrap_or_else(super::now),
+        )?;
+        Ok(list_from(&suggestions, reorder_out)?)
+    }
+}
+
+impl Ledger {
+    fn open(path: String, options: Option<&ZendHashTable>) -> Result<Self> {
+        let mut sqlite = SqliteOptions::default();
+        if let Some(options) = options {
+            let f = Fields::new(options, "", &["busy_timeout_ms"])?;
+            if let Some(ms) = f.int("busy_timeout_ms")? {
+                let ms = u64::try_from(ms).map_err(|_| Error::validation("busy_timeout_ms", "must not be negative"))?;
+                sqlite.busy_timeout = std::time::Duration::from_millis(ms);
+            }
+        }
+        if path.trim().is_empty() {
+            return Err(Error::validation("path", "must not be empty"));
+        }
+        let store = SqliteLedger::open_with(&path, &sqlite)?;
+        Ok(Ledger {
+            store: Box::new(store),
+            path,
+        })
+    }
+
+    fn record_kind(&self, request: &ZendHashTable, kind: MovementKind) -> Result<Table> {
+        let request = movement_request(&Fields::new(request, "", MOVEMENT_FIELDS)?, Some(kind))?;
+        outcome_out(&self.store.record(&request, super::now())?)
+    }
+
+    fn batch(&self, movements: &ZendHashTable) -> Result<Table> {
+        let items = list_of(movements, "movements")?;
+        if items.len() > MAX_BATCH {
+            return Err(Error::validation(
+                "movements",
+                format!("at most {MAX_BATCH} movements per batch, got {}", items.len()),
+            ));
+        }
+        // Invalid entries are answered without reaching the store; the rest go in one call.
+        let parsed: Vec<Result<MovementRequest>> = items
+            .iter()
+            .enumerate()
+            .map(|(i, m)| movement_request(&Fields::of(m, &format!("movements[{i}]"), MOVEMENT_FIELDS)?, None))
+            .collect();
+        let valid: Vec<MovementRequest> = parsed.iter().filter_map(|p| p.as_ref().ok().cloned()).collect();
+        let mut recorded = self.store.record_batch(&valid, super::now())?.into_iter();
+        let mut out = Arr::new();
+        for entry in parsed {
+            let result = match entry {
+                Ok(_) => recorded
+                    .next()
+                    .unwrap_or_else(|| Err(Error::Conflict("the store returned too few outcomes".into()))),
+                Err(e) => Err(e),
+            };
+            out = out.push(match result {
+                Ok(outcome) => outcome_fields(Arr::new().set("ok", true)?, &outcome)?.build(),
+                Err(error) => batch_error(&error)?,
+            })?;
+        }
+        Ok(out.build())
+    }
+}
+
+fn batch_error(error: &Error) -> Result<Table> {
+    let field = match error {
+        Error::Validation { field, .. } => Some(field.clone()),
+        _ => None,
+    };
+    Ok(Arr::new()
+        .set("ok", false)?
+        .set(
+            "error",
+            Arr::new()
+                .set("code", error_code(error.kind()))?
+                .set("field", field)?
+                .set("message", error.full_message())?
+                .build(),
+        )?
+        .build())
+}
+
+fn sku_list(skus: Option<&ZendHashTable>) -> Result<Option<Vec<String>>> {
+    skus.map(|table| {
+        list_of(table, "skus")?
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.str()
+                    .map(str::to_string)
+                    .ok_or_else(|| Error::validation(format!("skus[{i}]"), "must be a string"))
+            })
+            .collect()
+    })
+    .transpose()
+}
+
+fn planning_options(options: Option<&ZendHashTable>) -> Result<Planning> {
+    let mut planning = Planning::default();
+    let Some(options) = options else {
+        return Ok(planning);
+    };
+    let f = Fields::new(options, "", PLANNING_FIELDS)?;
+    if let Some(t) = f.sub("thresholds", PLANNING_THRESHOLD_FIELDS)? {
+        let d = AlertThresholds::default();
+        planning.thresholds = AlertThresholds {
+            critical: t.int("critical")?.unwrap_or(d.critical),
+            low: t.int("low")?.unwrap_or(d.low),
+            warning: t.int("warning")?.unwrap_or(d.warning),
+            critical_days: t.float("critical_days")?.unwrap_or(d.critical_days),
+            low_days: t.float("low_days")?.unwrap_or(d.low_days),
+            warning_days: t.float("warning_days")?.unwrap_or(d.warning_days),
+        };
+        planning.thresholds.validate()?;
+    }
+    if let Some(factor) = f.float("safety_factor")? {
+        planning.reorder.safety_factor = factor;
+    }
+    if let Some(days) = f.u32("review_days")? {
+        planning.reorder.review_days = days;
+    }
+    if let Some(days) = f.u32("velocity_window_days")? {
+        planning.velocity_window_days = days;
+    }
+    planning.reorder.validate()?;
+    Ok(planning)
+}
+
+// --- PHP → core ----------------------------------------------------------------------------------
+
+fn item_input(f: &Fields<'_>) -> Result<ItemInput> {
+    let thresholds = match f.sub("thresholds", THRESHOLD_FIELDS)? {
+        Some(t) => Some(ledger::AlertThresholds {
+            critical: t.req_int("critical")?,
+            low: t.req_int("low")?,
+            warning: t.req_int("warning")?,
+        }),
+        None => None,
+    };
+    Ok(ItemInput {
+        sku: f.req_str("sku")?,
+        name: f.str("name")?.unwrap_or_default(),
+        product_id: f.int("product_id")?,
+        thresholds,
+        lead_time_days: f.int("lead_time_days")?,
+        moq: f.int("moq")?,
+        pack_size: f.int("pack_size")?,
+        supplier: f.str("supplier")?,
+    })
+}
+
+fn movement_request(f: &Fields<'_>, kind: Option<MovementKind>) -> Result<MovementRequest> {
+    let given = f.str("kind")?.map(|k| MovementKind::parse(&k)).transpose()?;
+    let kind = match (kind, given) {
+        (Some(fixed), Some(given)) if fixed != given => {
+            return Err(Error::validation(
+                f.name("kind"),
+                format!("must be {fixed} for this call (or left out), got {given}"),
+            ))
+        }
+        (Some(fixed), _) => fixed,
+        (None, Some(given)) => given,
+        (None, None) => return Err(Error::validation(f.name("kind"), "is required")),
+    };
+    Ok(MovementRequest {
+        event_id: f.req_str("event_id")?,
+        sku: f.req_str("sku")?,
+        kind,
+        quantity: f.int("quantity")?,
+        location: f.str("location")?,
+        to_location: f.str("to_location")?,
+        reservation: f.str("reservation")?,
+        origin: f.str("origin")?,
+        reference: f.str("reference")?,
+        note: f.str("note")?,
+        expires_at: f.int("expires_at")?,
+    })
+}
+
+fn channel_rule(f: &Fields<'_>) -> Result<ChannelRule> {
+    let channel_id = f.req_int("channel_id")?;
+    let mut rule = ChannelRule::new(
+        channel_id,
+        f.str("name")?.unwrap_or_else(|| format!("channel {channel_id}")),
+    );
+    rule.priority = f.int("priority")?.unwrap_or(0);
+    rule.mode = match f.str("mode")?.as_deref().unwrap_or("shared") {
+        "shared" => {
+            if f.int("weight")?.is_some() {
+                return Err(Error::validation(
+                    f.name("weight"),
+                    "only partitioned rules have a weight",
+                ));
+            }
+            AllocationMode::Shared
+        }
+        "partitioned" => AllocationMode::Partitioned {
+            weight: f
+                .u32("weight")?
+                .ok_or_else(|| Error::validation(f.name("weight"), "is required in partitioned mode"))?,
+        },
+        other => {
+            return Err(Error::validation(
+                f.name("mode"),
+                format!("must be \"shared\" or \"partitioned\", got {other:?}"),
+            ))
+        }
+    };
+    rule.buffer = f.int("buffer")?.unwrap_or(0);
+    rule.max = f.int("max")?;
+    rule.zero_threshold = f.int("zero_threshold")?.unwrap_or(0);
+    rule.percent = f.u32("percent")?;
+    rule.include_incoming = f.bool("include_incoming")?.unwrap_or(false);
+    rule.include_supplier = f.bool("include_supplier")?.unwrap_or(false);
+    rule.eligible_locations = f.strings("locations")?.unwrap_or_default();
+    Ok(rule)
+}
+
+// --- core → PHP ----------------------------------------------------------------------------------
+
+fn item_out(item: &Item) -> Result<Table> {
+    let thresholds = item
+        .thresholds
+        .map(|t| {
+            Arr::new()
+                .set("critical", t.critical)?
+                .set("low", t.low)?
+                .set("warning", t.warning)
+                .map(Arr::build)
+        })
+        .transpose()?;
+    Ok(Arr::new()
+        .set("sku", item.sku.as_str())?
+        .set("name", item.name.as_str())?
+        .set("product_id", item.product_id)?
+        .set("thresholds", thresholds)?
+        .set("lead_time_days", item.lead_time_days)?
+        .set("moq", item.moq)?
+        .set("pack_size", item.pack_size)?
+        .set("supplier", item.supplier.clone())?
+        .set("oversold", item.oversold)?
+        .set("created_at", item.created_at)?
+        .set("updated_at", item.updated_at)?
+        .build())
+}
+
+fn location_out(location: &Location) -> Result<Table> {
+    Ok(Arr::new()
+        .set("code", location.code.as_str())?
+        .set("name", location.name.as_str())?
+        .set("priority", location.priority)?
+        .set("active", location.active)?
+        .build())
+}
+
+fn movement_out(m: &Movement) -> Result<Table> {
+    Ok(Arr::new()
+        .set("id", m.id)?
+        .set("event_id", m.event_id.as_str())?
+        .set("sku", m.sku.as_str())?
+        .set("location", m.location.as_str())?
+        .set("kind", m.kind.as_str())?
+        .set("quantity", m.quantity)?
+        .set("delta", m.delta)?
+        .set("on_hand", m.on_hand)?
+        .set("reserved", m.reserved)?
+        .set("incoming", m.incoming)?
+        .set("reservation", m.reservation.clone())?
+        .set("origin", m.origin.clone())?
+        .set("reference", m.reference.clone())?
+        .set("note", m.note.clone())?
+        .set("recorded_at", m.recorded_at)?
+        .build())
+}
+
+fn level_out(level: &StockLevel) -> Result<Table> {
+    Ok(Arr::new()
+        .set("sku", level.sku.as_str())?
+        .set("location", level.location.as_str())?
+        .set("on_hand", level.on_hand)?
+        .set("reserved", level.reserved)?
+        .set("incoming", level.incoming)?
+        .set("available", level.available())?
+        .build())
+}
+
+fn outcome_fields(arr: Arr, outcome: &MovementOutcome) -> Result<Arr> {
+    arr.set("replayed", outcome.replayed)?
+        .set("oversold", outcome.oversold)?
+        .set("movements", list_from(&outcome.movements, movement_out)?)?
+        .set("levels", list_from(&outcome.levels, level_out)?)
+}
+
+fn outcome_out(outcome: &MovementOutcome) -> Result<Table> {
+    Ok(outcome_fields(Arr::new(), outcome)?.build())
+}
+
+fn location_stock_out(l: &LocationStock) -> Result<Table> {
+    Ok(Arr::new()
+        .set("location", l.location.as_str())?
+        .set("active", l.active)?
+        .set("on_hand", l.on_hand)?
+        .set("reserved", l.reserved)?
+        .set("incoming", l.incoming)?
+        .set("available", l.available)?
+        .build())
+}
+
+fn sku_stock_out(s: &SkuStock) -> Result<Table> {
+    Ok(Arr::new()
+        .set("sku", s.sku.as_str())?
+        .set("on_hand", s.on_hand)?
+        .set("reserved", s.reserved)?
+        .set("incoming", s.incoming)?
+        .set("available", s.available)?
+        .set("locations", list_from(&s.levels, location_stock_out)?)?
+        .build())
+}
+
+fn allocation_out(a: &Allocation) -> Result<Table> {
+    let share = a
+        .share
+        .as_ref()
+        .map(|s| {
+            Arr::new()
+                .set("pool", s.pool)?
+                .set("weight", i64::from(s.weight))?
+                .set("total_weight", i64::try_from(s.total_weight).unwrap_or(i64::MAX))?
+                .set("quantity", s.quantity)
+                .map(Arr::build)
+        })
+        .transpose()?;
+    Ok(Arr::new()
+        .set("channel_id", a.channel_id)?
+        .set("quantity", a.quantity)?
+        .set("base", a.base)?
+        .set("share", share)?
+        .set("explanation", a.explanation.as_str())?
+        .build())
+}
+
+fn trigger_name(trigger: AlertTrigger) -> &'static str {
+    match trigger {
+        AlertTrigger::None => "none",
+        AlertTrigger::Oversold => "oversold",
+        AlertTrigger::Quantity => "quantity",
+        AlertTrigger::DaysOfSupply => "days_of_supply",
+    }
+}
+
+fn alert_out(a: &SkuAlert) -> Result<Table> {
+    Ok(Arr::new()
+        .set("sku", a.sku.as_str())?
+        .set("name", a.name.as_str())?
+        .set("level", a.alert.level.as_str())?
+        .set("trigger", trigger_name(a.alert.trigger))?
+        .set("reason", a.alert.reason.as_str())?
+        .set("available", a.available)?
+        .set("units_sold", a.units_sold)?
+        .set("velocity", a.velocity)?
+        .set("days_of_supply", finite(a.alert.days_of_supply))?
+        .build())
+}
+
+/// JSON and PHP callers handle null better than INF.
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+fn reorder_out(r: &SkuReorder) -> Result<Table> {
+    let s = &r.suggestion;
+    Ok(Arr::new()
+        .set("sku", r.sku.as_str())?
+        .set("name", r.name.as_str())?
+        .set("supplier", r.supplier.clone())?
+        .set("quantity", s.quantity)?
+        .set("explanation", s.explanation.as_str())?
+        .set("units_sold", r.units_sold)?
+        .set("velocity", s.input.velocity)?
+        .set("lead_time_days", i64::from(s.input.lead_time_days))?
+        .set("safety_factor", s.settings.safety_factor)?
+        .set("review_days", i64::from(s.settings.review_days))?
+        .set("safety_stock", s.safety_stock)?
+        .set("target", s.target)?
+        .set("on_hand", s.input.on_hand)?
+        .set("reserved", s.input.reserved)?
+        .set("incoming", s.input.incoming)?
+        .set("position", s.position)?
+        .set("shortfall", s.shortfall)?
+        .set("moq", s.input.moq)?
+        .set("pack_size", s.input.pack_size)?
+        .build())
+}

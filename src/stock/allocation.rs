@@ -1,0 +1,1228 @@
+//! Channel allocation: the quantity each sales channel is shown for one SKU. The rules, and the
+//! choices `product.md` leaves open, are documented on [`allocate`].
+
+use super::{
+    decimal, qty, sum_available, validate_levels, AvailableToPromise, Explanation, PromiseOptions, StockLevel,
+};
+use crate::{Error, Result};
+
+/// How a channel's quantity is derived from the SKU's stock.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AllocationMode {
+    /// Every shared channel sees (a buffered, capped or percentage view of) the same stock.
+    #[default]
+    Shared,
+    /// The partitioned channels split the stock between them by weight.
+    Partitioned {
+        /// This channel's weight; its share is `weight / Σ weights` of the pool.
+        weight: u32,
+    },
+}
+
+/// A channel's allocation rule for one SKU.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelRule {
+    /// The channel's id; unique among the rules passed to [`allocate`].
+    pub channel_id: i64,
+    /// The channel's name, used in validation messages.
+    pub name: String,
+    /// Lower numbers win rounding ties in partitioned mode.
+    pub priority: i64,
+    /// Shared or partitioned.
+    pub mode: AllocationMode,
+    /// Units held back from this channel; not negative. Not allowed in percent mode.
+    pub buffer: i64,
+    /// The most this channel is ever shown; not negative. `None` = no cap.
+    pub max: Option<i64>,
+    /// A computed quantity at or below this is shown as 0 (avoids selling the last unit
+    /// everywhere at once); not negative. 0 = off.
+    pub zero_threshold: i64,
+    /// Percent mode (shared channels only): show `floor(available × percent / 100)`; 0–100.
+    pub percent: Option<u32>,
+    /// Add the eligible locations' incoming units (available to promise).
+    pub include_incoming: bool,
+    /// Add the supplier's stock passed to [`allocate`].
+    pub include_supplier: bool,
+    /// Location codes this channel sells from; empty = every active location.
+    pub eligible_locations: Vec<String>,
+}
+
+impl ChannelRule {
+    /// A shared rule with no buffer, cap, threshold or percentage over every active location.
+    pub fn new(channel_id: i64, name: impl Into<String>) -> Self {
+        ChannelRule {
+            channel_id,
+            name: name.into(),
+            priority: 0,
+            mode: AllocationMode::Shared,
+            buffer: 0,
+            max: None,
+            zero_threshold: 0,
+            percent: None,
+            include_incoming: false,
+            include_supplier: false,
+            eligible_locations: Vec::new(),
+        }
+    }
+
+    /// Checks the rule on its own (see the module docs for what is rejected).
+    pub fn validate(&self) -> Result<()> {
+        let who = self.label();
+        if self.buffer < 0 {
+            return Err(Error::validation(
+                "buffer",
+                format!("{who}: must not be negative, got {}", qty(self.buffer)),
+            ));
+        }
+        if let Some(max) = self.max.filter(|max| *max < 0) {
+            return Err(Error::validation(
+                "max",
+                format!("{who}: must not be negative, got {}", qty(max)),
+            ));
+        }
+        if self.zero_threshold < 0 {
+            return Err(Error::validation(
+                "zero_threshold",
+                format!("{who}: must not be negative, got {}", qty(self.zero_threshold)),
+            ));
+        }
+        if let Some(percent) = self.percent {
+            if percent > 100 {
+                return Err(Error::validation(
+                    "percent",
+                    format!("{who}: must be between 0 and 100, got {percent}"),
+                ));
+            }
+            if matches!(self.mode, AllocationMode::Partitioned { .. }) {
+                return Err(Error::validation(
+                    "percent",
+                    format!("{who}: percent mode applies to shared channels only"),
+                ));
+            }
+            if self.buffer != 0 {
+                return Err(Error::validation(
+                    "buffer",
+                    format!("{who}: a buffer does not apply in percent mode; set one or the other"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn label(&self) -> String {
+        format!("channel {} ({})", self.channel_id, self.name)
+    }
+
+    fn promise_options(&self, supplier_stock: i64) -> PromiseOptions {
+        PromiseOptions {
+            include_incoming: self.include_incoming,
+            supplier_stock: self.include_supplier.then_some(supplier_stock),
+        }
+    }
+
+    fn weight(&self) -> Option<u32> {
+        match self.mode {
+            AllocationMode::Shared => None,
+            AllocationMode::Partitioned { weight } => Some(weight),
+        }
+    }
+}
+
+/// A partitioned channel's share of the pool, before its own limits, buffer and cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Share {
+    /// What the partitioned channels split: available to promise over the union of their
+    /// eligible locations. The same for every partitioned channel.
+    pub pool: i64,
+    /// This channel's weight.
+    pub weight: u32,
+    /// The sum of all partitioned channels' weights (saturating).
+    pub total_weight: u64,
+    /// The rounded share; over all partitioned channels these sum to exactly `pool` (or all are
+    /// 0 when every weight is 0).
+    pub quantity: i64,
+}
+
+/// One channel's computed quantity and how it was reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allocation {
+    /// The channel this is for.
+    pub channel_id: i64,
+    /// The quantity to show on the channel; never negative.
+    pub quantity: i64,
+    /// The number the rule started from: the channel's own available to promise (shared) or the
+    /// pool (partitioned).
+    pub base: i64,
+    /// The weighted share, for partitioned channels.
+    pub share: Option<Share>,
+    /// One line with every step that changed the number, for example
+    /// `available 12 (WH1 9 + WH2 3) − buffer 2 = 10, max 8 → 8`.
+    pub explanation: String,
+}
+
+/// The quantity each channel is shown for one SKU, in the order of `rules`.
+///
+/// `levels` are the SKU's stock levels; `supplier_stock` is added for rules that set
+/// `include_supplier` (pass 0 when there is no supplier figure). Fails without computing anything
+/// when a level or a rule is invalid.
+///
+/// # Rules
+///
+/// * **Shared** (the default) starts from the channel's own available to promise: available over
+///   its eligible locations, plus incoming and supplier stock when it opts in. Then, in order:
+///   `− buffer`, clamp to 0, 0 when `≤ zero_threshold`, cap at `max`.
+/// * **Percent mode** (shared only) replaces the buffer step with
+///   `floor(available × percent / 100)`; the zero threshold and the cap still apply after it. A
+///   buffer does *not* apply in percent mode — the percentage already holds stock back — so a
+///   rule with both is rejected rather than silently ignoring one of them.
+/// * **Partitioned** channels split one pool: the available to promise over the *union* of their
+///   eligible locations (every active location if any of them lists none). Weights split the
+///   pool by largest remainder (Hamilton), so the shares sum to exactly the pool: each gets
+///   `floor(pool × weight / Σ weights)`, and the units left over go one each to the largest
+///   remainders, ties to the *lower* channel priority number, then the lower channel id. Weight
+///   0 gets 0; when every weight is 0, every share is 0. After the split, each share is limited
+///   to what the channel's *own* eligible locations can promise (a channel is never shown stock
+///   its warehouses cannot ship), then buffer, zero threshold and cap apply as for shared. Every
+///   step after the split only lowers a share, so the sum never exceeds the pool. Because the
+///   pool is one number, partitioned channels must agree on `include_incoming` and
+///   `include_supplier`.
+/// * Every [`Allocation`] carries a one-line explanation showing each step that changed the
+///   number, e.g. `available 12 (WH1 9 + WH2 3) − buffer 2 = 10, max 8 → 8` or
+///   `available 10 (WH1 10) × weight 2/3 = 6.66 → 7 (largest remainder)`.
+///
+/// # Errors
+///
+/// [`Error::Validation`] naming the field for: invalid levels (see [`super::available`]); a
+/// negative `buffer`, `max` or `zero_threshold`; `percent` above 100, on a partitioned rule, or
+/// with a buffer; two rules with the same `channel_id`; partitioned rules that disagree on
+/// `include_incoming` or `include_supplier`.
+pub fn allocate(levels: &[StockLevel], rules: &[ChannelRule], supplier_stock: i64) -> Result<Vec<Allocation>> {
+    validate_levels(levels)?;
+    validate_rules(rules)?;
+
+    let promise = |rule: &ChannelRule, eligible: &[String]| {
+        AvailableToPromise::new(sum_available(levels, eligible), &rule.promise_options(supplier_stock))
+    };
+
+    let partitioned: Vec<&ChannelRule> = rules.iter().filter(|r| r.weight().is_some()).collect();
+    let pool = partitioned
+        .first()
+        .map(|first| promise(first, &union_of_eligible(&partitioned)));
+    let claims: Vec<Claim> = partitioned
+        .iter()
+        .map(|rule| Claim {
+            weight: rule.weight().unwrap_or(0),
+            priority: rule.priority,
+            channel_id: rule.channel_id,
+        })
+        .collect();
+    let mut splits = split(pool.as_ref().map_or(0, |p| p.total), &claims).into_iter();
+
+    let mut allocations = Vec::with_capacity(rules.len());
+    for rule in rules {
+        let own = promise(rule, &rule.eligible_locations);
+        // Splits come in the order of the partitioned rules, and exist whenever the pool does.
+        let allocation = match rule.weight().and_then(|_| splits.next()).zip(pool.as_ref()) {
+            Some((part, pool)) => partitioned_allocation(rule, pool, &part, &own),
+            None => shared_allocation(rule, &own),
+        };
+        allocations.push(allocation);
+    }
+    Ok(allocations)
+}
+
+fn validate_rules(rules: &[ChannelRule]) -> Result<()> {
+    let mut first_partitioned: Option<&ChannelRule> = None;
+    for (i, rule) in rules.iter().enumerate() {
+        rule.validate()?;
+        if let Some(earlier) = rules[..i].iter().find(|r| r.channel_id == rule.channel_id) {
+            return Err(Error::validation(
+                "channel_id",
+                format!("{} and {} share an id", earlier.label(), rule.label()),
+            ));
+        }
+        if rule.weight().is_none() {
+            continue;
+        }
+        let Some(first) = first_partitioned else {
+            first_partitioned = Some(rule);
+            continue;
+        };
+        let differs = |field: &str| {
+            Error::validation(
+                field,
+                format!(
+                    "partitioned channels split one pool, so they must agree on it: \
+                     {} differs from {}",
+                    rule.label(),
+                    first.label()
+                ),
+            )
+        };
+        if rule.include_incoming != first.include_incoming {
+            return Err(differs("include_incoming"));
+        }
+        if rule.include_supplier != first.include_supplier {
+            return Err(differs("include_supplier"));
+        }
+    }
+    Ok(())
+}
+
+/// The union of the rules' eligible locations; empty (= all) if any rule lists none.
+fn union_of_eligible(rules: &[&ChannelRule]) -> Vec<String> {
+    if rules.iter().any(|rule| rule.eligible_locations.is_empty()) {
+        return Vec::new();
+    }
+    let mut union: Vec<String> = rules
+        .iter()
+        .flat_map(|rule| rule.eligible_locations.iter().cloned())
+        .collect();
+    union.sort();
+    union.dedup();
+    union
+}
+
+fn shared_allocation(rule: &ChannelRule, own: &AvailableToPromise) -> Allocation {
+    let mut ex = own.explanation();
+    if let Some(percent) = rule.percent.filter(|p| *p != 100) {
+        let scaled = u128::try_from(ex.value).unwrap_or(0) * u128::from(percent);
+        let floored = i64::try_from(scaled / 100).unwrap_or(i64::MAX);
+        let op = format!("× {percent}%");
+        if scaled % 100 == 0 {
+            ex.op(&op, floored);
+        } else {
+            ex.op_rounded(&op, &decimal(scaled, 100), floored, "rounded down");
+        }
+    }
+    apply_limits(&mut ex, rule);
+    Allocation {
+        channel_id: rule.channel_id,
+        quantity: ex.value.max(0),
+        base: own.total,
+        share: None,
+        explanation: ex.text,
+    }
+}
+
+fn partitioned_allocation(
+    rule: &ChannelRule,
+    pool: &AvailableToPromise,
+    part: &SplitPart,
+    own: &AvailableToPromise,
+) -> Allocation {
+    let mut ex = pool.explanation();
+    let weight = part.weight;
+    if part.total_weight == 0 {
+        ex.op("× weight 0 (all weights 0)", 0);
+    } else {
+        let op = format!("× weight {weight}/{}", part.total_weight);
+        if part.remainder == 0 {
+            ex.op(&op, part.quantity);
+        } else {
+            let numerator = u128::try_from(pool.total)
+                .unwrap_or(0)
+                .saturating_mul(u128::from(weight));
+            let how = if part.rounded_up {
+                "largest remainder"
+            } else {
+                "rounded down"
+            };
+            ex.op_rounded(&op, &decimal(numerator, part.total_weight), part.quantity, how);
+        }
+    }
+    if own.total < ex.value {
+        ex.limit(&format!("own locations {}", qty(own.total)), own.total);
+    }
+    apply_limits(&mut ex, rule);
+    Allocation {
+        channel_id: rule.channel_id,
+        quantity: ex.value.max(0),
+        base: pool.total,
+        share: Some(Share {
+            pool: pool.total,
+            weight,
+            total_weight: u64::try_from(part.total_weight).unwrap_or(u64::MAX),
+            quantity: part.quantity,
+        }),
+        explanation: ex.text,
+    }
+}
+
+/// Buffer, clamp to 0, zero threshold, cap — each only ever lowers the number (or lifts a
+/// negative one to 0), and each appears in the explanation only when it changed the number.
+fn apply_limits(ex: &mut Explanation, rule: &ChannelRule) {
+    if rule.buffer > 0 {
+        let value = ex.value.saturating_sub(rule.buffer);
+        ex.op(&format!("− buffer {}", qty(rule.buffer)), value);
+    }
+    if ex.value < 0 {
+        ex.limit("below 0", 0);
+    }
+    if ex.value > 0 && ex.value <= rule.zero_threshold {
+        ex.limit(&format!("≤ zero threshold {}", qty(rule.zero_threshold)), 0);
+    }
+    if let Some(max) = rule.max.filter(|max| ex.value > *max) {
+        ex.limit(&format!("max {}", qty(max)), max);
+    }
+}
+
+/// One partitioned channel's claim on the pool.
+#[derive(Debug, Clone, Copy)]
+struct Claim {
+    weight: u32,
+    priority: i64,
+    channel_id: i64,
+}
+
+/// One claim's result from [`split`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SplitPart {
+    weight: u32,
+    total_weight: u128,
+    /// The share after rounding.
+    quantity: i64,
+    /// `pool × weight mod total_weight`: the exact share's fractional part, scaled.
+    remainder: u128,
+    /// Whether the largest-remainder step gave this claim one more unit.
+    rounded_up: bool,
+}
+
+/// Splits `pool` by weight with largest-remainder (Hamilton) rounding: every claim gets
+/// `floor(pool × w / W)`, then the units left over go one each to the largest remainders, ties to
+/// the lower priority number, then the lower channel id, then the earlier claim. The parts sum to
+/// exactly `pool` when `W > 0`; all parts are 0 when `W = 0` or `pool ≤ 0`.
+///
+/// At most `pool < 2^63` times `w < 2^32` is multiplied, so `u128` never overflows.
+fn split(pool: i64, claims: &[Claim]) -> Vec<SplitPart> {
+    let pool = u128::try_from(pool).unwrap_or(0);
+    let total_weight = claims
+        .iter()
+        .fold(0u128, |sum, claim| sum.saturating_add(u128::from(claim.weight)));
+    let mut parts: Vec<SplitPart> = claims
+        .iter()
+        .map(|claim| {
+            let exact = pool * u128::from(claim.weight);
+            // With every weight 0 there is nothing to divide by: every share is 0.
+            let floor = exact.checked_div(total_weight).unwrap_or(0);
+            let remainder = exact.checked_rem(total_weight).unwrap_or(0);
+            SplitPart {
+                weight: claim.weight,
+                total_weight,
+                quantity: i64::try_from(floor).unwrap_or(i64::MAX),
+                remainder,
+                rounded_up: false,
+            }
+        })
+        .collect();
+    if total_weight == 0 {
+        return parts;
+    }
+
+    let given = parts.iter().fold(0u128, |sum, part| {
+        sum.saturating_add(part.quantity.unsigned_abs().into())
+    });
+    let left_over = usize::try_from(pool.saturating_sub(given)).unwrap_or(usize::MAX);
+    let mut order: Vec<usize> = (0..parts.len()).collect();
+    order.sort_by(|&a, &b| {
+        parts[b]
+            .remainder
+            .cmp(&parts[a].remainder)
+            .then(claims[a].priority.cmp(&claims[b].priority))
+            .then(claims[a].channel_id.cmp(&claims[b].channel_id))
+            .then(a.cmp(&b))
+    });
+    for &i in order.iter().take(left_over) {
+        if let Some(part) = parts.get_mut(i) {
+            part.quantity = part.quantity.saturating_add(1);
+            part.rounded_up = true;
+        }
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn level(code: &str, on_hand: i64) -> StockLevel {
+        StockLevel::new(code, on_hand)
+    }
+
+    fn shared(id: i64) -> ChannelRule {
+        ChannelRule::new(id, format!("ch{id}"))
+    }
+
+    fn weighted(id: i64, weight: u32) -> ChannelRule {
+        ChannelRule {
+            mode: AllocationMode::Partitioned { weight },
+            ..shared(id)
+        }
+    }
+
+    fn only(codes: &[&str]) -> Vec<String> {
+        codes.iter().map(|code| code.to_string()).collect()
+    }
+
+    /// Allocates and compares each channel's `(quantity, explanation)`, in rule order.
+    fn check(levels: &[StockLevel], rules: &[ChannelRule], supplier: i64, expected: &[(i64, &str)]) {
+        let got = match allocate(levels, rules, supplier) {
+            Ok(got) => got,
+            Err(e) => panic!("rules {rules:?}: unexpected error {e}"),
+        };
+        let got: Vec<(i64, &str)> = got.iter().map(|a| (a.quantity, a.explanation.as_str())).collect();
+        assert_eq!(got, expected, "levels {levels:?}\nrules {rules:?}");
+    }
+
+    /// Like [`check`] for quantities only.
+    fn check_quantities(levels: &[StockLevel], rules: &[ChannelRule], expected: &[i64]) {
+        let got = match allocate(levels, rules, 0) {
+            Ok(got) => got,
+            Err(e) => panic!("rules {rules:?}: unexpected error {e}"),
+        };
+        let got: Vec<i64> = got.iter().map(|a| a.quantity).collect();
+        assert_eq!(got, expected, "levels {levels:?}\nrules {rules:?}");
+    }
+
+    #[test]
+    fn shared_table() {
+        let two = [level("WH1", 9), level("WH2", 3)];
+        let one = |n| [level("WH1", n)];
+
+        // The product's example, verbatim.
+        check(
+            &two,
+            &[ChannelRule {
+                buffer: 2,
+                max: Some(8),
+                ..shared(1)
+            }],
+            0,
+            &[(8, "available 12 (WH1 9 + WH2 3) − buffer 2 = 10, max 8 → 8")],
+        );
+        // Default rule: everything available, nothing to explain beyond the sum.
+        check(&two, &[shared(1)], 0, &[(12, "available 12 (WH1 9 + WH2 3)")]);
+        // A cap that is not reached and a threshold that is not hit do not show.
+        check(
+            &two,
+            &[ChannelRule {
+                buffer: 2,
+                max: Some(50),
+                zero_threshold: 3,
+                ..shared(1)
+            }],
+            0,
+            &[(10, "available 12 (WH1 9 + WH2 3) − buffer 2 = 10")],
+        );
+        // Buffer larger than available: clamp to 0.
+        check(
+            &one(1),
+            &[ChannelRule { buffer: 2, ..shared(1) }],
+            0,
+            &[(0, "available 1 (WH1 1) − buffer 2 = −1, below 0 → 0")],
+        );
+        // Zero threshold: at or below it shows 0; above it does not.
+        check(
+            &one(5),
+            &[ChannelRule {
+                buffer: 2,
+                zero_threshold: 3,
+                ..shared(1)
+            }],
+            0,
+            &[(0, "available 5 (WH1 5) − buffer 2 = 3, ≤ zero threshold 3 → 0")],
+        );
+        check(
+            &one(2),
+            &[ChannelRule {
+                zero_threshold: 3,
+                ..shared(1)
+            }],
+            0,
+            &[(0, "available 2 (WH1 2), ≤ zero threshold 3 → 0")],
+        );
+        check(
+            &one(4),
+            &[ChannelRule {
+                zero_threshold: 3,
+                ..shared(1)
+            }],
+            0,
+            &[(4, "available 4 (WH1 4)")],
+        );
+        check(
+            &one(0),
+            &[ChannelRule {
+                zero_threshold: 3,
+                ..shared(1)
+            }],
+            0,
+            &[(0, "available 0 (WH1 0)")],
+        );
+        // Max 0 hides the product on that channel.
+        check(
+            &one(4),
+            &[ChannelRule {
+                max: Some(0),
+                ..shared(1)
+            }],
+            0,
+            &[(0, "available 4 (WH1 4), max 0 → 0")],
+        );
+        // Each shared channel sees its own eligible locations; every channel sees the same stock.
+        check(
+            &two,
+            &[
+                ChannelRule {
+                    eligible_locations: only(&["WH2"]),
+                    ..shared(1)
+                },
+                shared(2),
+            ],
+            0,
+            &[(3, "available 3 (WH2 3)"), (12, "available 12 (WH1 9 + WH2 3)")],
+        );
+        check(
+            &two,
+            &[ChannelRule {
+                eligible_locations: only(&["WH7"]),
+                ..shared(1)
+            }],
+            0,
+            &[(0, "available 0 (no eligible location)")],
+        );
+        // Oversold and inactive locations add nothing.
+        let mixed = [
+            level("WH1", 9),
+            level("WH2", -4),
+            StockLevel {
+                active: false,
+                ..level("WH3", 40)
+            },
+        ];
+        check(&mixed, &[shared(1)], 0, &[(9, "available 9 (WH1 9 + WH2 0)")]);
+        check(&[], &[shared(1)], 0, &[(0, "available 0 (no eligible location)")]);
+        check(&two, &[], 0, &[]);
+    }
+
+    #[test]
+    fn percent_mode_table() {
+        let one = |n| [level("WH1", n)];
+        let pct = |p| ChannelRule {
+            percent: Some(p),
+            ..shared(1)
+        };
+
+        check(
+            &[level("WH1", 9), level("WH2", 3)],
+            &[pct(50)],
+            0,
+            &[(6, "available 12 (WH1 9 + WH2 3) × 50% = 6")],
+        );
+        check(
+            &one(7),
+            &[pct(50)],
+            0,
+            &[(3, "available 7 (WH1 7) × 50% = 3.50 → 3 (rounded down)")],
+        );
+        check(
+            &one(10),
+            &[pct(33)],
+            0,
+            &[(3, "available 10 (WH1 10) × 33% = 3.30 → 3 (rounded down)")],
+        );
+        check(
+            &one(1),
+            &[pct(99)],
+            0,
+            &[(0, "available 1 (WH1 1) × 99% = 0.99 → 0 (rounded down)")],
+        );
+        check(&one(7), &[pct(100)], 0, &[(7, "available 7 (WH1 7)")]);
+        check(&one(7), &[pct(0)], 0, &[(0, "available 7 (WH1 7) × 0% = 0")]);
+        // Zero threshold and cap still apply after the percentage.
+        check(
+            &one(100),
+            &[ChannelRule {
+                max: Some(20),
+                ..pct(50)
+            }],
+            0,
+            &[(20, "available 100 (WH1 100) × 50% = 50, max 20 → 20")],
+        );
+        check(
+            &one(8),
+            &[ChannelRule {
+                zero_threshold: 4,
+                ..pct(50)
+            }],
+            0,
+            &[(0, "available 8 (WH1 8) × 50% = 4, ≤ zero threshold 4 → 0")],
+        );
+        // Huge stock does not overflow.
+        check(
+            &one(i64::MAX),
+            &[pct(50)],
+            0,
+            &[(
+                i64::MAX / 2,
+                &format!(
+                    "available {} (WH1 {}) × 50% = {}.50 → {} (rounded down)",
+                    i64::MAX,
+                    i64::MAX,
+                    i64::MAX / 2,
+                    i64::MAX / 2
+                ),
+            )],
+        );
+    }
+
+    #[test]
+    fn available_to_promise_opt_ins() {
+        let levels = [
+            StockLevel {
+                incoming: 4,
+                ..level("WH1", 9)
+            },
+            StockLevel {
+                incoming: 1,
+                ..level("WH2", 3)
+            },
+        ];
+        let atp = ChannelRule {
+            include_incoming: true,
+            include_supplier: true,
+            max: Some(30),
+            ..shared(1)
+        };
+        check(
+            &levels,
+            &[atp.clone(), shared(2)],
+            20,
+            &[
+                (
+                    30,
+                    "available 12 (WH1 9 + WH2 3) + incoming 5 + supplier 20 = 37, max 30 → 30",
+                ),
+                (12, "available 12 (WH1 9 + WH2 3)"),
+            ],
+        );
+        check(
+            &levels,
+            &[ChannelRule {
+                include_supplier: true,
+                ..shared(1)
+            }],
+            -20,
+            &[(0, "available 12 (WH1 9 + WH2 3) − supplier 20 = −8, below 0 → 0")],
+        );
+        // Partitioned channels split the promise when they all opt in.
+        let a = ChannelRule {
+            include_incoming: true,
+            ..weighted(1, 1)
+        };
+        let b = ChannelRule {
+            include_incoming: true,
+            ..weighted(2, 1)
+        };
+        check(
+            &levels,
+            &[a, b],
+            0,
+            &[
+                (
+                    9,
+                    "available 12 (WH1 9 + WH2 3) + incoming 5 = 17 × weight 1/2 = 8.50 → 9 (largest remainder)",
+                ),
+                (
+                    8,
+                    "available 12 (WH1 9 + WH2 3) + incoming 5 = 17 × weight 1/2 = 8.50 → 8 (rounded down)",
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn partitioned_explanations() {
+        let ten = [level("WH1", 10)];
+        check(
+            &ten,
+            &[weighted(1, 1), weighted(2, 2)],
+            0,
+            &[
+                (3, "available 10 (WH1 10) × weight 1/3 = 3.33 → 3 (rounded down)"),
+                (7, "available 10 (WH1 10) × weight 2/3 = 6.66 → 7 (largest remainder)"),
+            ],
+        );
+        check(
+            &[level("WH1", 9), level("WH2", 3)],
+            &[
+                weighted(1, 2),
+                ChannelRule {
+                    buffer: 1,
+                    max: Some(3),
+                    ..weighted(2, 1)
+                },
+            ],
+            0,
+            &[
+                (8, "available 12 (WH1 9 + WH2 3) × weight 2/3 = 8"),
+                (3, "available 12 (WH1 9 + WH2 3) × weight 1/3 = 4 − buffer 1 = 3"),
+            ],
+        );
+        check(
+            &ten,
+            &[
+                ChannelRule {
+                    buffer: 1,
+                    max: Some(2),
+                    ..weighted(1, 1)
+                },
+                weighted(2, 1),
+            ],
+            0,
+            &[
+                (2, "available 10 (WH1 10) × weight 1/2 = 5 − buffer 1 = 4, max 2 → 2"),
+                (5, "available 10 (WH1 10) × weight 1/2 = 5"),
+            ],
+        );
+        check(
+            &ten,
+            &[
+                ChannelRule {
+                    zero_threshold: 5,
+                    ..weighted(1, 1)
+                },
+                weighted(2, 1),
+            ],
+            0,
+            &[
+                (0, "available 10 (WH1 10) × weight 1/2 = 5, ≤ zero threshold 5 → 0"),
+                (5, "available 10 (WH1 10) × weight 1/2 = 5"),
+            ],
+        );
+        check(
+            &ten,
+            &[
+                ChannelRule {
+                    buffer: 9,
+                    ..weighted(1, 1)
+                },
+                weighted(2, 1),
+            ],
+            0,
+            &[
+                (0, "available 10 (WH1 10) × weight 1/2 = 5 − buffer 9 = −4, below 0 → 0"),
+                (5, "available 10 (WH1 10) × weight 1/2 = 5"),
+            ],
+        );
+        check(
+            &ten,
+            &[weighted(1, 0), weighted(2, 3)],
+            0,
+            &[
+                (0, "available 10 (WH1 10) × weight 0/3 = 0"),
+                (10, "available 10 (WH1 10) × weight 3/3 = 10"),
+            ],
+        );
+        check(
+            &ten,
+            &[weighted(1, 0), weighted(2, 0)],
+            0,
+            &[
+                (0, "available 10 (WH1 10) × weight 0 (all weights 0) = 0"),
+                (0, "available 10 (WH1 10) × weight 0 (all weights 0) = 0"),
+            ],
+        );
+        // Shared and partitioned channels side by side: shared ones see the whole stock.
+        check(
+            &ten,
+            &[weighted(1, 1), ChannelRule { buffer: 2, ..shared(2) }, weighted(3, 1)],
+            0,
+            &[
+                (5, "available 10 (WH1 10) × weight 1/2 = 5"),
+                (8, "available 10 (WH1 10) − buffer 2 = 8"),
+                (5, "available 10 (WH1 10) × weight 1/2 = 5"),
+            ],
+        );
+    }
+
+    #[test]
+    fn partitioned_channels_split_the_union_and_keep_to_their_own_locations() {
+        let levels = [level("WH1", 10), level("WH2", 2), level("WH3", 50)];
+        let a = ChannelRule {
+            eligible_locations: only(&["WH1"]),
+            ..weighted(1, 1)
+        };
+        let b = ChannelRule {
+            eligible_locations: only(&["WH2"]),
+            ..weighted(2, 1)
+        };
+        check(
+            &levels,
+            &[a.clone(), b.clone()],
+            0,
+            &[
+                (6, "available 12 (WH1 10 + WH2 2) × weight 1/2 = 6"),
+                (2, "available 12 (WH1 10 + WH2 2) × weight 1/2 = 6, own locations 2 → 2"),
+            ],
+        );
+        // One partitioned channel with no list means the pool is every active location.
+        check(
+            &levels,
+            &[a, weighted(2, 1)],
+            0,
+            &[
+                (
+                    10,
+                    "available 62 (WH1 10 + WH2 2 + WH3 50) × weight 1/2 = 31, own locations 10 → 10",
+                ),
+                (31, "available 62 (WH1 10 + WH2 2 + WH3 50) × weight 1/2 = 31"),
+            ],
+        );
+    }
+
+    #[test]
+    fn partitioned_rounding_and_ties() {
+        let stock = |n| [level("WH1", n)];
+        let at = |id, weight, priority| ChannelRule {
+            priority,
+            ..weighted(id, weight)
+        };
+
+        // Exact splits need no rounding.
+        check_quantities(
+            &stock(12),
+            &[weighted(1, 1), weighted(2, 2), weighted(3, 3)],
+            &[2, 4, 6],
+        );
+        // The largest remainder wins the leftover unit, whatever the priorities.
+        check_quantities(&stock(10), &[at(1, 1, 0), at(2, 2, 9)], &[3, 7]);
+        check_quantities(&stock(11), &[at(1, 3, 0), at(2, 3, 0), at(3, 4, 0)], &[3, 3, 5]);
+        // Equal remainders: the lower priority number wins…
+        check_quantities(&stock(10), &[at(1, 1, 0), at(2, 1, 0), at(3, 1, 0)], &[4, 3, 3]);
+        check_quantities(&stock(10), &[at(1, 1, 2), at(2, 1, 1), at(3, 1, 3)], &[3, 4, 3]);
+        check_quantities(&stock(11), &[at(1, 1, 2), at(2, 1, 1), at(3, 1, 3)], &[4, 4, 3]);
+        check_quantities(&stock(1), &[at(1, 1, 5), at(2, 1, -5)], &[0, 1]);
+        // …then the lower channel id, whatever the input order.
+        check_quantities(&stock(10), &[at(9, 1, 0), at(5, 1, 0), at(7, 1, 0)], &[3, 4, 3]);
+        check_quantities(&stock(2), &[at(9, 1, 0), at(5, 1, 0), at(7, 1, 0)], &[0, 1, 1]);
+        // Weight 0 never receives a leftover unit.
+        check_quantities(&stock(1), &[at(1, 0, -9), at(2, 1, 0), at(3, 1, 0)], &[0, 1, 0]);
+        // Nothing to split.
+        check_quantities(&stock(0), &[weighted(1, 1), weighted(2, 1)], &[0, 0]);
+        check_quantities(&stock(-5), &[weighted(1, 1), weighted(2, 1)], &[0, 0]);
+        // Extreme weights and stock do not overflow and still sum exactly.
+        check_quantities(
+            &stock(i64::MAX),
+            &[weighted(1, u32::MAX), weighted(2, u32::MAX), weighted(3, 1)],
+            &[4_611_686_017_890_516_992, 4_611_686_017_890_516_991, 1_073_741_824],
+        );
+    }
+
+    fn check_rejected(rules: &[ChannelRule], field: &str) {
+        match allocate(&[level("WH1", 5)], rules, 0) {
+            Err(Error::Validation { field: got, message }) => assert_eq!(got, field, "{message}"),
+            other => panic!("{rules:?}: expected a validation error on {field}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn invalid_rules_are_rejected_naming_the_field() {
+        check_rejected(
+            &[ChannelRule {
+                buffer: -1,
+                ..shared(1)
+            }],
+            "buffer",
+        );
+        check_rejected(
+            &[ChannelRule {
+                max: Some(-1),
+                ..shared(1)
+            }],
+            "max",
+        );
+        check_rejected(
+            &[ChannelRule {
+                zero_threshold: -1,
+                ..shared(1)
+            }],
+            "zero_threshold",
+        );
+        check_rejected(
+            &[ChannelRule {
+                percent: Some(101),
+                ..shared(1)
+            }],
+            "percent",
+        );
+        check_rejected(
+            &[ChannelRule {
+                percent: Some(50),
+                ..weighted(1, 1)
+            }],
+            "percent",
+        );
+        check_rejected(
+            &[ChannelRule {
+                percent: Some(50),
+                buffer: 2,
+                ..shared(1)
+            }],
+            "buffer",
+        );
+        check_rejected(&[shared(1), weighted(1, 1)], "channel_id");
+        check_rejected(
+            &[
+                weighted(1, 1),
+                ChannelRule {
+                    include_incoming: true,
+                    ..weighted(2, 1)
+                },
+            ],
+            "include_incoming",
+        );
+        check_rejected(
+            &[
+                weighted(1, 1),
+                ChannelRule {
+                    include_supplier: true,
+                    ..weighted(2, 1)
+                },
+            ],
+            "include_supplier",
+        );
+        // A bad rule anywhere rejects the whole call, even after valid ones.
+        check_rejected(
+            &[
+                shared(1),
+                shared(2),
+                ChannelRule {
+                    buffer: -3,
+                    ..shared(3)
+                },
+            ],
+            "buffer",
+        );
+        // Shared channels may opt in differently from partitioned ones.
+        assert!(allocate(
+            &[],
+            &[
+                weighted(1, 1),
+                ChannelRule {
+                    include_incoming: true,
+                    ..shared(2)
+                }
+            ],
+            0
+        )
+        .is_ok());
+        // The message names the channel.
+        match allocate(
+            &[],
+            &[ChannelRule {
+                buffer: -1,
+                ..ChannelRule::new(7, "eBay")
+            }],
+            0,
+        ) {
+            Err(e) => assert_eq!(e.to_string(), "buffer: channel 7 (eBay): must not be negative, got −1"),
+            Ok(got) => panic!("accepted {got:?}"),
+        }
+    }
+
+    #[test]
+    fn invalid_levels_are_rejected() {
+        match allocate(&[level("WH1", 1), level("WH1", 2)], &[shared(1)], 0) {
+            Err(Error::Validation { field, .. }) => assert_eq!(field, "location"),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    /// Random stock for up to five locations `L0`…`L4` and random valid rules, where the
+    /// partitioned channels agree on their opt-ins.
+    fn scenario() -> impl Strategy<Value = (Vec<StockLevel>, Vec<ChannelRule>, i64)> {
+        let level = proptest::option::of((-100i64..300, 0i64..100, 0i64..50, any::<bool>(), -2i64..3));
+        let rule = (
+            any::<bool>(),
+            0u32..12,
+            -3i64..3,
+            0i64..20,
+            proptest::option::of(0i64..80),
+            0i64..10,
+            proptest::option::of(0u32..=100),
+            any::<bool>(),
+            any::<bool>(),
+            0u8..32,
+        );
+        (
+            proptest::collection::vec(level, 5),
+            proptest::collection::vec(rule, 0..7),
+            any::<bool>(),
+            any::<bool>(),
+            -50i64..100,
+        )
+            .prop_map(|(raw_levels, raw_rules, pooled_incoming, pooled_supplier, supplier)| {
+                let levels = raw_levels
+                    .into_iter()
+                    .enumerate()
+                    .filter_map(|(i, raw)| {
+                        raw.map(|(on_hand, reserved, incoming, active, priority)| StockLevel {
+                            location: format!("L{i}"),
+                            on_hand,
+                            reserved,
+                            incoming,
+                            active,
+                            priority,
+                        })
+                    })
+                    .collect();
+                let rules = raw_rules
+                    .into_iter()
+                    .zip(0i64..)
+                    .map(
+                        |(
+                            (
+                                partitioned,
+                                weight,
+                                priority,
+                                buffer,
+                                max,
+                                zero_threshold,
+                                percent,
+                                incoming,
+                                supplier,
+                                mask,
+                            ),
+                            id,
+                        )| {
+                            let eligible = (0..5)
+                                .filter(|i| mask & (1 << i) != 0)
+                                .map(|i| format!("L{i}"))
+                                .collect();
+                            let base = ChannelRule {
+                                priority,
+                                buffer,
+                                max,
+                                zero_threshold,
+                                eligible_locations: eligible,
+                                ..ChannelRule::new(id, format!("ch{id}"))
+                            };
+                            if partitioned {
+                                ChannelRule {
+                                    mode: AllocationMode::Partitioned { weight },
+                                    include_incoming: pooled_incoming,
+                                    include_supplier: pooled_supplier,
+                                    ..base
+                                }
+                            } else {
+                                let buffer = if percent.is_some() { 0 } else { buffer };
+                                ChannelRule {
+                                    percent,
+                                    buffer,
+                                    include_incoming: incoming,
+                                    include_supplier: supplier,
+                                    ..base
+                                }
+                            }
+                        },
+                    )
+                    .collect();
+                (levels, rules, supplier)
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn allocation_invariants((levels, rules, supplier) in scenario()) {
+            let allocations = allocate(&levels, &rules, supplier)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(allocations.len(), rules.len());
+
+            let mut pool = None;
+            let mut shares = 0i64;
+            let mut after = 0i64;
+            let mut total_weight = 0u64;
+            for (rule, allocation) in rules.iter().zip(&allocations) {
+                prop_assert_eq!(allocation.channel_id, rule.channel_id);
+                prop_assert!(allocation.quantity >= 0, "{:?}", allocation);
+                prop_assert!(!allocation.explanation.is_empty());
+                match (rule.mode, allocation.share) {
+                    (AllocationMode::Shared, None) => {
+                        let own = crate::stock::available(&levels, &rule.eligible_locations)
+                            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                        prop_assert!(allocation.quantity <= allocation.base, "{:?}", allocation);
+                        if !rule.include_incoming && !rule.include_supplier {
+                            prop_assert!(allocation.quantity <= own.total, "{:?}", allocation);
+                        }
+                    }
+                    (AllocationMode::Partitioned { weight }, Some(share)) => {
+                        prop_assert_eq!(share.weight, weight);
+                        prop_assert!(*pool.get_or_insert(share.pool) == share.pool);
+                        prop_assert!(share.quantity >= 0 && share.quantity <= share.pool);
+                        prop_assert!(allocation.quantity <= share.quantity, "{:?}", allocation);
+                        shares += share.quantity;
+                        after += allocation.quantity;
+                        total_weight = share.total_weight;
+                    }
+                    (mode, share) => prop_assert!(false, "mode {:?} with share {:?}", mode, share),
+                }
+            }
+            if let Some(pool) = pool {
+                if total_weight > 0 {
+                    prop_assert_eq!(shares, pool, "shares must sum to exactly the pool");
+                } else {
+                    prop_assert_eq!(shares, 0);
+                }
+                prop_assert!(after <= pool);
+            }
+        }
+
+        #[test]
+        fn split_sums_exactly_and_stays_within_one_unit_of_the_quota(
+            pool in 0i64..=i64::MAX,
+            raw in proptest::collection::vec((any::<u32>(), -3i64..3), 1..8),
+        ) {
+            let claims: Vec<Claim> = raw.iter().zip(0i64..).map(|(&(weight, priority), channel_id)| Claim { weight, priority, channel_id }).collect();
+            let parts = split(pool, &claims);
+            let total: u128 = claims.iter().map(|c| u128::from(c.weight)).sum();
+            let sum: u128 = parts.iter().map(|p| u128::from(p.quantity.unsigned_abs())).sum();
+            let expected_sum = if total == 0 { 0 } else { u128::from(pool.unsigned_abs()) };
+            prop_assert_eq!(sum, expected_sum, "shares must sum to exactly the pool");
+            for (claim, part) in claims.iter().zip(&parts) {
+                let got = u128::from(part.quantity.unsigned_abs());
+                // All weights 0: no quota, every share is 0.
+                let floor = (u128::from(pool.unsigned_abs()) * u128::from(claim.weight))
+                    .checked_div(total)
+                    .unwrap_or(0);
+                prop_assert!(got == floor || got == floor + 1, "got {} for quota floor {}", got, floor);
+                if claim.weight == 0 {
+                    prop_assert_eq!(got, 0);
+                }
+            }
+        }
+
+        #[test]
+        fn allocation_never_panics_on_extreme_numbers(
+            on_hand in any::<i64>(),
+            reserved in 0i64..=i64::MAX,
+            incoming in 0i64..=i64::MAX,
+            supplier in any::<i64>(),
+            buffer in 0i64..=i64::MAX,
+            max in proptest::option::of(0i64..=i64::MAX),
+            zero_threshold in 0i64..=i64::MAX,
+            weight in any::<u32>(),
+        ) {
+            let levels = [StockLevel { reserved, incoming, ..level("WH1", on_hand) }, level("WH2", i64::MAX)];
+            let rules = [
+                ChannelRule { buffer, max, zero_threshold, include_incoming: true, include_supplier: true, ..shared(1) },
+                ChannelRule { percent: Some(100), include_supplier: true, ..shared(2) },
+                ChannelRule { buffer, max, zero_threshold, ..weighted(3, weight) },
+                weighted(4, u32::MAX),
+            ];
+            let allocations = allocate(&levels, &rules, supplier).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert!(allocations.iter().all(|a| a.quantity >= 0));
+        }
+    }
+}
