@@ -37,6 +37,7 @@ if ( ! gate() ) {
 }
 
 require_once __DIR__ . '/includes/errors.php';
+require_once __DIR__ . '/includes/ledger.php';
 require_once __DIR__ . '/includes/namespace.php';
 require_once __DIR__ . '/includes/class-webhooks-controller.php';
 if ( is_admin() ) {

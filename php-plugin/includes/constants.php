@@ -30,7 +30,16 @@ const MAX_BODY_BYTES = 1048576;
 /** Header carrying the `generic` scheme's hex HMAC-SHA256. */
 const HEADER_GENERIC_SIGNATURE = 'X-Webhook-Signature';
 
+// The ledger file.
+const LEDGER_FILE        = 'ledger.sqlite';
+const LEDGER_DIR_OUTSIDE = 'inventory-sync-data';
+const LEDGER_DIR_INSIDE  = 'inventory-sync';
+/** Code of the location created when the ledger has none. */
+const DEFAULT_LOCATION = 'MAIN';
+
 // Options.
+const OPTION_LEDGER_PATH                     = 'inventory_sync_ledger_path';
+const OPTION_DELETE_LEDGER_ON_UNINSTALL      = 'inventory_sync_delete_ledger_on_uninstall';
 const OPTION_WEBHOOK_SECRET_GENERIC          = 'inventory_sync_webhook_secret_generic';
 const OPTION_WEBHOOK_SECRET_GENERIC_PREVIOUS = 'inventory_sync_webhook_secret_generic_previous';
 const OPTION_LAST_WEBHOOK                    = 'inventory_sync_last_webhook';
@@ -56,6 +65,8 @@ const ACTION_ROTATE_SECRET = 'inventory_sync_rotate_secret';
  */
 function option_names(): array {
 	return array(
+		OPTION_LEDGER_PATH,
+		OPTION_DELETE_LEDGER_ON_UNINSTALL,
 		OPTION_WEBHOOK_SECRET_GENERIC,
 		OPTION_WEBHOOK_SECRET_GENERIC_PREVIOUS,
 		OPTION_LAST_WEBHOOK,

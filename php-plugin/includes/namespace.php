@@ -81,10 +81,16 @@ function filter_cron_schedules( $schedules ): array {
 }
 
 /**
- * Hourly health check. For now it proves the cron path reaches the extension; later issues add
- * low stock, stale channels and queue checks.
+ * Hourly health check: releases expired reservations and records that cron reached the
+ * extension. Later issues add low stock, stale channels and queue checks.
  */
 function action_health_check(): void {
+	try {
+		ledger()->expireReservations();
+	} catch ( \InventorySync\Exception\SyncException $e ) {
+		// phpcs:ignore WordPress.PHP.DevelopmentFunctions.error_log_error_log -- cron has no screen.
+		error_log( 'Inventory Sync health check: ' . $e->getMessage() );
+	}
 	update_option(
 		OPTION_LAST_HEALTH_CHECK,
 		array(

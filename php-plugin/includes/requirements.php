@@ -107,6 +107,16 @@ function activate(): void {
 		return;
 	}
 	schedule_cron_events();
+	// Create the ledger (and its default location) now, so a problem shows on the status page
+	// right away; activation itself never fails because of it.
+	if ( function_exists( __NAMESPACE__ . '\\ledger' ) ) {
+		try {
+			ledger();
+		} catch ( \Throwable $e ) {
+			// phpcs:ignore WordPress.PHP.DevelopmentFunctions.error_log_error_log -- shown on the status page too.
+			error_log( 'Inventory Sync: the ledger could not be created: ' . $e->getMessage() );
+		}
+	}
 }
 
 /**

@@ -24,9 +24,9 @@ final class Harness
     private static ?string $runDir = null;
 
     /**
-     * A fresh, installed and running site.
+     * A fresh, installed and running site (options: see Site::create()).
      *
-     * @param array{extension?: bool, plugins?: list<string>} $options
+     * @param array<string, mixed> $options
      */
     public static function site(string $name, array $options = []): Site
     {

@@ -22,9 +22,9 @@ final class Site
     private ?string $cookieJar = null;
 
     /**
-     * @param array{extension?: bool, plugins?: list<string>} $options
+     * @param array<string, scalar> $constants Extra wp-config.php constants.
      */
-    private function __construct(public readonly string $dir, public readonly bool $withExtension, private readonly MariaDb $db, private readonly string $database)
+    private function __construct(public readonly string $dir, public readonly bool $withExtension, private readonly MariaDb $db, private readonly string $database, private readonly array $constants = [])
     {
         $this->root = $dir . '/wordpress';
         $port = Process::freePort();
@@ -32,9 +32,12 @@ final class Site
     }
 
     /**
-     * Builds, installs and starts a site.
+     * Builds, installs and starts a site. Options: `extension` (load it, default true), `plugins`
+     * to activate (default the stand-in and ours), `constants` for wp-config.php (`{site}` in a
+     * string stands for the site directory), and `prepare`,
+     * a callable given the site directory before WordPress is installed.
      *
-     * @param array{extension?: bool, plugins?: list<string>} $options
+     * @param array{extension?: bool, plugins?: list<string>, constants?: array<string, scalar>, prepare?: callable(string): void} $options
      */
     public static function create(MariaDb $db, string $dir, array $options = []): self
     {
@@ -46,8 +49,11 @@ final class Site
         self::removeTree($dir);
         mkdir($dir, 0755, true);
         $name = 'wp_' . substr(hash('sha256', $dir . microtime()), 0, 12);
-        $site = new self($dir, $withExtension, $db, $db->createDatabase($name));
+        $site = new self($dir, $withExtension, $db, $db->createDatabase($name), $options['constants'] ?? []);
         $site->copyWordPress();
+        if (isset($options['prepare'])) {
+            ($options['prepare'])($dir);
+        }
         $site->writeConfig();
         $site->installPlugins();
         $site->install($plugins);
@@ -66,6 +72,12 @@ final class Site
 
     private function writeConfig(): void
     {
+        $extra = '';
+        foreach ($this->constants as $name => $value) {
+            // "{site}" in a string constant stands for this site's directory.
+            $value = is_string($value) ? str_replace('{site}', $this->dir, $value) : $value;
+            $extra .= sprintf("define( %s, %s );\n", var_export($name, true), var_export($value, true));
+        }
         $salts = '';
         foreach (['AUTH_KEY', 'SECURE_AUTH_KEY', 'LOGGED_IN_KEY', 'NONCE_KEY', 'AUTH_SALT', 'SECURE_AUTH_SALT', 'LOGGED_IN_SALT', 'NONCE_SALT'] as $key) {
             $salts .= sprintf("define( '%s', '%s' );\n", $key, bin2hex(random_bytes(24)));
@@ -91,6 +103,7 @@ define( 'WP_DEBUG_LOG', %s );
 define( 'WP_DEBUG_DISPLAY', false );
 define( 'FS_METHOD', 'direct' );
 define( 'WP_ENVIRONMENT_TYPE', 'local' );
+%s
 if ( ! defined( 'ABSPATH' ) ) {
 	define( 'ABSPATH', __DIR__ . '/' );
 }
@@ -102,6 +115,7 @@ PHP,
             var_export($this->url, true),
             var_export($this->url, true),
             var_export($this->debugLogPath(), true),
+            $extra,
         );
         file_put_contents($this->root . '/wp-config.php', $config);
     }

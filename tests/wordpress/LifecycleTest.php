@@ -28,7 +28,10 @@ final class LifecycleTest extends TestCase
 
             // Create every kind of data the plugin keeps, then uninstall.
             $site->eval(<<<'PHP'
-                foreach (\InventorySync\option_names() as $o) { update_option($o, 'x'); }
+                foreach (\InventorySync\option_names() as $o) {
+                    if ($o !== \InventorySync\OPTION_LEDGER_PATH) { update_option($o, 'x'); }
+                }
+                update_option(\InventorySync\OPTION_DELETE_LEDGER_ON_UNINSTALL, false);
                 set_transient(\InventorySync\TRANSIENT_FLASH . '1', ['type' => 'success', 'message' => 'x'], 300);
                 return true;
                 PHP);
@@ -42,6 +45,23 @@ final class LifecycleTest extends TestCase
                 ];
                 PHP);
             self::assertSame(['options' => [], 'cron' => false], $left);
+            self::assertFileExists(dirname($site->root) . '/inventory-sync-data/ledger.sqlite', 'the stock history stays unless the owner opted in');
+            self::assertSame('', $site->errorLog());
+        } finally {
+            $site->stop();
+        }
+    }
+
+    public function test_uninstall_deletes_the_ledger_when_the_owner_opted_in(): void
+    {
+        $site = Harness::site('uninstall-delete');
+        try {
+            $plugin = var_export(Site::PLUGIN, true);
+            $path = $site->eval('return \InventorySync\ledger_path();');
+            self::assertFileExists($path);
+            $site->eval("update_option(\\InventorySync\\OPTION_DELETE_LEDGER_ON_UNINSTALL, true); deactivate_plugins($plugin); uninstall_plugin($plugin); return true;");
+            self::assertFileDoesNotExist($path);
+            self::assertDirectoryDoesNotExist(dirname($path));
             self::assertSame('', $site->errorLog());
         } finally {
             $site->stop();

@@ -110,6 +110,45 @@ function signature_self_test(): bool {
 }
 
 /**
+ * Status rows about the ledger file: where it is, its size, whether it can be downloaded, and
+ * what it holds.
+ *
+ * @return array<string, string>
+ */
+function ledger_rows(): array {
+	$rows = array();
+	$path = \InventorySync\ledger_path();
+	$rows[ __( 'Ledger file', 'inventory-sync' ) ] = $path;
+	try {
+		$ledger = \InventorySync\ledger();
+	} catch ( \InventorySync\Exception\SyncException $e ) {
+		$rows[ __( 'Ledger status', 'inventory-sync' ) ] = sprintf(
+			/* translators: %s: technical reason */
+			__( 'cannot be opened: %s', 'inventory-sync' ),
+			$e->getMessage()
+		);
+		return $rows;
+	}
+	clearstatcache();
+	$rows[ __( 'Ledger size', 'inventory-sync' ) ] = size_format( (int) @filesize( $path ), 1 ); // phpcs:ignore WordPress.PHP.NoSilencedErrors -- a missing size is shown as 0.
+	switch ( \InventorySync\ledger_exposure() ) {
+		case 'outside':
+			$exposure = __( 'outside the web root — cannot be downloaded', 'inventory-sync' );
+			break;
+		case 'protected':
+			$exposure = __( 'inside the web root, but a download attempt was refused', 'inventory-sync' );
+			break;
+		default:
+			$exposure = __( 'WARNING: the ledger file can be downloaded over HTTP. Move it with INVENTORY_SYNC_DB or deny access to its directory in the web server.', 'inventory-sync' );
+	}
+	$rows[ __( 'Ledger download check', 'inventory-sync' ) ] = $exposure;
+	$items = $ledger->items( array( 'limit' => 1000 ) );
+	$rows[ __( 'Locations', 'inventory-sync' ) ] = implode( ', ', array_column( $ledger->locations(), 'code' ) );
+	$rows[ __( 'Items (SKUs)', 'inventory-sync' ) ] = null === $items['next_after'] ? (string) count( $items['items'] ) : __( 'more than 1000', 'inventory-sync' );
+	return $rows;
+}
+
+/**
  * Formats a unix time for the site, or a dash.
  *
  * @param mixed $time Unix seconds.
@@ -134,6 +173,7 @@ function render_status_page(): void {
 	$last_health = get_option( OPTION_LAST_HEALTH_CHECK, array() );
 	$next_health = wp_next_scheduled( CRON_HEALTH_CHECK );
 	$self_test   = signature_self_test();
+	$ledger_rows = ledger_rows();
 	$rows        = array(
 		__( 'Extension', 'inventory-sync' )                => sprintf(
 			/* translators: %s: version */
@@ -147,7 +187,7 @@ function render_status_page(): void {
 		__( 'Last webhook received', 'inventory-sync' )    => is_array( $last_hook ) && isset( $last_hook['time'] ) ? format_time( $last_hook['time'] ) . ' · ' . (string) ( $last_hook['event'] ?? '' ) : '—',
 		__( 'Last health check (cron)', 'inventory-sync' ) => is_array( $last_health ) && isset( $last_health['time'] ) ? format_time( $last_health['time'] ) : '—',
 		__( 'Next health check', 'inventory-sync' )        => false === $next_health ? __( 'not scheduled', 'inventory-sync' ) : format_time( $next_health ),
-	);
+	) + $ledger_rows;
 	?>
 	<div class="wrap inventory-sync">
 		<h1><?php esc_html_e( 'Inventory Sync', 'inventory-sync' ); ?></h1>

@@ -4,8 +4,10 @@
  * free port, and the main job run against it. Process groups are recorded in <dir>/pgids for
  * `./build.sh stop`.
  *
- * Today's main job (grows with each issue): configure the signing secret, deliver a signed
- * webhook over HTTP, see a forged one refused, run WP-Cron, and read the status page.
+ * Today's main job (grows with each issue): seed a small catalogue over two warehouses into the
+ * store's ledger and show a SKU's stock, history and channel allocation with explanations, alerts
+ * and reorder advice; then configure the signing secret, deliver a signed webhook over HTTP, see a
+ * forged one refused, and run WP-Cron.
  */
 
 declare(strict_types=1);
@@ -34,6 +36,86 @@ try {
 }
 file_put_contents($pgids, $site->pgid() . "\n", FILE_APPEND);
 
+step('Seed the ledger: two warehouses, four SKUs, receipts, sales, a reservation');
+$seeded = $site->eval(<<<'PHP'
+    $ledger = \InventorySync\ledger();
+    $ledger->upsertLocation(['code' => 'WH1', 'name' => 'Main warehouse', 'priority' => 1]);
+    $ledger->upsertLocation(['code' => 'WH2', 'name' => 'Overflow store room', 'priority' => 2]);
+    $items = [
+        ['sku' => 'TEE-RED-M', 'name' => 'Red tee, M', 'lead_time_days' => 10, 'moq' => 24, 'pack_size' => 12, 'supplier' => 'Threadworks'],
+        ['sku' => 'TEE-RED-L', 'name' => 'Red tee, L', 'lead_time_days' => 10, 'moq' => 24, 'pack_size' => 12, 'supplier' => 'Threadworks'],
+        ['sku' => 'MUG-BLUE', 'name' => 'Blue mug', 'lead_time_days' => 21, 'pack_size' => 36, 'supplier' => 'Kiln & Co'],
+        ['sku' => 'CAP-BLACK', 'name' => 'Black cap', 'lead_time_days' => 7, 'supplier' => 'Capital Caps', 'thresholds' => ['critical' => 2, 'low' => 5, 'warning' => 10]],
+    ];
+    foreach ($items as $item) {
+        $ledger->upsertItem($item);
+    }
+    $day = 86400;
+    $now = time();
+    $moves = [
+        ['event_id' => 'demo-po-1001-1', 'sku' => 'TEE-RED-M', 'kind' => 'receive', 'quantity' => 40, 'location' => 'WH1', 'reference' => 'PO-1001'],
+        ['event_id' => 'demo-po-1001-2', 'sku' => 'TEE-RED-M', 'kind' => 'receive', 'quantity' => 12, 'location' => 'WH2', 'reference' => 'PO-1001'],
+        ['event_id' => 'demo-po-1001-3', 'sku' => 'TEE-RED-L', 'kind' => 'receive', 'quantity' => 30, 'location' => 'WH1', 'reference' => 'PO-1001'],
+        ['event_id' => 'demo-po-1002-1', 'sku' => 'MUG-BLUE', 'kind' => 'receive', 'quantity' => 72, 'location' => 'WH2', 'reference' => 'PO-1002'],
+        ['event_id' => 'demo-po-1003-1', 'sku' => 'CAP-BLACK', 'kind' => 'receive', 'quantity' => 6, 'location' => 'WH1', 'reference' => 'PO-1003'],
+        ['event_id' => 'demo-order-5001-1', 'sku' => 'TEE-RED-M', 'kind' => 'sale', 'quantity' => 3, 'location' => 'WH1', 'origin' => 'shopify', 'reference' => 'order 5001'],
+        ['event_id' => 'demo-order-5002-1', 'sku' => 'TEE-RED-M', 'kind' => 'sale', 'quantity' => 2, 'location' => 'WH1', 'origin' => 'ebay', 'reference' => 'order 5002'],
+        ['event_id' => 'demo-order-5003-1', 'sku' => 'CAP-BLACK', 'kind' => 'sale', 'quantity' => 4, 'location' => 'WH1', 'origin' => 'woocommerce', 'reference' => 'order 5003'],
+        ['event_id' => 'demo-return-5001-1', 'sku' => 'TEE-RED-M', 'kind' => 'return', 'quantity' => 1, 'location' => 'WH1', 'origin' => 'shopify', 'reference' => 'order 5001'],
+        ['event_id' => 'demo-count-wh2', 'sku' => 'MUG-BLUE', 'kind' => 'adjustment', 'quantity' => 70, 'location' => 'WH2', 'note' => 'cycle count: 2 broken'],
+        ['event_id' => 'demo-incoming-po-1004', 'sku' => 'TEE-RED-M', 'kind' => 'incoming', 'quantity' => 48, 'location' => 'WH1', 'reference' => 'PO-1004'],
+    ];
+    $results = $ledger->recordBatch($moves);
+    // The same batch again: every event is a replay and nothing changes.
+    $replays = $ledger->recordBatch($moves);
+    $held = $ledger->reserve(['event_id' => 'demo-cart-77', 'sku' => 'TEE-RED-M', 'quantity' => 2, 'location' => 'WH1', 'expires_at' => $now + 900, 'reference' => 'checkout 77']);
+    return [
+        'recorded' => count(array_filter($results, fn ($r) => $r['ok'] && !$r['replayed'])),
+        'replayed' => count(array_filter($replays, fn ($r) => $r['ok'] && $r['replayed'])),
+        'reserved' => $held['levels'][0]['reserved'],
+    ];
+    PHP);
+printf("recorded %d movements; the same batch sent again: %d replays, nothing changed; reserved %d for a checkout\n", $seeded['recorded'], $seeded['replayed'], $seeded['reserved']);
+
+step('Stock of TEE-RED-M');
+$stock = $site->eval("return \\InventorySync\\ledger()->stock('TEE-RED-M');");
+printf("%-6s %8s %9s %9s %10s\n", 'where', 'on hand', 'reserved', 'incoming', 'available');
+foreach ($stock['locations'] as $l) {
+    printf("%-6s %8d %9d %9d %10d\n", $l['location'], $l['on_hand'], $l['reserved'], $l['incoming'], $l['available']);
+}
+printf("%-6s %8d %9d %9d %10d\n", 'total', $stock['on_hand'], $stock['reserved'], $stock['incoming'], $stock['available']);
+
+step('History of TEE-RED-M (newest first)');
+foreach ($site->eval("return \\InventorySync\\ledger()->history(['sku' => 'TEE-RED-M', 'limit' => 10])['movements'];") as $m) {
+    $effect = match ($m['kind']) {
+        'reserve', 'release' => sprintf('%s %d → reserved %d', $m['kind'] === 'reserve' ? '+' : '−', $m['quantity'], $m['reserved']),
+        'incoming' => sprintf('expected → incoming %d', $m['incoming']),
+        default => sprintf('%+d → on hand %d', $m['delta'], $m['on_hand']),
+    };
+    printf("#%-3d %-10s %-4s %-24s %-22s %s\n", $m['id'], $m['kind'], $m['location'], $effect, $m['event_id'], trim(($m['origin'] ?? '') . ' ' . ($m['reference'] ?? '')));
+}
+
+step('What each channel is shown for TEE-RED-M');
+$rules = [
+    ['channel_id' => 1, 'name' => 'This WooCommerce store'],
+    ['channel_id' => 2, 'name' => 'Shopify', 'buffer' => 2, 'max' => 30],
+    ['channel_id' => 3, 'name' => 'eBay', 'mode' => 'partitioned', 'weight' => 2, 'priority' => 1, 'zero_threshold' => 2],
+    ['channel_id' => 4, 'name' => 'Amazon', 'mode' => 'partitioned', 'weight' => 1, 'priority' => 2],
+    ['channel_id' => 5, 'name' => 'Outlet (WH2 only)', 'locations' => ['WH2'], 'percent' => 50],
+];
+$allocation = $site->eval('return \\InventorySync\\ledger()->allocate("TEE-RED-M", ' . var_export($rules, true) . ');');
+foreach ($allocation as $i => $a) {
+    printf("%-24s %3d   %s\n", $rules[$i]['name'], $a['quantity'], $a['explanation']);
+}
+
+step('Alerts and reorder advice');
+foreach ($site->eval('return \\InventorySync\\ledger()->alerts();') as $a) {
+    printf("%-10s %-9s %s\n", $a['sku'], $a['level'], $a['reason']);
+}
+foreach ($site->eval('return \\InventorySync\\ledger()->reorderSuggestions(["TEE-RED-M", "CAP-BLACK"]);') as $r) {
+    printf("%-10s order %3d from %-13s %s\n", $r['sku'], $r['quantity'], $r['supplier'] ?? '—', $r['explanation']);
+}
+
 step('Configure the generic webhook secret');
 $secret = bin2hex(random_bytes(16));
 $site->eval(sprintf("update_option('inventory_sync_webhook_secret_generic', %s); return true;", var_export($secret, true)));
@@ -57,7 +139,7 @@ echo 'last health check: ' . json_encode($site->eval("return get_option('invento
 step('Try it yourself');
 printf("curl -i -X POST %s/wp-json/inventory-sync/v1/webhooks/generic \\\n  -H 'Content-Type: application/json' \\\n  -H 'X-Webhook-Signature: %s' \\\n  --data '%s'\n", $site->url, $signature, $body);
 
-$ready = $ok->status === 202 && $bad->status === 401;
+$ready = $ok->status === 202 && $bad->status === 401 && $seeded['recorded'] === 11 && $seeded['replayed'] === 11;
 printf(
     "\n\033[1mDemo store %s\033[0m\n  URL:    %s/wp-admin/admin.php?page=inventory-sync\n  Login:  %s / %s\n  Stop:   ./build.sh stop\n",
     $ready ? 'is running' : 'is running, but the main job FAILED (see above)',

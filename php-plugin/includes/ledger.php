@@ -1,0 +1,108 @@
+<?php
+/**
+ * Where the ledger lives and the one accessor to it.
+ *
+ * The ledger is a SQLite file owned by the extension. Its path is, in order:
+ * 1. the constant INVENTORY_SYNC_DB in wp-config.php;
+ * 2. `<parent of the WordPress directory>/inventory-sync-data/ledger.sqlite` when that can be
+ *    created (outside the web root in the usual layouts);
+ * 3. `wp-content/inventory-sync/ledger.sqlite`, a directory protected by deny files.
+ * The choice is remembered in an option so it never moves by itself.
+ *
+ * @package InventorySync
+ */
+
+namespace InventorySync;
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * The ledger file's path (its directory exists when this returns, unless set by constant).
+ */
+function ledger_path(): string {
+	if ( defined( 'INVENTORY_SYNC_DB' ) && is_string( INVENTORY_SYNC_DB ) && '' !== INVENTORY_SYNC_DB ) {
+		return INVENTORY_SYNC_DB;
+	}
+	$remembered = get_option( OPTION_LEDGER_PATH, '' );
+	if ( is_string( $remembered ) && '' !== $remembered && is_dir( dirname( $remembered ) ) ) {
+		return $remembered;
+	}
+	$outside = dirname( untrailingslashit( ABSPATH ) ) . '/' . LEDGER_DIR_OUTSIDE;
+	if ( is_dir( $outside ) || ( wp_is_writable( dirname( $outside ) ) && wp_mkdir_p( $outside ) ) ) {
+		$path = $outside . '/' . LEDGER_FILE;
+	} else {
+		$inside = WP_CONTENT_DIR . '/' . LEDGER_DIR_INSIDE;
+		wp_mkdir_p( $inside );
+		protect_directory( $inside );
+		$path = $inside . '/' . LEDGER_FILE;
+	}
+	update_option( OPTION_LEDGER_PATH, $path, true );
+	return $path;
+}
+
+/**
+ * Deny files for the web servers that read them (Apache, IIS), and an empty index.
+ */
+function protect_directory( string $dir ): void {
+	$files = array(
+		'.htaccess'  => "# Inventory Sync: the stock ledger is never served over HTTP.\n<IfModule mod_authz_core.c>\n\tRequire all denied\n</IfModule>\n<IfModule !mod_authz_core.c>\n\tDeny from all\n</IfModule>\n",
+		'web.config' => "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<configuration><system.webServer><authorization><deny users=\"*\" /></authorization></system.webServer></configuration>\n",
+		'index.php'  => "<?php\n// Silence is golden.\n",
+	);
+	foreach ( $files as $name => $content ) {
+		if ( ! file_exists( $dir . '/' . $name ) ) {
+			file_put_contents( $dir . '/' . $name, $content ); // phpcs:ignore WordPress.WP.AlternativeFunctions -- plain local files.
+		}
+	}
+}
+
+/**
+ * The ledger, opened once per request.
+ *
+ * @throws \InventorySync\Exception\LedgerException When the file cannot be opened.
+ */
+function ledger(): \InventorySync\Ledger {
+	static $ledger = null;
+	if ( null === $ledger ) {
+		$ledger = new \InventorySync\Ledger( ledger_path() );
+		if ( array() === $ledger->locations() ) {
+			// Movements without a location go to the default location: make sure there is one.
+			$ledger->upsertLocation(
+				array(
+					'code'     => DEFAULT_LOCATION,
+					'name'     => __( 'Main warehouse', 'inventory-sync' ),
+					'priority' => 0,
+				)
+			);
+		}
+	}
+	return $ledger;
+}
+
+/**
+ * Whether the ledger file can be downloaded over HTTP: 'outside' (not under the web root),
+ * 'protected' (under it, and a request for it is refused) or 'exposed' (it was served).
+ */
+function ledger_exposure(): string {
+	$path = ledger_path();
+	$root = trailingslashit( wp_normalize_path( ABSPATH ) );
+	$file = wp_normalize_path( $path );
+	if ( ! str_starts_with( $file, $root ) ) {
+		return 'outside';
+	}
+	$url      = site_url( '/' . ltrim( substr( $file, strlen( $root ) ), '/' ) );
+	$response = wp_remote_get(
+		$url,
+		array(
+			'timeout'             => 5,
+			'redirection'         => 0,
+			'limit_response_size' => 64,
+		)
+	);
+	if ( is_wp_error( $response ) ) {
+		return 'protected';
+	}
+	$status = (int) wp_remote_retrieve_response_code( $response );
+	$body   = (string) wp_remote_retrieve_body( $response );
+	return ( 200 === $status && str_starts_with( $body, 'SQLite format 3' ) ) ? 'exposed' : 'protected';
+}
