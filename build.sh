@@ -6,8 +6,13 @@
 #   ./build.sh build   release extension (.so) and dist/ (plugin zip + extension + INSTALL.txt)
 #   ./build.sh test    everything: rustfmt, clippy -D warnings, Rust tests, PHP tests against the
 #                      .so, WordPress end to end (MariaDB, php -S, WP-Cron, headless Chromium)
+#   ./build.sh bench   release extension, then every benchmark in bench/ (figures and ratios
+#                      against PHP baselines, never pass/fail on time) into target/bench/
 #   ./build.sh demo    a local WordPress with the plugin on a free port; prints URL and login
 #   ./build.sh stop    stops what demo started (by recorded process group)
+#   ./build.sh fuzz [seconds]
+#                      every fuzz target in fuzz/ (the signature header parsers) for that long
+#                      each, default 60; installs cargo-fuzz from crates.io if missing
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,7 +26,7 @@ OUT_DIR="$ROOT/tests/output"
 # module" dependencies are met without pulling in Apache's PHP module, and for load tests.
 APT_PACKAGES=(
   php8.2-cli php8.2-dev php8.2-fpm php8.2-mysql php8.2-curl php8.2-mbstring php8.2-xml
-  php8.2-zip php8.2-intl php8.2-gd clang libclang-dev pkg-config
+  php8.2-zip php8.2-intl php8.2-gd php8.2-sqlite3 clang libclang-dev pkg-config
   mariadb-server mariadb-client wordpress phpunit chromium nginx
   zip unzip curl ca-certificates git
 )
@@ -198,6 +203,50 @@ cmd_test() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# bench
+# ---------------------------------------------------------------------------------------------
+cmd_bench() {
+  build_extension
+  say "benchmarks (bench/run.php; results in target/bench/)"
+  php -d extension="$SO" bench/run.php --extension="$SO"
+}
+
+# ---------------------------------------------------------------------------------------------
+# fuzz
+# ---------------------------------------------------------------------------------------------
+# cargo-fuzz passes flags only nightly rustc accepts (-Zsanitizer=address, sancov passes). This
+# machine has the one stable toolchain, whose rust-std ships the sanitizer runtimes, so
+# RUSTC_BOOTSTRAP=1 lets it take those flags. The corpus (fuzz/corpus/<target>) is kept between
+# runs; a crash leaves its input in fuzz/artifacts/<target>/ and fails the command.
+cmd_fuzz() {
+  local seconds="${1:-60}" target log stats execs rate failed=()
+  [[ "$seconds" =~ ^[1-9][0-9]*$ ]] || die "fuzz: seconds must be a positive integer, got '$seconds'"
+  command -v cargo >/dev/null 2>&1 || die "cargo is not installed: run ./build.sh deps"
+  if ! cargo fuzz --version >/dev/null 2>&1; then
+    say "installing cargo-fuzz (cargo install cargo-fuzz --locked)"
+    cargo install cargo-fuzz --locked
+  fi
+  export RUSTC_BOOTSTRAP=1
+  mkdir -p "$OUT_DIR"
+  say "cargo fuzz build (fuzz/)"
+  cargo fuzz build
+  for target in $(cargo fuzz list); do
+    log="$OUT_DIR/fuzz-$target.log"
+    say "fuzz $target for ${seconds} s (log: $log)"
+    if cargo fuzz run "$target" -- -max_total_time="$seconds" -dict="$ROOT/fuzz/signatures.dict" \
+      -print_final_stats=1 >"$log" 2>&1; then
+      stats=$(sed -n 's/^stat::number_of_executed_units: *//p; s/^stat::average_exec_per_sec: *//p' "$log" | paste -sd ' ')
+      read -r execs rate <<<"$stats"
+      echo "   $target: ${execs:-?} inputs (${rate:-?}/s), no panic"
+    else
+      tail -n 30 "$log"
+      failed+=("$target")
+    fi
+  done
+  [ "${#failed[@]}" -eq 0 ] || die "fuzz: ${failed[*]} (inputs in fuzz/artifacts/, logs in $OUT_DIR)"
+}
+
+# ---------------------------------------------------------------------------------------------
 # demo / stop
 # ---------------------------------------------------------------------------------------------
 cmd_stop() {
@@ -227,16 +276,18 @@ cmd_demo() {
   php -d extension="$SO" tests/harness/bin/demo.php "$DEMO_DIR"
 }
 
-usage() {
-  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+usage() { # the comment block at the top of this file
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
 }
 
 case "${1:-}" in
   deps) cmd_deps ;;
   build) require_tools; cmd_build ;;
   test) cmd_test ;;
+  bench) cmd_bench ;;
   demo) cmd_demo ;;
   stop) cmd_stop ;;
+  fuzz) shift; cmd_fuzz "$@" ;;
   ""|-h|--help|help) usage ;;
   *) usage; exit 2 ;;
 esac

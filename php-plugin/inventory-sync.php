@@ -39,7 +39,11 @@ if ( ! gate() ) {
 require_once __DIR__ . '/includes/errors.php';
 require_once __DIR__ . '/includes/ledger.php';
 require_once __DIR__ . '/includes/namespace.php';
+require_once __DIR__ . '/includes/class-rest-auth.php';
 require_once __DIR__ . '/includes/class-webhooks-controller.php';
+require_once __DIR__ . '/includes/class-stock-controller.php';
+require_once __DIR__ . '/includes/class-movements-controller.php';
+require_once __DIR__ . '/includes/class-health-controller.php';
 if ( is_admin() ) {
 	require_once __DIR__ . '/includes/admin/namespace.php';
 }

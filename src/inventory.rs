@@ -68,6 +68,95 @@ pub struct SkuReorder {
     pub suggestion: ReorderSuggestion,
 }
 
+/// What to look for in [`search_stock`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StockSearch {
+    /// SKU or name prefix.
+    pub search: Option<String>,
+    /// Only items of this supplier (an API key limited to one supplier).
+    pub supplier: Option<String>,
+    /// Only SKUs with an alert (warning, low, critical).
+    pub low_stock: bool,
+    /// Cursor: the last SKU of the previous page.
+    pub after: Option<String>,
+    /// Page size, 1..=[`MAX_PAGE`].
+    pub limit: u32,
+}
+
+/// One row of a stock search.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StockRow {
+    /// The item.
+    pub item: Item,
+    /// Its stock totals.
+    pub stock: SkuStock,
+    /// Its alert level.
+    pub alert: stock::AlertLevel,
+}
+
+/// A page of a stock search.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StockPage {
+    /// The rows, by SKU.
+    pub rows: Vec<StockRow>,
+    /// Cursor for the next page, if there is one.
+    pub next_after: Option<String>,
+}
+
+/// Items with their stock, by SKU, filtered and paged by cursor. Filters that the store cannot
+/// apply (supplier, low stock) are applied here while reading pages, so a page is full unless the
+/// catalogue ends.
+pub fn search_stock(store: &dyn LedgerStore, query: &StockSearch, planning: &Planning, now: i64) -> Result<StockPage> {
+    if query.limit == 0 || query.limit > MAX_PAGE {
+        return Err(Error::validation("limit", format!("must be between 1 and {MAX_PAGE}")));
+    }
+    let mut rows = Vec::new();
+    let mut after = query.after.clone();
+    loop {
+        let page = store.list_items(&ItemQuery {
+            search: query.search.clone(),
+            after: after.clone(),
+            limit: MAX_PAGE,
+        })?;
+        let exhausted = page.next_after.is_none();
+        let count = page.items.len();
+        for (index, item) in page.items.into_iter().enumerate() {
+            after = Some(item.sku.clone());
+            if query.supplier.is_some() && item.supplier != query.supplier {
+                continue;
+            }
+            let sku_stock = store.stock(&item.sku)?;
+            let (_, velocity) = velocity_of(store, &item.sku, now, planning)?;
+            let thresholds = planning.thresholds.with_overrides(&ThresholdOverrides {
+                critical: item.thresholds.map(|t| t.critical),
+                low: item.thresholds.map(|t| t.low),
+                warning: item.thresholds.map(|t| t.warning),
+            });
+            let level = stock::alert(alert_stock(&sku_stock), velocity, &thresholds)?.level;
+            if query.low_stock && level == stock::AlertLevel::None {
+                continue;
+            }
+            rows.push(StockRow {
+                item,
+                stock: sku_stock,
+                alert: level,
+            });
+            if rows.len() == query.limit as usize {
+                // A next page is promised when the catalogue goes on (it may turn out empty
+                // under filters).
+                let more = index + 1 < count || !exhausted;
+                return Ok(StockPage {
+                    next_after: if more { after } else { None },
+                    rows,
+                });
+            }
+        }
+        if exhausted {
+            return Ok(StockPage { rows, next_after: None });
+        }
+    }
+}
+
 /// A SKU's stock per location in the stock math's terms (with each location's priority).
 pub fn stock_levels(store: &dyn LedgerStore, sku: &str) -> Result<Vec<stock::StockLevel>> {
     let stock = store.stock(sku)?;
@@ -333,6 +422,56 @@ mod tests {
         assert_eq!(result.len(), 1);
         assert_eq!(result[0].suggestion.quantity, 108);
         assert_eq!(result[0].supplier.as_deref(), Some("ACME"));
+    }
+
+    #[test]
+    fn stock_search_filters_and_pages() {
+        let store = store();
+        for (sku, qty) in [("A", 50), ("B", 3), ("C", 100), ("D", 0)] {
+            item(&store, sku, 0, None, 1);
+            if qty > 0 {
+                record(&store, &format!("r-{sku}"), sku, MovementKind::Receive, qty, "WH1", NOW);
+            }
+        }
+        let search = |q: StockSearch| search_stock(&store, &q, &Planning::default(), NOW).expect("search");
+        let skus = |p: &StockPage| p.rows.iter().map(|r| r.item.sku.clone()).collect::<Vec<_>>();
+        let low = search(StockSearch {
+            low_stock: true,
+            limit: 10,
+            ..Default::default()
+        });
+        assert_eq!(skus(&low), vec!["B", "D"]);
+        let first = search(StockSearch {
+            limit: 2,
+            ..Default::default()
+        });
+        assert_eq!(
+            (skus(&first), first.next_after.clone()),
+            (vec!["A".into(), "B".into()], Some("B".into()))
+        );
+        let second = search(StockSearch {
+            limit: 2,
+            after: Some("B".into()),
+            ..Default::default()
+        });
+        assert_eq!((skus(&second), second.next_after), (vec!["C".into(), "D".into()], None));
+        let one_low = search(StockSearch {
+            low_stock: true,
+            limit: 1,
+            ..Default::default()
+        });
+        assert_eq!(
+            (skus(&one_low), one_low.next_after),
+            (vec!["B".into()], Some("B".into()))
+        );
+        let rest = search(StockSearch {
+            low_stock: true,
+            limit: 1,
+            after: Some("B".into()),
+            ..Default::default()
+        });
+        assert_eq!((skus(&rest), rest.next_after), (vec!["D".into()], None));
+        assert!(search_stock(&store, &StockSearch::default(), &Planning::default(), NOW).is_err());
     }
 
     #[test]

@@ -12,6 +12,9 @@
 #![cfg_attr(windows, feature(abi_vectorcall))]
 
 pub mod error;
+pub mod gate;
+pub mod inbound;
+pub mod intake;
 pub mod inventory;
 pub mod ledger;
 pub mod signature;

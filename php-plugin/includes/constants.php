@@ -25,10 +25,36 @@ const CAPABILITY = 'manage_woocommerce';
 // REST.
 const REST_NAMESPACE         = 'inventory-sync/v1';
 const ROUTE_WEBHOOKS_GENERIC = '/webhooks/generic';
+const ROUTE_WEBHOOKS         = '/webhooks/(?P<provider>generic|woocommerce|shopify|erp)';
+const ROUTE_STOCK            = '/stock';
+const ROUTE_STOCK_SKU        = '/stock/(?P<sku>[^/]{1,100})';
+const ROUTE_MOVEMENTS        = '/movements';
+const ROUTE_RESERVE          = '/reserve';
+const ROUTE_RELEASE          = '/release';
+const ROUTE_COMMIT           = '/commit';
+const ROUTE_HISTORY          = '/history';
+const ROUTE_HEALTH           = '/health';
+/** Inbound webhook providers: route segment => signature scheme. */
+const WEBHOOK_PROVIDERS = array(
+	'generic'     => 'generic',
+	'woocommerce' => 'woocommerce',
+	'shopify'     => 'shopify',
+	'erp'         => 'standard',
+);
+/** API scopes. */
+const SCOPE_READ  = 'read';
+const SCOPE_WRITE = 'write';
+/** Default requests per minute per API key. */
+const DEFAULT_RATE_LIMIT = 60;
 /** Bodies larger than this are refused with 413 before any work is done. */
 const MAX_BODY_BYTES = 1048576;
 /** Header carrying the `generic` scheme's hex HMAC-SHA256. */
 const HEADER_GENERIC_SIGNATURE = 'X-Webhook-Signature';
+const HEADER_WC_SIGNATURE      = 'X-WC-Webhook-Signature';
+const HEADER_SHOPIFY_SIGNATURE = 'X-Shopify-Hmac-Sha256';
+const HEADER_API_KEY           = 'X-API-Key';
+const HEADER_TIMESTAMP         = 'X-Timestamp';
+const HEADER_SIGNATURE         = 'X-Signature';
 
 // The ledger file.
 const LEDGER_FILE        = 'ledger.sqlite';
@@ -38,6 +64,10 @@ const LEDGER_DIR_INSIDE  = 'inventory-sync';
 const DEFAULT_LOCATION = 'MAIN';
 
 // Options.
+/** Prefix of the per-provider webhook secret options (`…<provider>` and `…<provider>_previous`). */
+const OPTION_WEBHOOK_SECRET_PREFIX           = 'inventory_sync_webhook_secret_';
+const OPTION_AUTO_CREATE_SKUS                = 'inventory_sync_auto_create_skus';
+const OPTION_RATE_LIMIT                      = 'inventory_sync_rate_limit_per_minute';
 const OPTION_LEDGER_PATH                     = 'inventory_sync_ledger_path';
 const OPTION_DELETE_LEDGER_ON_UNINSTALL      = 'inventory_sync_delete_ledger_on_uninstall';
 const OPTION_WEBHOOK_SECRET_GENERIC          = 'inventory_sync_webhook_secret_generic';
@@ -57,6 +87,8 @@ const SCHEDULE_EVERY_5_MINUTES = 'inventory_sync_every_five_minutes';
 // Admin.
 const ADMIN_PAGE           = 'inventory-sync';
 const ACTION_ROTATE_SECRET = 'inventory_sync_rotate_secret';
+const ACTION_CREATE_KEY    = 'inventory_sync_create_api_key';
+const ACTION_REVOKE_KEY    = 'inventory_sync_revoke_api_key';
 
 /**
  * Every option the plugin creates.
@@ -64,14 +96,26 @@ const ACTION_ROTATE_SECRET = 'inventory_sync_rotate_secret';
  * @return string[]
  */
 function option_names(): array {
-	return array(
+	$names = array(
 		OPTION_LEDGER_PATH,
 		OPTION_DELETE_LEDGER_ON_UNINSTALL,
-		OPTION_WEBHOOK_SECRET_GENERIC,
-		OPTION_WEBHOOK_SECRET_GENERIC_PREVIOUS,
+		OPTION_AUTO_CREATE_SKUS,
+		OPTION_RATE_LIMIT,
 		OPTION_LAST_WEBHOOK,
 		OPTION_LAST_HEALTH_CHECK,
 	);
+	foreach ( array_keys( WEBHOOK_PROVIDERS ) as $provider ) {
+		$names[] = webhook_secret_option( $provider );
+		$names[] = webhook_secret_option( $provider, true );
+	}
+	return $names;
+}
+
+/**
+ * The option holding a provider's current (or previous) webhook secret.
+ */
+function webhook_secret_option( string $provider, bool $previous = false ): string {
+	return OPTION_WEBHOOK_SECRET_PREFIX . $provider . ( $previous ? '_previous' : '' );
 }
 
 /**

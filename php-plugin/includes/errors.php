@@ -77,8 +77,12 @@ function error_message( string $code ): string {
 			return __( 'The request body is larger than 1 MiB.', 'inventory-sync' );
 		case 'inventory_sync_no_secret':
 			return __( 'No webhook secret is configured for this endpoint.', 'inventory-sync' );
-		case 'inventory_sync_malformed_json':
-			return __( 'The request body is not valid JSON.', 'inventory-sync' );
+		case 'inventory_sync_unauthorized':
+			return __( 'A valid API key is required.', 'inventory-sync' );
+		case 'inventory_sync_scope':
+			return __( 'This API key is not allowed to do that.', 'inventory-sync' );
+		case 'inventory_sync_rate_limited':
+			return __( 'Too many requests for this API key. Try again after the time in Retry-After.', 'inventory-sync' );
 		default:
 			return __( 'Something went wrong in Inventory Sync.', 'inventory-sync' );
 	}

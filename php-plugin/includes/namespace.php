@@ -25,6 +25,7 @@ function bootstrap(): void {
 	// Filters.
 	add_filter( 'cron_schedules', __NAMESPACE__ . '\\filter_cron_schedules' );
 	add_filter( 'rest_pre_dispatch', __NAMESPACE__ . '\\filter_rest_pre_dispatch', 10, 3 );
+	add_filter( 'rest_post_dispatch', __NAMESPACE__ . '\\filter_rest_post_dispatch', 10, 3 );
 }
 
 /**
@@ -41,6 +42,9 @@ function action_init(): void {
  */
 function action_rest_api_init(): void {
 	( new Webhooks_Controller() )->register_routes();
+	( new Stock_Controller() )->register_routes();
+	( new Movements_Controller() )->register_routes();
+	( new Health_Controller() )->register_routes();
 }
 
 /**
@@ -53,12 +57,38 @@ function action_rest_api_init(): void {
  * @return mixed
  */
 function filter_rest_pre_dispatch( $result, $server, $request ) {
-	if ( null !== $result || ! $request instanceof \WP_REST_Request || 'POST' !== $request->get_method()
-		|| ! Webhooks_Controller::is_webhook_route( $request->get_route() ) ) {
+	if ( null !== $result || ! $request instanceof \WP_REST_Request
+		|| ! str_starts_with( $request->get_route(), '/' . REST_NAMESPACE . '/' ) ) {
+		return $result;
+	}
+	if ( strlen( $request->get_body() ) > MAX_BODY_BYTES ) {
+		$error = error( 'inventory_sync_too_large', 413 );
+		log_refusal( $request, $error );
+		return $error;
+	}
+	if ( 'POST' !== $request->get_method() || ! Webhooks_Controller::is_webhook_route( $request->get_route() ) ) {
 		return $result;
 	}
 	$verdict = Webhooks_Controller::verify( $request );
 	return true === $verdict ? $result : $verdict;
+}
+
+/**
+ * Adds `Retry-After` to our 429 answers (WordPress turns WP_Error data into the body only).
+ *
+ * @param \WP_HTTP_Response $response The response.
+ * @param \WP_REST_Server   $server   The server.
+ * @param \WP_REST_Request  $request  The request.
+ * @return \WP_HTTP_Response
+ */
+function filter_rest_post_dispatch( $response, $server, $request ) {
+	if ( $response instanceof \WP_HTTP_Response && 429 === $response->get_status() ) {
+		$data = $response->get_data();
+		if ( is_array( $data ) && isset( $data['data']['retry_after'] ) ) {
+			$response->header( 'Retry-After', (string) (int) $data['data']['retry_after'] );
+		}
+	}
+	return $response;
 }
 
 /**

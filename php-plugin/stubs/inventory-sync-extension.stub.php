@@ -30,6 +30,103 @@ namespace InventorySync {
 	function verify_generic( string $body, string $signature_header, string $secret, ?string $previous_secret = null ): bool {}
 
 	/**
+	 * Verifies WooCommerce's X-WC-Webhook-Signature (base64 HMAC-SHA256 of the raw body under the
+	 * webhook's secret) in constant time, against $secret and optionally $previous_secret.
+	 * Check is_woocommerce_ping() first: the creation ping is unsigned.
+	 *
+	 * @return bool Always true; a refusal throws.
+	 * @throws Exception\SignatureException Missing, malformed or mismatching signature, or no secret.
+	 */
+	function verify_woocommerce( string $body, string $signature_header, string $secret, ?string $previous_secret = null ): bool {}
+
+	/**
+	 * Whether the request is WooCommerce's unsigned creation ping: the body is exactly
+	 * "webhook_id=<positive integer>" (nothing else, no whitespace) and the signature header is
+	 * absent or blank. Answer it with 200 and change nothing.
+	 */
+	function is_woocommerce_ping( string $body, ?string $signature_header = null ): bool {}
+
+	/**
+	 * Verifies Shopify's X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body under the app's
+	 * client secret) in constant time, against $secret and optionally $previous_secret.
+	 *
+	 * @return bool Always true; a refusal throws.
+	 * @throws Exception\SignatureException Missing, malformed or mismatching signature, or no secret.
+	 */
+	function verify_shopify( string $body, string $signature_header, string $secret, ?string $previous_secret = null ): bool {}
+
+	/**
+	 * Verifies a Standard Webhooks v1 message from its three header values (pass '' for an absent
+	 * header): any "v1,<base64>" entry of webhook-signature matching HMAC-SHA256 of
+	 * "{id}.{timestamp}.{body}" under the decoded whsec_ key ($secret or $previous_secret; the
+	 * prefix is optional), and webhook-timestamp within ±300 s of $now (default: now).
+	 *
+	 * @return bool Always true; a refusal throws.
+	 * @throws Exception\SignatureException Missing header, malformed header, mismatch, expired,
+	 *                                      from the future, no secret or an invalid secret.
+	 */
+	function verify_standard_webhook( string $body, string $webhook_id, string $webhook_timestamp, string $webhook_signature, string $secret, ?string $previous_secret = null, ?int $now = null ): bool {}
+
+	/**
+	 * Signs an outbound Standard Webhooks message; with $previous_secret the signature carries
+	 * both ("v1,<current> v1,<previous>"). $timestamp defaults to now.
+	 *
+	 * @return array{'webhook-id': string, 'webhook-timestamp': string, 'webhook-signature': string}
+	 * @throws Exception\ValidationException Bad id (1–256 visible ASCII, no '.'), negative
+	 *                                       timestamp, empty or invalid secret.
+	 */
+	function sign_standard_webhook( string $id, string $body, string $secret, ?string $previous_secret = null, ?int $timestamp = null ): array {}
+
+	/**
+	 * A new Standard Webhooks secret, "whsec_" + base64 of 24 to 64 random bytes:
+	 * standard_webhooks_secret( random_bytes( 32 ) ).
+	 *
+	 * @throws Exception\ValidationException Fewer than 24 or more than 64 bytes.
+	 */
+	function standard_webhooks_secret( string $random_bytes ): string {}
+
+	/**
+	 * Verifies a signed API request: X-Signature = hex HMAC-SHA256 of strtoupper($method) . $path
+	 * . X-Timestamp . $body, no separators, where $path is the request target exactly as sent,
+	 * query string included ($_SERVER['REQUEST_URI']); X-Timestamp within ±300 s of $now
+	 * (default: now). The caller finds $secret from X-API-Key.
+	 *
+	 * @return bool Always true; a refusal throws.
+	 * @throws Exception\SignatureException Missing, malformed or mismatching signature, expired,
+	 *                                      from the future, or no secret.
+	 */
+	function verify_api_request( string $method, string $path, string $body, string $timestamp_header, string $signature_header, string $secret, ?string $previous_secret = null, ?int $now = null ): bool {}
+
+	/**
+	 * Signs an outbound API request (see verify_api_request). $timestamp defaults to now.
+	 *
+	 * @return array{'X-API-Key': string, 'X-Timestamp': string, 'X-Signature': string}
+	 * @throws Exception\ValidationException Bad method, path or API key, negative timestamp,
+	 *                                       empty secret.
+	 */
+	function sign_api_request( string $method, string $path, string $body, string $api_key, string $secret, ?int $timestamp = null ): array {}
+
+	/**
+	 * What each channel rule is shown for every SKU of $stock, computed in memory from the stock
+	 * passed in (no ledger reads): Ledger::allocate() for a whole catalogue at once, for full
+	 * syncs. The same rules and the same numbers; explanations only when asked for.
+	 *
+	 * $stock is ['SKU-1' => ['WH1' => [on_hand, reserved, incoming], ...], ...]; $rules as for
+	 * Ledger::allocate(). Options: locations (code => ['priority' => int, 'active' => bool];
+	 * locations not listed are active with priority 0), supplier_stock (sku => int, for rules
+	 * with include_supplier; SKUs not in $stock are ignored), explain (default false).
+	 *
+	 * @param array<string|int, array<string|int, array{0: int, 1: int, 2: int}>> $stock
+	 * @param list<array<string, mixed>> $rules
+	 * @param array{locations?: array<string|int, array{priority?: int, active?: bool}>, supplier_stock?: array<string|int, int>, explain?: bool}|null $options
+	 * @return array<string|int, list<int>|list<array{quantity: int, explanation: string}>> Keyed like $stock, in its
+	 *         order; one quantity per rule, in rule order (with explain: quantity and explanation).
+	 * @throws Exception\ValidationException Bad stock, rules or options; the message starts with the
+	 *         field's name, e.g. "stock[SKU-1][WH1]" or "rules[2].weight".
+	 */
+	function allocate_many( array $stock, array $rules, ?array $options = null ): array {}
+
+	/**
 	 * The stock ledger (a SQLite file owned by the extension): items, locations, idempotent
 	 * movements, reservations, stock, history, allocation, alerts and reorder suggestions.
 	 *
@@ -142,6 +239,74 @@ namespace InventorySync {
 		 * order). Planning as for alerts() plus safety_factor, review_days.
 		 */
 		public function reorderSuggestions( ?array $skus = null, ?array $planning = null, ?int $now = null ): array {}
+
+		/**
+		 * Takes a verified webhook body from $provider (generic, woocommerce, shopify, erp) into the
+		 * ledger; $headers are the request headers (name => value). Options: auto_create.
+		 *
+		 * @return array{duplicate: bool, provider: string, topic: string, dedup_key: string, outcome: string, recorded: int, replayed: int, unknown_skus: list<string>, skipped: list<string>, failed: list<array>, drift: list<array>, movements: list<array>}
+		 * @throws Exception\ValidationException When the body cannot be read (it is logged as rejected).
+		 */
+		public function ingest( string $provider, string $body, array $headers, ?array $options = null ): array {}
+
+		/**
+		 * Decides on an API request (key, scope, method, path, body, timestamp, signature,
+		 * rate_limit, route, remote_addr). Refusals are written to the security log.
+		 *
+		 * @return array{ok: bool, key?: array, rate?: array, status?: int, code?: string, reason?: string, message?: string, retry_after?: ?int}
+		 */
+		public function authorize( array $request ): array {}
+
+		/**
+		 * SKUs and locations among those given that API key $key_id may not touch.
+		 *
+		 * @return list<string>
+		 */
+		public function keyRefuses( int $key_id, array $skus, array $locations ): array {}
+
+		/** Writes a refused request to the security log (route, reason, key_prefix, remote_addr, detail). */
+		public function logSecurity( array $entry ): void {}
+
+		/**
+		 * Issues an API key (name, scopes, expires_at, supplier, locations, signing_secret) from at
+		 * least 32 random bytes; the plaintext is returned once, only its hash is stored.
+		 *
+		 * @return array{key: string, api_key: array}
+		 */
+		public function issueApiKey( array $spec, string $random_bytes ): array {}
+
+		/** Every API key (id, name, prefix, scopes, supplier, locations, requires_signing, times). */
+		public function apiKeys(): array {}
+
+		/** Revokes an API key; returns it. */
+		public function revokeApiKey( int $id ): array {}
+
+		/**
+		 * The inbound log, newest first: provider, outcome, before, limit.
+		 *
+		 * @return array{events: list<array>, next_before: ?int}
+		 */
+		public function inboundEvents( ?array $query = null ): array {}
+
+		/**
+		 * The security log, newest first: reason, before, limit.
+		 *
+		 * @return array{events: list<array>, next_before: ?int}
+		 */
+		public function securityEvents( ?array $query = null ): array {}
+
+		/** Sets a channel listing's remote_id and/or the quantity last pushed (pushed) or seen (seen). */
+		public function upsertListing( array $listing ): array {}
+
+		/** A channel listing, or null. */
+		public function listing( string $channel, string $sku ): ?array {}
+
+		/**
+		 * Items with stock totals and alert level: search, supplier, low_stock, after, limit.
+		 *
+		 * @return array{items: list<array>, next_after: ?string}
+		 */
+		public function searchStock( ?array $query = null ): array {}
 	}
 }
 
@@ -158,7 +323,7 @@ namespace InventorySync\Exception {
 		public function __construct() {}
 	}
 
-	/** Signature missing, malformed or not matching. Code 2. */
+	/** Signature missing, malformed, not matching, expired or from the future; no or invalid secret. Code 2. */
 	class SignatureException extends SyncException {
 		/** Thrown by the extension only: constructing it from PHP throws. */
 		public function __construct() {}

@@ -10,18 +10,31 @@
 //! current time as `now` (unix seconds), and the rules a movement follows live in `rules`, shared
 //! by every backend. [`SqliteLedger`] is the embedded default.
 //!
+//! Besides stock, the store keeps what the REST API and the channels need to share between PHP
+//! workers: API keys, rate-limit counters and the security log ([`access`]), the inbound events
+//! log ([`inbound`]) and listings ([`listing`]).
+//!
 //! Stock rules (see `product.md`, "Stock rules"):
 //! * a **fact** (sale, return, receive, adjustment, commit, transfer, incoming) is always recorded,
 //!   even when on hand goes below zero; the item is then *oversold* until stock is back;
 //! * a **request** (reserve) is guarded: it succeeds only if the location's available
 //!   (`max(0, on_hand − reserved)`) covers it, else [`Error::Conflict`] and nothing is recorded.
 
+pub mod access;
+pub mod inbound;
+pub mod listing;
 mod rules;
 mod schema;
 mod sqlite;
 #[cfg(test)]
 mod tests;
 
+pub use access::{
+    ApiKey, IssuedApiKey, KeyCheck, NewApiKey, RateDecision, Scope, SecurityEvent, SecurityPage, SecurityQuery,
+    SecurityRecord,
+};
+pub use inbound::{InboundEvent, InboundOutcome, InboundPage, InboundQuery, InboundRecord};
+pub use listing::Listing;
 pub use sqlite::{SqliteLedger, SqliteOptions};
 
 use crate::{Error, Result};
@@ -558,10 +571,13 @@ pub struct ChangedSkus {
     pub cursor: i64,
 }
 
-/// The ledger store: items, locations, stock levels and the append-only movement ledger.
+/// The ledger store: items, locations, stock levels and the append-only movement ledger; and
+/// the state PHP workers share around it: API keys, rate limits, the security and inbound logs,
+/// listings.
 ///
 /// Every write takes `now` (unix seconds) and runs in one write transaction that is rolled back
-/// unless it completes. Recording is idempotent per `event_id`, also across processes.
+/// unless it completes. Recording is idempotent per `event_id`, also across processes; so is
+/// logging an inbound event per (provider, dedup key).
 pub trait LedgerStore {
     /// Creates or updates an item (by SKU) and returns it as stored. Keeps `created_at` and the
     /// oversold flag.
@@ -619,6 +635,95 @@ pub trait LedgerStore {
     /// movement ids becoming visible in increasing order, which SQLite's single writer gives;
     /// another backend must guarantee the same.
     fn skus_changed_since(&self, after: i64) -> Result<ChangedSkus>;
+
+    /// The outcome an event was recorded with (what recording it again would return, so
+    /// `replayed: true`), or `None` when no event has this id. Callers use it to act only on
+    /// what happened, e.g. to return stock on an order cancellation only for the lines whose
+    /// sale was recorded.
+    fn find_event(&self, event_id: &str) -> Result<Option<MovementOutcome>>;
+
+    // -- API keys (see [`access`]) ---------------------------------------------------------------
+
+    /// Issues an API key made from `secret_bytes` (32–64 bytes from a cryptographic random
+    /// source, which the caller draws: the core never does). The plaintext is returned once in
+    /// [`IssuedApiKey::plaintext`]; the store keeps only its SHA-256 and display prefix.
+    ///
+    /// Errors: [`Error::Validation`] (bad input naming the field, an expiry not after `now`,
+    /// too few or non-random bytes), [`Error::NotFound`] (a location that does not exist),
+    /// [`Error::Conflict`] (these bytes were issued before: the caller reused its randomness).
+    fn issue_api_key(&self, key: &NewApiKey, secret_bytes: &[u8], now: i64) -> Result<IssuedApiKey>;
+
+    /// Looks a presented key up by its hash. A valid key gets `last_used_at = now`; an unknown,
+    /// revoked (checked first) or expired key is reported as such and changes nothing. Text not
+    /// shaped like a key is [`KeyCheck::Unknown`] without a lookup. Only storage failures are
+    /// errors.
+    fn authenticate_api_key(&self, plaintext: &str, now: i64) -> Result<KeyCheck>;
+
+    /// Every key, revoked and expired ones included, in the order issued.
+    fn list_api_keys(&self) -> Result<Vec<ApiKey>>;
+
+    /// Revokes a key for good and returns it; revoking it again keeps the first `revoked_at`.
+    /// [`Error::NotFound`] for an unknown id.
+    fn revoke_api_key(&self, id: i64, now: i64) -> Result<ApiKey>;
+
+    // -- Rate limits --------------------------------------------------------------------------
+
+    /// Counts one request against `bucket` (e.g. `key:12`, `ip:203.0.113.9`): allowed while
+    /// fewer than `limit` requests were allowed in the fixed window of `window_seconds`
+    /// containing `now`; a refused request is not counted. Atomic across processes (one write
+    /// transaction), so all workers share the count exactly. Windows that have ended are pruned.
+    /// [`Error::Validation`] for an empty bucket, a limit of 0 or a window of 0.
+    fn rate_limit(&self, bucket: &str, limit: u32, window_seconds: u32, now: i64) -> Result<RateDecision>;
+
+    // -- Security log -------------------------------------------------------------------------
+
+    /// Logs a refused request (validated; whole API keys in its texts are cut to their prefix)
+    /// and returns the record.
+    fn record_security(&self, event: &SecurityEvent, now: i64) -> Result<SecurityRecord>;
+
+    /// Refusals newest first, paged by id, optionally of one reason.
+    fn list_security(&self, query: &SecurityQuery) -> Result<SecurityPage>;
+
+    /// Deletes refusals logged before `older_than` (unix seconds); returns how many.
+    fn prune_security(&self, older_than: i64) -> Result<usize>;
+
+    // -- Inbound events log (see [`inbound`]) -----------------------------------------------------
+
+    /// Logs an inbound event once per (provider, dedup key). A key already recorded returns the
+    /// existing record with `duplicate: true` and changes nothing (the new outcome, summary and
+    /// counts are dropped: the first delivery is the one that acted).
+    fn record_inbound(&self, event: &InboundEvent, now: i64) -> Result<InboundRecord>;
+
+    /// The record of a (provider, dedup key), if any.
+    fn find_inbound(&self, provider: &str, dedup_key: &str) -> Result<Option<InboundRecord>>;
+
+    /// Inbound events newest first, paged by id, optionally of one provider and one outcome.
+    fn list_inbound(&self, query: &InboundQuery) -> Result<InboundPage>;
+
+    /// Deletes inbound events received before `older_than` (unix seconds); returns how many.
+    /// Their dedup keys are forgotten, so keep them longer than providers redeliver.
+    fn prune_inbound(&self, older_than: i64) -> Result<usize>;
+
+    // -- Listings (see [`listing`]) -------------------------------------------------------------
+
+    /// The listing of a SKU on a channel, if any.
+    fn listing(&self, channel: &str, sku: &str) -> Result<Option<Listing>>;
+
+    /// The listing of a channel that carries this remote id, if any.
+    fn listing_by_remote_id(&self, channel: &str, remote_id: &str) -> Result<Option<Listing>>;
+
+    /// Sets (or, with `None`, clears) the remote id of a SKU on a channel, creating the listing
+    /// when needed, and returns it. The remote id is taken from any other SKU of the channel
+    /// that had it. [`Error::NotFound`] for an unknown SKU.
+    fn upsert_listing_remote_id(&self, channel: &str, sku: &str, remote_id: Option<&str>, now: i64) -> Result<Listing>;
+
+    /// Records that `quantity` (0–[`MAX_QUANTITY`]) was pushed to the channel at `now`.
+    /// [`Error::NotFound`] for an unknown SKU.
+    fn record_listing_pushed(&self, channel: &str, sku: &str, quantity: i64, now: i64) -> Result<Listing>;
+
+    /// Records that the channel reported `quantity` (±[`MAX_QUANTITY`]) at `now`.
+    /// [`Error::NotFound`] for an unknown SKU.
+    fn record_listing_seen(&self, channel: &str, sku: &str, quantity: i64, now: i64) -> Result<Listing>;
 }
 
 impl ItemInput {

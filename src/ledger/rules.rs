@@ -9,13 +9,13 @@ use super::{
 use crate::{Error, Result};
 
 /// Longest location code, in characters.
-const MAX_LOCATION_CHARS: usize = 50;
+pub(super) const MAX_LOCATION_CHARS: usize = 50;
 /// Longest item or location name, in characters.
 const MAX_NAME_CHARS: usize = 200;
 /// Longest origin, in characters.
 const MAX_ORIGIN_CHARS: usize = 100;
 /// Longest reference or supplier, in characters.
-const MAX_REFERENCE_CHARS: usize = 200;
+pub(super) const MAX_REFERENCE_CHARS: usize = 200;
 /// Longest note, in characters.
 const MAX_NOTE_CHARS: usize = 1000;
 /// Longest lead time, in days (ten years).
@@ -26,7 +26,7 @@ const MAX_LEAD_TIME_DAYS: i64 = 3650;
 // ---------------------------------------------------------------------------------------------
 
 /// A required single-line text: trimmed, 1–`max` characters, no control characters.
-fn required(field: &str, value: &str, max: usize) -> Result<String> {
+pub(super) fn required(field: &str, value: &str, max: usize) -> Result<String> {
     let value = value.trim();
     if value.is_empty() {
         return Err(Error::validation(field, "is required"));
@@ -35,7 +35,7 @@ fn required(field: &str, value: &str, max: usize) -> Result<String> {
 }
 
 /// An optional single-line text; empty after trimming counts as absent.
-fn optional(field: &str, value: Option<&String>, max: usize) -> Result<Option<String>> {
+pub(super) fn optional(field: &str, value: Option<&String>, max: usize) -> Result<Option<String>> {
     match value.map(|v| v.trim()).filter(|v| !v.is_empty()) {
         Some(v) => single_line(field, v, max).map(Some),
         None => Ok(None),
@@ -58,26 +58,32 @@ fn single_line(field: &str, value: &str, max: usize) -> Result<String> {
 
 /// A free note: trimmed, up to `MAX_NOTE_CHARS`, line breaks and tabs allowed.
 fn note(value: Option<&String>) -> Result<Option<String>> {
-    let Some(value) = value.map(|v| v.trim()).filter(|v| !v.is_empty()) else {
-        return Ok(None);
-    };
+    match value.map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        Some(value) => multi_line("note", value, MAX_NOTE_CHARS).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// A free text: trimmed, up to `max` characters, line breaks and tabs allowed; may be empty.
+pub(super) fn multi_line(field: &str, value: &str, max: usize) -> Result<String> {
+    let value = value.trim();
     let chars = value.chars().count();
-    if chars > MAX_NOTE_CHARS {
+    if chars > max {
         return Err(Error::validation(
-            "note",
-            format!("must be at most {MAX_NOTE_CHARS} characters, got {chars}"),
+            field,
+            format!("must be at most {max} characters, got {chars}"),
         ));
     }
     if value
         .chars()
         .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
     {
-        return Err(Error::validation("note", "must not contain control characters"));
+        return Err(Error::validation(field, "must not contain control characters"));
     }
-    Ok(Some(value.to_owned()))
+    Ok(value.to_owned())
 }
 
-fn in_range(field: &str, value: i64, min: i64, max: i64) -> Result<i64> {
+pub(super) fn in_range(field: &str, value: i64, min: i64, max: i64) -> Result<i64> {
     if (min..=max).contains(&value) {
         Ok(value)
     } else {

@@ -93,8 +93,89 @@ CREATE TABLE reservations (
 CREATE INDEX reservations_due ON reservations (expires_at) WHERE remaining > 0;
 "#;
 
+/// Version 2: what the REST API and the channels share between workers — API keys, rate-limit
+/// counters, the security and inbound events logs, listings. New tables only.
+const ACCESS_AND_LOGS_V2: &str = r#"
+-- Keys are stored as the hex SHA-256 of the whole key, never the key. `scopes` is
+-- space-separated (`read write`); `locations` a JSON array of codes, NULL for every location.
+-- `signing_secret` is kept in the clear because verifying a signature needs it.
+CREATE TABLE api_keys (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    name           TEXT NOT NULL,
+    prefix         TEXT NOT NULL,
+    key_hash       TEXT NOT NULL UNIQUE,
+    scopes         TEXT NOT NULL,
+    supplier       TEXT,
+    locations      TEXT,
+    signing_secret TEXT,
+    expires_at     INTEGER,
+    revoked_at     INTEGER,
+    last_used_at   INTEGER,
+    created_at     INTEGER NOT NULL
+);
+
+-- One row per (bucket, fixed window); rows whose window has ended are deleted by the next call.
+CREATE TABLE rate_limits (
+    bucket       TEXT NOT NULL,
+    window_start INTEGER NOT NULL,
+    window_end   INTEGER NOT NULL,
+    count        INTEGER NOT NULL CHECK (count >= 0),
+    PRIMARY KEY (bucket, window_start)
+) WITHOUT ROWID;
+CREATE INDEX rate_limits_end ON rate_limits (window_end);
+
+-- AUTOINCREMENT: ids are paging cursors and must not be reused after pruning.
+CREATE TABLE security_events (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    route       TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    key_prefix  TEXT,
+    remote_addr TEXT,
+    detail      TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL
+);
+CREATE INDEX security_events_reason ON security_events (reason, id);
+CREATE INDEX security_events_time ON security_events (recorded_at);
+
+-- UNIQUE (provider, dedup_key) makes a delivery impossible to log twice. `unknown_skus` is a
+-- JSON array.
+CREATE TABLE inbound_events (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    provider     TEXT NOT NULL,
+    dedup_key    TEXT NOT NULL,
+    topic        TEXT,
+    outcome      TEXT NOT NULL CHECK (outcome IN ('applied', 'duplicate', 'ignored', 'rejected', 'partial')),
+    summary      TEXT NOT NULL,
+    recorded     INTEGER NOT NULL CHECK (recorded >= 0),
+    replayed     INTEGER NOT NULL CHECK (replayed >= 0),
+    failed       INTEGER NOT NULL CHECK (failed >= 0),
+    unknown_skus TEXT NOT NULL,
+    received_at  INTEGER NOT NULL,
+    UNIQUE (provider, dedup_key)
+);
+CREATE INDEX inbound_events_provider ON inbound_events (provider, id);
+CREATE INDEX inbound_events_outcome ON inbound_events (outcome, id);
+CREATE INDEX inbound_events_time ON inbound_events (received_at);
+
+-- (channel, SKU) → remote id and the last quantities pushed and seen. A remote id belongs to
+-- at most one SKU per channel.
+CREATE TABLE listings (
+    channel              TEXT NOT NULL,
+    sku                  TEXT NOT NULL REFERENCES items (sku),
+    remote_id            TEXT,
+    last_pushed_quantity INTEGER,
+    last_pushed_at       INTEGER,
+    last_seen_quantity   INTEGER,
+    last_seen_at         INTEGER,
+    created_at           INTEGER NOT NULL,
+    updated_at           INTEGER NOT NULL,
+    PRIMARY KEY (channel, sku)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX listings_remote ON listings (channel, remote_id) WHERE remote_id IS NOT NULL;
+"#;
+
 /// Every schema step, oldest first; the schema version is the number applied. Append only.
-pub(crate) const MIGRATIONS: &[&str] = &[LEDGER_V1];
+pub(crate) const MIGRATIONS: &[&str] = &[LEDGER_V1, ACCESS_AND_LOGS_V2];
 
 /// The schema version this build writes.
 #[cfg(test)]
@@ -152,7 +233,8 @@ mod tests {
     use crate::ledger::tests::TempDir;
     use crate::ledger::SqliteLedger;
 
-    const TEST_V2: &str = "CREATE TABLE channels (id INTEGER PRIMARY KEY, name TEXT NOT NULL);";
+    /// A step a later build might add, to test upgrades past the current version.
+    const TEST_NEXT: &str = "CREATE TABLE channels (id INTEGER PRIMARY KEY, name TEXT NOT NULL);";
 
     fn tables(conn: &Connection) -> Vec<String> {
         let mut stmt = conn
@@ -164,6 +246,21 @@ mod tests {
             .unwrap()
     }
 
+    /// Every row of `table` as text, in a stable order.
+    fn rows(conn: &Connection, table: &str) -> Vec<String> {
+        let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2")).unwrap();
+        let columns = stmt.column_count();
+        stmt.query_map([], |row| {
+            let values: Vec<String> = (0..columns)
+                .map(|i| row.get_ref(i).map(|v| format!("{v:?}")))
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(values.join(" | "))
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+    }
+
     #[test]
     fn a_fresh_file_gets_the_latest_version() {
         let dir = TempDir::new("schema-fresh");
@@ -173,7 +270,18 @@ mod tests {
         assert_eq!(user_version(&conn).unwrap(), latest_version());
         assert_eq!(
             tables(&conn),
-            ["items", "locations", "movements", "reservations", "stock_levels"]
+            [
+                "api_keys",
+                "inbound_events",
+                "items",
+                "listings",
+                "locations",
+                "movements",
+                "rate_limits",
+                "reservations",
+                "security_events",
+                "stock_levels"
+            ]
         );
         // Opening again is a no-op.
         drop(SqliteLedger::open(&path).unwrap());
@@ -181,20 +289,104 @@ mod tests {
     }
 
     #[test]
-    fn a_file_at_version_1_is_upgraded_by_a_newer_build() {
+    fn a_file_at_the_latest_version_is_upgraded_by_a_newer_build() {
         let dir = TempDir::new("schema-upgrade");
         let path = dir.path().join("ledger.sqlite");
         drop(SqliteLedger::open(&path).unwrap());
         let mut conn = Connection::open(&path).unwrap();
-        assert_eq!(user_version(&conn).unwrap(), 1);
+        assert_eq!(user_version(&conn).unwrap(), latest_version());
 
-        let newer: Vec<&str> = MIGRATIONS.iter().copied().chain([TEST_V2]).collect();
+        let newer: Vec<&str> = MIGRATIONS.iter().copied().chain([TEST_NEXT]).collect();
         migrate(&mut conn, &newer).unwrap();
-        assert_eq!(user_version(&conn).unwrap(), 2);
+        assert_eq!(user_version(&conn).unwrap(), latest_version() + 1);
         assert!(tables(&conn).contains(&"channels".to_owned()));
         // Applying the same list again changes nothing (and does not fail on CREATE TABLE).
         migrate(&mut conn, &newer).unwrap();
-        assert_eq!(user_version(&conn).unwrap(), 2);
+        assert_eq!(user_version(&conn).unwrap(), latest_version() + 1);
+    }
+
+    /// A ledger written by the version-1 build: its exact schema and the rows it wrote for a
+    /// receive, a sale, a transfer and an open reservation.
+    const V1_DATA: &str = "
+        INSERT INTO items (sku, name, supplier, oversold, created_at, updated_at)
+            VALUES ('A', 'Item A', 'Acme', 0, 1700000000, 1700000000);
+        INSERT INTO locations VALUES ('WH1', 'Main', 1, 1, 1700000000, 1700000000),
+                                     ('WH2', 'Overflow', 2, 1, 1700000000, 1700000000);
+        INSERT INTO movements (event_id, leg, sku, location, kind, quantity, delta, on_hand, reserved, incoming,
+                               reservation, origin, reference, note, recorded_at) VALUES
+            ('s0', 0, 'A', 'WH1', 'receive', 10, 10, 10, 0, 0, NULL, NULL, NULL, NULL, 1700000001),
+            ('sale-1', 0, 'A', 'WH1', 'sale', 3, -3, 7, 0, 0, NULL, 'shopify', 'order 7', NULL, 1700000002),
+            ('t1', 0, 'A', 'WH1', 'transfer', 2, -2, 5, 0, 0, NULL, NULL, NULL, NULL, 1700000003),
+            ('t1', 1, 'A', 'WH2', 'transfer', 2, 2, 2, 0, 0, NULL, NULL, NULL, NULL, 1700000003),
+            ('r1', 0, 'A', 'WH1', 'reserve', 4, 0, 5, 4, 0, 'r1', NULL, NULL, NULL, 1700000004);
+        INSERT INTO stock_levels VALUES ('A', 'WH1', 5, 4, 0, 1700000004), ('A', 'WH2', 2, 0, 0, 1700000003);
+        INSERT INTO reservations VALUES ('r1', 'A', 'WH1', 4, 4, 'open', 1700000100, 1700000004, 1700000004);
+    ";
+
+    #[test]
+    fn a_version_1_file_is_upgraded_with_its_data_intact() {
+        use crate::ledger::{LedgerStore, MovementKind, MovementRequest, NewApiKey, Scope};
+        let dir = TempDir::new("schema-v1");
+        let path = dir.path().join("ledger.sqlite");
+        let v1_tables = ["items", "locations", "movements", "reservations", "stock_levels"];
+        let before: Vec<Vec<String>> = {
+            let mut conn = Connection::open(&path).unwrap();
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
+                .unwrap();
+            migrate(&mut conn, &MIGRATIONS[..1]).unwrap();
+            conn.execute_batch(V1_DATA).unwrap();
+            assert_eq!(user_version(&conn).unwrap(), 1);
+            v1_tables.iter().map(|t| rows(&conn, t)).collect()
+        };
+        assert!(before.iter().all(|rows| !rows.is_empty()));
+
+        let ledger = SqliteLedger::open(&path).unwrap();
+        assert_eq!(ledger.query_i64("PRAGMA user_version"), latest_version());
+        let stock = ledger.stock("A").unwrap();
+        assert_eq!((stock.on_hand, stock.reserved, stock.available), (7, 4, 3));
+        let sale = ledger.find_event("sale-1").unwrap().unwrap();
+        assert_eq!(
+            (
+                sale.movements[0].kind,
+                sale.movements[0].on_hand,
+                sale.movements[0].reference.as_deref()
+            ),
+            (MovementKind::Sale, 7, Some("order 7"))
+        );
+        assert_eq!(ledger.find_event("t1").unwrap().unwrap().movements.len(), 2);
+        {
+            let conn = Connection::open(&path).unwrap();
+            let after: Vec<Vec<String>> = v1_tables.iter().map(|t| rows(&conn, t)).collect();
+            assert_eq!(after, before, "the upgrade must not touch version-1 data");
+        }
+
+        // The old data and the new tables work together.
+        let replay = ledger
+            .record(
+                &MovementRequest::new("sale-1", "A", MovementKind::Sale, 3).at("WH1"),
+                1_700_000_200,
+            )
+            .unwrap();
+        assert!(replay.replayed);
+        let commit = MovementRequest::settle("c1", "A", MovementKind::Commit, "r1");
+        assert_eq!(ledger.record(&commit, 1_700_000_200).unwrap().levels[0].on_hand, 1);
+        let key = NewApiKey {
+            name: "ERP".into(),
+            scopes: [Scope::Write].into_iter().collect(),
+            locations: Some(vec!["WH2".into()]),
+            ..NewApiKey::default()
+        };
+        let secret: Vec<u8> = (1..=32).collect();
+        let issued = ledger.issue_api_key(&key, &secret, 1_700_000_200).unwrap();
+        assert!(ledger
+            .authenticate_api_key(&issued.plaintext, 1_700_000_201)
+            .unwrap()
+            .valid()
+            .is_some());
+        let listing = ledger
+            .record_listing_pushed("shopify:mystore.myshopify.com", "A", 1, 1_700_000_202)
+            .unwrap();
+        assert_eq!(listing.last_pushed_quantity, Some(1));
     }
 
     #[test]
@@ -224,10 +416,10 @@ mod tests {
         let broken: Vec<&str> = MIGRATIONS
             .iter()
             .copied()
-            .chain([TEST_V2, "CREATE TABLE oops (;"])
+            .chain([TEST_NEXT, "CREATE TABLE oops (;"])
             .collect();
         assert!(migrate(&mut conn, &broken).is_err());
-        assert_eq!(user_version(&conn).unwrap(), 1);
+        assert_eq!(user_version(&conn).unwrap(), latest_version());
         assert!(
             !tables(&conn).contains(&"channels".to_owned()),
             "the whole upgrade rolls back"

@@ -4,6 +4,10 @@
 //! timeout (writers queue instead of failing), `synchronous=NORMAL` (durable at checkpoints, safe
 //! against corruption), foreign keys on, and `BEGIN IMMEDIATE` for every write so the idempotency
 //! check and the write it guards happen under one lock. Transactions roll back unless committed.
+//!
+//! The stock ledger's SQL is here; the SQL of what the workers share around it lives in
+//! submodules: `keys` (API keys, rate-limit counters), `logs` (security and inbound events logs),
+//! `listings`. Their trait methods below validate first, then run one of those in a transaction.
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -13,13 +17,19 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, Transact
 
 use super::rules::{self, At, Leg, Quantities};
 use super::schema;
+use super::{access, listing};
 use super::{
-    AlertThresholds, ChangedSkus, HistoryPage, HistoryQuery, Item, ItemInput, ItemPage, ItemQuery, LedgerStore,
-    Location, LocationStock, Movement, MovementKind, MovementOutcome, MovementRequest, SkuStock, LEDGER_EVENT_PREFIX,
-    MAX_BATCH,
+    AlertThresholds, ApiKey, ChangedSkus, HistoryPage, HistoryQuery, InboundEvent, InboundPage, InboundQuery,
+    InboundRecord, IssuedApiKey, Item, ItemInput, ItemPage, ItemQuery, KeyCheck, LedgerStore, Listing, Location,
+    LocationStock, Movement, MovementKind, MovementOutcome, MovementRequest, NewApiKey, RateDecision, SecurityEvent,
+    SecurityPage, SecurityQuery, SecurityRecord, SkuStock, LEDGER_EVENT_PREFIX, MAX_BATCH,
 };
 use crate::error::ErrorKind;
 use crate::{Error, Result};
+
+mod keys;
+mod listings;
+mod logs;
 
 /// Prefix of the event ids of releases recorded by reservation expiry.
 const EXPIRY_PREFIX: &str = "expire:";
@@ -131,7 +141,19 @@ impl SqliteLedger {
     pub(crate) fn dump(&self) -> Vec<String> {
         let conn = self.lock();
         let mut rows = Vec::new();
-        for table in ["items", "locations", "stock_levels", "movements", "reservations"] {
+        let tables = [
+            "items",
+            "locations",
+            "stock_levels",
+            "movements",
+            "reservations",
+            "api_keys",
+            "rate_limits",
+            "security_events",
+            "inbound_events",
+            "listings",
+        ];
+        for table in tables {
             let mut stmt = conn
                 .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
                 .unwrap_or_else(|e| panic!("{e}"));
@@ -346,6 +368,108 @@ impl LedgerStore for SqliteLedger {
             cursor,
         })
     }
+
+    fn find_event(&self, event_id: &str) -> Result<Option<MovementOutcome>> {
+        let movements = event_movements(&self.lock(), event_id.trim())?;
+        Ok((!movements.is_empty()).then(|| MovementOutcome::from_movements(movements, true)))
+    }
+
+    fn issue_api_key(&self, key: &NewApiKey, secret_bytes: &[u8], now: i64) -> Result<IssuedApiKey> {
+        let (key, material) = access::prepare_issue(key, secret_bytes, now)?;
+        let stored = self.write(|tx| keys::issue(tx, &key, &material, now))?;
+        Ok(IssuedApiKey {
+            key: stored,
+            plaintext: material.plaintext,
+        })
+    }
+
+    fn authenticate_api_key(&self, plaintext: &str, now: i64) -> Result<KeyCheck> {
+        match access::presented_key_hash(plaintext) {
+            Some(hash) => self.write(|tx| keys::authenticate(tx, &hash, now)),
+            None => Ok(KeyCheck::Unknown),
+        }
+    }
+
+    fn list_api_keys(&self) -> Result<Vec<ApiKey>> {
+        keys::list(&self.lock())
+    }
+
+    fn revoke_api_key(&self, id: i64, now: i64) -> Result<ApiKey> {
+        self.write(|tx| keys::revoke(tx, id, now))
+    }
+
+    fn rate_limit(&self, bucket: &str, limit: u32, window_seconds: u32, now: i64) -> Result<RateDecision> {
+        let bucket = access::validate_rate_limit(bucket, limit, window_seconds)?;
+        self.write(|tx| keys::rate_limit(tx, &bucket, limit, window_seconds, now))
+    }
+
+    fn record_security(&self, event: &SecurityEvent, now: i64) -> Result<SecurityRecord> {
+        let event = event.validated()?;
+        self.write(|tx| logs::record_security(tx, &event, now))
+    }
+
+    fn list_security(&self, query: &SecurityQuery) -> Result<SecurityPage> {
+        logs::list_security(&self.lock(), query)
+    }
+
+    fn prune_security(&self, older_than: i64) -> Result<usize> {
+        self.write(|tx| logs::prune_security(tx, older_than))
+    }
+
+    fn record_inbound(&self, event: &InboundEvent, now: i64) -> Result<InboundRecord> {
+        let event = event.validated()?;
+        self.write(|tx| logs::record_inbound(tx, &event, now))
+    }
+
+    fn find_inbound(&self, provider: &str, dedup_key: &str) -> Result<Option<InboundRecord>> {
+        logs::find_inbound(&self.lock(), provider.trim(), dedup_key.trim())
+    }
+
+    fn list_inbound(&self, query: &InboundQuery) -> Result<InboundPage> {
+        logs::list_inbound(&self.lock(), query)
+    }
+
+    fn prune_inbound(&self, older_than: i64) -> Result<usize> {
+        self.write(|tx| logs::prune_inbound(tx, older_than))
+    }
+
+    fn listing(&self, channel: &str, sku: &str) -> Result<Option<Listing>> {
+        listings::find(&self.lock(), channel.trim(), sku.trim())
+    }
+
+    fn listing_by_remote_id(&self, channel: &str, remote_id: &str) -> Result<Option<Listing>> {
+        listings::find_by_remote_id(&self.lock(), channel.trim(), remote_id.trim())
+    }
+
+    fn upsert_listing_remote_id(&self, channel: &str, sku: &str, remote_id: Option<&str>, now: i64) -> Result<Listing> {
+        let (channel, sku) = (listing::channel(channel)?, rules::sku("sku", sku)?);
+        let remote_id = listing::remote_id(remote_id)?;
+        let change = listings::Change::RemoteId(remote_id.as_deref());
+        self.write(|tx| listings::update(tx, &channel, &sku, change, now))
+    }
+
+    fn record_listing_pushed(&self, channel: &str, sku: &str, quantity: i64, now: i64) -> Result<Listing> {
+        let (channel, sku) = (listing::channel(channel)?, rules::sku("sku", sku)?);
+        let change = listings::Change::Pushed(listing::pushed_quantity(quantity)?);
+        self.write(|tx| listings::update(tx, &channel, &sku, change, now))
+    }
+
+    fn record_listing_seen(&self, channel: &str, sku: &str, quantity: i64, now: i64) -> Result<Listing> {
+        let (channel, sku) = (listing::channel(channel)?, rules::sku("sku", sku)?);
+        let change = listings::Change::Seen(listing::seen_quantity(quantity)?);
+        self.write(|tx| listings::update(tx, &channel, &sku, change, now))
+    }
+}
+
+/// A list of texts as stored: a JSON array.
+fn to_json(list: &[String]) -> Result<String> {
+    serde_json::to_string(list).map_err(|e| Error::ledger("cannot encode a list for the ledger", e))
+}
+
+/// A stored JSON array of texts, read from column `column`.
+fn from_json(column: usize, text: &str) -> rusqlite::Result<Vec<String>> {
+    serde_json::from_str(text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e)))
 }
 
 /// Keeps the first `limit` rows and returns the last kept one when more rows followed.

@@ -9,6 +9,9 @@ use super::*;
 use crate::error::ErrorKind;
 use MovementKind::*;
 
+mod channel_logs;
+mod keys;
+
 const T0: i64 = 1_700_000_000;
 
 /// A directory under the system temp dir, unique per test, removed when dropped.
@@ -72,6 +75,16 @@ fn ledger() -> SqliteLedger {
     let ledger = SqliteLedger::open_in_memory().unwrap();
     setup(&ledger);
     ledger
+}
+
+/// Runs `check` on a set-up ledger in memory, then on a set-up ledger file (closed and reopened
+/// before the check, so it reads what was persisted).
+fn in_memory_and_on_file(label: &str, check: impl Fn(&str, &SqliteLedger)) {
+    check(&format!("{label} (in memory)"), &ledger());
+    let dir = TempDir::new(label);
+    let path = dir.path().join("ledger.sqlite");
+    setup(&SqliteLedger::open(&path).unwrap());
+    check(&format!("{label} (on file)"), &SqliteLedger::open(&path).unwrap());
 }
 
 fn req(event_id: &str, kind: MovementKind, quantity: i64) -> MovementRequest {
@@ -485,6 +498,38 @@ fn the_same_event_with_different_content_is_refused() {
         .unwrap_err()
         .to_string()
         .contains("already recorded as sale of 3 × A at WH1"));
+}
+
+#[test]
+fn a_recorded_event_can_be_looked_up() {
+    in_memory_and_on_file("find-event", |name, ledger| {
+        ledger.record(&req("s0", Receive, 5), T0).unwrap();
+        let cases: Vec<(MovementRequest, Option<&str>)> = vec![
+            (req("sale-1", Sale, 2).with_reference("order 7 line 1"), Some("sale-1")),
+            (req("tr-1", Transfer, 1).to("WH2"), Some(" tr-1 ")),
+            (req("res-1", Reserve, 99), None), // refused: never recorded
+        ];
+        for (request, lookup) in cases {
+            let recorded = ledger.record(&request, T0 + 1).ok();
+            // Something else happens afterwards, so the current level differs from the original.
+            ledger
+                .record(&req(&format!("after-{}", request.event_id), Receive, 1), T0 + 2)
+                .unwrap();
+            let found = ledger.find_event(lookup.unwrap_or(&request.event_id)).unwrap();
+            match (recorded, found) {
+                (Some(recorded), Some(found)) => {
+                    assert!(found.replayed, "{name}: {request:?}");
+                    assert_eq!(found.movements, recorded.movements, "{name}: {request:?}");
+                    assert_eq!(found.levels, recorded.levels, "{name}: {request:?}");
+                    assert_eq!(found.oversold, recorded.oversold, "{name}: {request:?}");
+                }
+                (None, None) => {}
+                (recorded, found) => panic!("{name}: {request:?}: recorded {recorded:?}, found {found:?}"),
+            }
+        }
+        assert_eq!(ledger.find_event("never").unwrap(), None, "{name}");
+        assert_eq!(ledger.find_event("").unwrap(), None, "{name}");
+    });
 }
 
 #[test]
@@ -1106,7 +1151,7 @@ fn several_connections_record_interleaved_duplicates_exactly_once() {
     );
     assert_eq!(actual_totals(&ledger), totals);
     assert_eq!(ledger.query_i64("SELECT COUNT(*) FROM movements") as usize, rows);
-    assert_eq!(ledger.query_i64("PRAGMA user_version"), 1);
+    assert_eq!(ledger.query_i64("PRAGMA user_version"), schema::latest_version());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -33,7 +33,8 @@ pub struct SyncException;
 #[derive(Default)]
 pub struct ValidationException;
 
-/// A signature was missing, malformed or did not match any configured secret.
+/// A signature was missing, malformed, did not match any configured secret, or was signed outside
+/// the accepted time window (expired, from the future); or no usable secret is configured.
 #[php_class]
 #[php(name = "InventorySync\\Exception\\SignatureException")]
 #[php(extends(SyncException))]

@@ -8,14 +8,18 @@ use ext_php_rs::boxed::ZBox;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::ZendHashTable;
 
+use ext_php_rs::binary_slice::BinarySlice;
+
+use super::access;
 use super::convert::{list_from, list_of, string_list, Arr, Fields};
 use super::exceptions::error_code;
+use super::stock::channel_rules;
 use crate::inventory::{self, Planning, SkuAlert, SkuReorder};
 use crate::ledger::{
     self, HistoryQuery, Item, ItemInput, ItemQuery, LedgerStore, Location, LocationStock, Movement, MovementKind,
     MovementOutcome, MovementRequest, SkuStock, SqliteLedger, SqliteOptions, StockLevel, MAX_BATCH,
 };
-use crate::stock::{AlertThresholds, AlertTrigger, Allocation, AllocationMode, ChannelRule};
+use crate::stock::{AlertThresholds, AlertTrigger, Allocation};
 use crate::{Error, Result};
 
 type Table = ZBox<ZendHashTable>;
@@ -44,20 +48,6 @@ const MOVEMENT_FIELDS: &[&str] = &[
     "reference",
     "note",
     "expires_at",
-];
-const RULE_FIELDS: &[&str] = &[
-    "channel_id",
-    "name",
-    "priority",
-    "mode",
-    "weight",
-    "buffer",
-    "max",
-    "zero_threshold",
-    "percent",
-    "include_incoming",
-    "include_supplier",
-    "locations",
 ];
 const PLANNING_FIELDS: &[&str] = &["thresholds", "safety_factor", "review_days", "velocity_window_days"];
 const PLANNING_THRESHOLD_FIELDS: &[&str] = &[
@@ -205,11 +195,7 @@ impl Ledger {
     /// What each channel rule is shown for `$sku`, in the rules' order, each with its one-line
     /// explanation. Options: `supplier_stock`.
     pub fn allocate(&self, sku: String, rules: &ZendHashTable, options: Option<&ZendHashTable>) -> PhpResult<Table> {
-        let rules = list_of(rules, "rules")?
-            .into_iter()
-            .enumerate()
-            .map(|(i, rule)| channel_rule(&Fields::of(rule, &format!("rules[{i}]"), RULE_FIELDS)?))
-            .collect::<Result<Vec<_>>>()?;
+        let rules = channel_rules(rules)?;
         let supplier = match options {
             Some(o) => Fields::new(o, "", &["supplier_stock"])?
                 .int("supplier_stock")?
@@ -259,9 +245,99 @@ impl Ledger {
         )?;
         Ok(list_from(&suggestions, reorder_out)?)
     }
+
+    /// Takes a verified webhook body from `$provider` (generic, woocommerce, shopify, erp) into
+    /// the ledger. `$headers`: the request headers (name => value). Options: `auto_create`.
+    /// Returns the receipt: duplicate, outcome, recorded, replayed, unknown_skus, skipped, failed,
+    /// drift, movements. A body that cannot be read throws ValidationException (and is logged).
+    pub fn ingest(
+        &self,
+        provider: String,
+        body: BinarySlice<u8>,
+        headers: &ZendHashTable,
+        options: Option<&ZendHashTable>,
+    ) -> PhpResult<Table> {
+        Ok(access::ingest(
+            self.store(),
+            &provider,
+            &body,
+            headers,
+            options,
+            super::now(),
+        )?)
+    }
+
+    /// Decides on an API request (key, scope, method, path, body, timestamp, signature,
+    /// rate_limit, route, remote_addr): `['ok' => true, 'key' => …, 'rate' => …]` or
+    /// `['ok' => false, 'status', 'code', 'reason', 'message', 'retry_after']`. Refusals are logged.
+    pub fn authorize(&self, request: &ZendHashTable) -> PhpResult<Table> {
+        Ok(access::authorize(self.store(), request, super::now())?)
+    }
+
+    /// The SKUs and locations among those given that API key `$key_id` may not touch.
+    pub fn key_refuses(&self, key_id: i64, skus: &ZendHashTable, locations: &ZendHashTable) -> PhpResult<Table> {
+        Ok(access::key_refuses(self.store(), key_id, skus, locations)?)
+    }
+
+    /// Writes a refused request to the security log (route, reason, key_prefix, remote_addr,
+    /// detail — never secrets).
+    pub fn log_security(&self, entry: &ZendHashTable) -> PhpResult<()> {
+        Ok(access::log_security(self.store(), entry, super::now())?)
+    }
+
+    /// Issues an API key (name, scopes, expires_at, supplier, locations, signing_secret) from at
+    /// least 32 random bytes. Returns `['key' => plaintext (shown once), 'api_key' => record]`.
+    pub fn issue_api_key(&self, spec: &ZendHashTable, random_bytes: BinarySlice<u8>) -> PhpResult<Table> {
+        Ok(access::issue_api_key(self.store(), spec, &random_bytes, super::now())?)
+    }
+
+    /// Every API key (never its secret parts).
+    pub fn api_keys(&self) -> PhpResult<Table> {
+        Ok(list_from(&self.store.list_api_keys()?, access::key_out)?)
+    }
+
+    /// Revokes an API key; returns it.
+    pub fn revoke_api_key(&self, id: i64) -> PhpResult<Table> {
+        Ok(access::key_out(&self.store.revoke_api_key(id, super::now())?)?)
+    }
+
+    /// The inbound log, newest first: provider, outcome, before, limit.
+    pub fn inbound_events(&self, query: Option<&ZendHashTable>) -> PhpResult<Table> {
+        Ok(access::inbound_events(self.store(), query)?)
+    }
+
+    /// The security log, newest first: reason, before, limit.
+    pub fn security_events(&self, query: Option<&ZendHashTable>) -> PhpResult<Table> {
+        Ok(access::security_events(self.store(), query)?)
+    }
+
+    /// Sets a channel listing's remote_id and/or what was last pushed (pushed) or seen (seen).
+    pub fn upsert_listing(&self, listing: &ZendHashTable) -> PhpResult<Table> {
+        Ok(access::upsert_listing(self.store(), listing, super::now())?)
+    }
+
+    /// A channel listing, or null.
+    pub fn listing(&self, channel: String, sku: String) -> PhpResult<Option<Table>> {
+        Ok(self
+            .store
+            .listing(&channel, &sku)?
+            .as_ref()
+            .map(access::listing_out)
+            .transpose()?)
+    }
+
+    /// Items with stock totals and alert level: search, supplier, low_stock, after, limit.
+    /// Returns `['items' => [...], 'next_after' => ?string]`.
+    pub fn search_stock(&self, query: Option<&ZendHashTable>) -> PhpResult<Table> {
+        Ok(access::search_stock(self.store(), query, super::now())?)
+    }
 }
 
 impl Ledger {
+    fn store(&self) -> &dyn LedgerStore {
+        self.store.as_ref()
+    }
+
     fn open(path: String, options: Option<&ZendHashTable>) -> Result<Self> {
         let mut sqlite = SqliteOptions::default();
         if let Some(options) = options {
@@ -432,45 +508,6 @@ fn movement_request(f: &Fields<'_>, kind: Option<MovementKind>) -> Result<Moveme
         note: f.str("note")?,
         expires_at: f.int("expires_at")?,
     })
-}
-
-fn channel_rule(f: &Fields<'_>) -> Result<ChannelRule> {
-    let channel_id = f.req_int("channel_id")?;
-    let mut rule = ChannelRule::new(
-        channel_id,
-        f.str("name")?.unwrap_or_else(|| format!("channel {channel_id}")),
-    );
-    rule.priority = f.int("priority")?.unwrap_or(0);
-    rule.mode = match f.str("mode")?.as_deref().unwrap_or("shared") {
-        "shared" => {
-            if f.int("weight")?.is_some() {
-                return Err(Error::validation(
-                    f.name("weight"),
-                    "only partitioned rules have a weight",
-                ));
-            }
-            AllocationMode::Shared
-        }
-        "partitioned" => AllocationMode::Partitioned {
-            weight: f
-                .u32("weight")?
-                .ok_or_else(|| Error::validation(f.name("weight"), "is required in partitioned mode"))?,
-        },
-        other => {
-            return Err(Error::validation(
-                f.name("mode"),
-                format!("must be \"shared\" or \"partitioned\", got {other:?}"),
-            ))
-        }
-    };
-    rule.buffer = f.int("buffer")?.unwrap_or(0);
-    rule.max = f.int("max")?;
-    rule.zero_threshold = f.int("zero_threshold")?.unwrap_or(0);
-    rule.percent = f.u32("percent")?;
-    rule.include_incoming = f.bool("include_incoming")?.unwrap_or(false);
-    rule.include_supplier = f.bool("include_supplier")?.unwrap_or(false);
-    rule.eligible_locations = f.strings("locations")?.unwrap_or_default();
-    Ok(rule)
 }
 
 // --- core → PHP ----------------------------------------------------------------------------------

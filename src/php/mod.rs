@@ -8,10 +8,12 @@ use ext_php_rs::prelude::*;
 use ext_php_rs::zend::ModuleEntry;
 use ext_php_rs::{info_table_end, info_table_row, info_table_start};
 
+mod access;
 mod convert;
 pub mod exceptions;
 mod ledger;
 mod signature;
+mod stock;
 
 /// `phpinfo()` section of the extension.
 extern "C" fn module_info(_module: *mut ModuleEntry) {
@@ -39,5 +41,6 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         .info_function(module_info);
     let module = exceptions::register(module);
     let module = signature::register(module);
+    let module = stock::register(module);
     module.class::<ledger::Ledger>()
 }

@@ -2,7 +2,8 @@
 //! choices `product.md` leaves open, are documented on [`allocate`].
 
 use super::{
-    decimal, qty, sum_available, validate_levels, AvailableToPromise, Explanation, PromiseOptions, StockLevel,
+    decimal, promise_total, qty, sum_available, validate_levels, AvailableToPromise, PromiseOptions, Quantity,
+    StockLevel, Trace,
 };
 use crate::{Error, Result};
 
@@ -109,8 +110,9 @@ impl ChannelRule {
         Ok(())
     }
 
-    fn label(&self) -> String {
-        format!("channel {} ({})", self.channel_id, self.name)
+    /// `channel 7 (eBay)`, for messages; formatted only when a message is built.
+    fn label(&self) -> impl std::fmt::Display + '_ {
+        RuleLabel(self)
     }
 
     fn promise_options(&self, supplier_stock: i64) -> PromiseOptions {
@@ -125,6 +127,14 @@ impl ChannelRule {
             AllocationMode::Shared => None,
             AllocationMode::Partitioned { weight } => Some(weight),
         }
+    }
+}
+
+struct RuleLabel<'a>(&'a ChannelRule);
+
+impl std::fmt::Display for RuleLabel<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "channel {} ({})", self.0.channel_id, self.0.name)
     }
 }
 
@@ -198,37 +208,145 @@ pub struct Allocation {
 /// `include_incoming` or `include_supplier`.
 pub fn allocate(levels: &[StockLevel], rules: &[ChannelRule], supplier_stock: i64) -> Result<Vec<Allocation>> {
     validate_levels(levels)?;
-    validate_rules(rules)?;
+    RuleSet::new(rules)?.allocate_valid(levels, supplier_stock)
+}
 
-    let promise = |rule: &ChannelRule, eligible: &[String]| {
-        AvailableToPromise::new(sum_available(levels, eligible), &rule.promise_options(supplier_stock))
-    };
+/// Exactly the quantities [`allocate`] computes, in the order of `rules`, without building the
+/// explanations: the same steps run, only their text is never formatted. Same errors as
+/// [`allocate`].
+///
+/// To allocate many SKUs under the same rules, check the rules once with [`RuleSet::new`] and
+/// call [`RuleSet::quantities`] for each SKU.
+pub fn allocate_quantities(levels: &[StockLevel], rules: &[ChannelRule], supplier_stock: i64) -> Result<Vec<i64>> {
+    validate_levels(levels)?;
+    let mut quantities = Vec::with_capacity(rules.len());
+    RuleSet::new(rules)?.quantities_valid(levels, supplier_stock, &mut quantities);
+    Ok(quantities)
+}
 
-    let partitioned: Vec<&ChannelRule> = rules.iter().filter(|r| r.weight().is_some()).collect();
-    let pool = partitioned
-        .first()
-        .map(|first| promise(first, &union_of_eligible(&partitioned)));
-    let claims: Vec<Claim> = partitioned
-        .iter()
-        .map(|rule| Claim {
-            weight: rule.weight().unwrap_or(0),
-            priority: rule.priority,
-            channel_id: rule.channel_id,
+/// Channel rules checked once, with what every SKU's allocation needs worked out in advance (the
+/// partitioned channels, their pool's locations and their claims), for allocating many SKUs
+/// under the same rules.
+#[derive(Debug, Clone)]
+pub struct RuleSet<'r> {
+    rules: &'r [ChannelRule],
+    /// The first partitioned rule: the pool's opt-ins are its (they all agree).
+    pool_rule: Option<&'r ChannelRule>,
+    /// The union of the partitioned rules' eligible locations; empty = every active location.
+    pool_eligible: Vec<String>,
+    /// One claim per partitioned rule, in rule order.
+    claims: Vec<Claim>,
+}
+
+impl<'r> RuleSet<'r> {
+    /// Checks `rules` (the errors are [`allocate`]'s, apart from the levels) and prepares them.
+    pub fn new(rules: &'r [ChannelRule]) -> Result<Self> {
+        validate_rules(rules)?;
+        let partitioned: Vec<&ChannelRule> = rules.iter().filter(|r| r.weight().is_some()).collect();
+        Ok(RuleSet {
+            rules,
+            pool_rule: partitioned.first().copied(),
+            pool_eligible: union_of_eligible(&partitioned),
+            claims: partitioned
+                .iter()
+                .map(|rule| Claim {
+                    weight: rule.weight().unwrap_or(0),
+                    priority: rule.priority,
+                    channel_id: rule.channel_id,
+                })
+                .collect(),
         })
-        .collect();
-    let mut splits = split(pool.as_ref().map_or(0, |p| p.total), &claims).into_iter();
-
-    let mut allocations = Vec::with_capacity(rules.len());
-    for rule in rules {
-        let own = promise(rule, &rule.eligible_locations);
-        // Splits come in the order of the partitioned rules, and exist whenever the pool does.
-        let allocation = match rule.weight().and_then(|_| splits.next()).zip(pool.as_ref()) {
-            Some((part, pool)) => partitioned_allocation(rule, pool, &part, &own),
-            None => shared_allocation(rule, &own),
-        };
-        allocations.push(allocation);
     }
-    Ok(allocations)
+
+    /// The rules, in their order.
+    pub fn rules(&self) -> &'r [ChannelRule] {
+        self.rules
+    }
+
+    /// [`allocate`] for one SKU under these rules.
+    pub fn allocate(&self, levels: &[StockLevel], supplier_stock: i64) -> Result<Vec<Allocation>> {
+        validate_levels(levels)?;
+        self.allocate_valid(levels, supplier_stock)
+    }
+
+    /// [`allocate_quantities`] for one SKU under these rules, written into `quantities` (cleared
+    /// first), so one buffer serves a whole catalogue.
+    pub fn quantities(&self, levels: &[StockLevel], supplier_stock: i64, quantities: &mut Vec<i64>) -> Result<()> {
+        quantities.clear();
+        validate_levels(levels)?;
+        self.quantities_valid(levels, supplier_stock, quantities);
+        Ok(())
+    }
+
+    fn allocate_valid(&self, levels: &[StockLevel], supplier_stock: i64) -> Result<Vec<Allocation>> {
+        let start = |eligible: &[String], options: &PromiseOptions| {
+            AvailableToPromise::new(sum_available(levels, eligible), options).explanation()
+        };
+        let mut allocations = Vec::with_capacity(self.rules.len());
+        self.run(levels, supplier_stock, start, |rule, ex, base, share| {
+            allocations.push(Allocation {
+                channel_id: rule.channel_id,
+                quantity: ex.value.max(0),
+                base,
+                share,
+                explanation: ex.text,
+            });
+        });
+        Ok(allocations)
+    }
+
+    fn quantities_valid(&self, levels: &[StockLevel], supplier_stock: i64, quantities: &mut Vec<i64>) {
+        let start = |eligible: &[String], options: &PromiseOptions| Quantity(promise_total(levels, eligible, options));
+        self.run(levels, supplier_stock, start, |_, quantity, _, _| {
+            quantities.push(quantity.value().max(0));
+        });
+    }
+
+    /// The rules applied to one SKU's validated levels, the one place the allocation steps run.
+    /// `start` opens a channel's trace at the available to promise over some locations; `emit`
+    /// receives each rule's finished trace, the number it started from (its own promise, or the
+    /// pool) and its share, in rule order.
+    fn run<T: Trace + Clone>(
+        &self,
+        levels: &[StockLevel],
+        supplier_stock: i64,
+        start: impl Fn(&[String], &PromiseOptions) -> T,
+        mut emit: impl FnMut(&'r ChannelRule, T, i64, Option<Share>),
+    ) {
+        let pool = self
+            .pool_rule
+            .map(|first| start(&self.pool_eligible, &first.promise_options(supplier_stock)));
+        let pool_total = pool.as_ref().map_or(0, Trace::value);
+        with_scratch(self.claims.len(), |parts: &mut [SplitPart]| {
+            split(pool_total, &self.claims, parts);
+            let mut splits = parts.iter();
+            for rule in self.rules {
+                let options = rule.promise_options(supplier_stock);
+                // Splits come in the order of the partitioned rules, and exist whenever the pool
+                // does.
+                match rule.weight().and_then(|_| splits.next()).zip(pool.as_ref()) {
+                    Some((part, pool)) => {
+                        let own = promise_total(levels, &rule.eligible_locations, &options);
+                        let mut trace = pool.clone();
+                        partitioned_steps(&mut trace, rule, pool_total, part, own);
+                        let share = Share {
+                            pool: pool_total,
+                            weight: part.weight,
+                            total_weight: u64::try_from(part.total_weight).unwrap_or(u64::MAX),
+                            quantity: part.quantity,
+                        };
+                        emit(rule, trace, pool_total, Some(share));
+                    }
+                    None => {
+                        let mut trace = start(&rule.eligible_locations, &options);
+                        let base = trace.value();
+                        shared_steps(&mut trace, rule);
+                        emit(rule, trace, base, None);
+                    }
+                }
+            }
+        });
+    }
 }
 
 fn validate_rules(rules: &[ChannelRule]) -> Result<()> {
@@ -283,87 +401,66 @@ fn union_of_eligible(rules: &[&ChannelRule]) -> Vec<String> {
     union
 }
 
-fn shared_allocation(rule: &ChannelRule, own: &AvailableToPromise) -> Allocation {
-    let mut ex = own.explanation();
+/// Percent mode on the channel's own available to promise, then the limits.
+fn shared_steps(trace: &mut impl Trace, rule: &ChannelRule) {
     if let Some(percent) = rule.percent.filter(|p| *p != 100) {
-        let scaled = u128::try_from(ex.value).unwrap_or(0) * u128::from(percent);
-        let floored = i64::try_from(scaled / 100).unwrap_or(i64::MAX);
-        let op = format!("× {percent}%");
-        if scaled % 100 == 0 {
-            ex.op(&op, floored);
+        let scaled = u128::try_from(trace.value()).unwrap_or(0) * u128::from(percent);
+        let (floor, remainder) = div_rem(scaled, 100).unwrap_or((0, 0));
+        let floored = i64::try_from(floor).unwrap_or(i64::MAX);
+        let op = || format!("× {percent}%");
+        if remainder == 0 {
+            trace.op(floored, op);
         } else {
-            ex.op_rounded(&op, &decimal(scaled, 100), floored, "rounded down");
+            trace.op_rounded(floored, op, || decimal(scaled, 100), "rounded down");
         }
     }
-    apply_limits(&mut ex, rule);
-    Allocation {
-        channel_id: rule.channel_id,
-        quantity: ex.value.max(0),
-        base: own.total,
-        share: None,
-        explanation: ex.text,
-    }
+    apply_limits(trace, rule);
 }
 
-fn partitioned_allocation(
-    rule: &ChannelRule,
-    pool: &AvailableToPromise,
-    part: &SplitPart,
-    own: &AvailableToPromise,
-) -> Allocation {
-    let mut ex = pool.explanation();
+/// From the pool (the trace's value) to the channel's weighted share, limited to what its own
+/// locations can promise (`own`), then the limits.
+fn partitioned_steps(trace: &mut impl Trace, rule: &ChannelRule, pool: i64, part: &SplitPart, own: i64) {
     let weight = part.weight;
     if part.total_weight == 0 {
-        ex.op("× weight 0 (all weights 0)", 0);
+        trace.op(0, || "× weight 0 (all weights 0)".to_owned());
     } else {
-        let op = format!("× weight {weight}/{}", part.total_weight);
+        let op = || format!("× weight {weight}/{}", part.total_weight);
         if part.remainder == 0 {
-            ex.op(&op, part.quantity);
+            trace.op(part.quantity, op);
         } else {
-            let numerator = u128::try_from(pool.total)
-                .unwrap_or(0)
-                .saturating_mul(u128::from(weight));
+            let exact = || {
+                let numerator = u128::try_from(pool).unwrap_or(0).saturating_mul(u128::from(weight));
+                decimal(numerator, part.total_weight)
+            };
             let how = if part.rounded_up {
                 "largest remainder"
             } else {
                 "rounded down"
             };
-            ex.op_rounded(&op, &decimal(numerator, part.total_weight), part.quantity, how);
+            trace.op_rounded(part.quantity, op, exact, how);
         }
     }
-    if own.total < ex.value {
-        ex.limit(&format!("own locations {}", qty(own.total)), own.total);
+    if own < trace.value() {
+        trace.limit(own, || format!("own locations {}", qty(own)));
     }
-    apply_limits(&mut ex, rule);
-    Allocation {
-        channel_id: rule.channel_id,
-        quantity: ex.value.max(0),
-        base: pool.total,
-        share: Some(Share {
-            pool: pool.total,
-            weight,
-            total_weight: u64::try_from(part.total_weight).unwrap_or(u64::MAX),
-            quantity: part.quantity,
-        }),
-        explanation: ex.text,
-    }
+    apply_limits(trace, rule);
 }
 
 /// Buffer, clamp to 0, zero threshold, cap — each only ever lowers the number (or lifts a
 /// negative one to 0), and each appears in the explanation only when it changed the number.
-fn apply_limits(ex: &mut Explanation, rule: &ChannelRule) {
+fn apply_limits(trace: &mut impl Trace, rule: &ChannelRule) {
     if rule.buffer > 0 {
-        let value = ex.value.saturating_sub(rule.buffer);
-        ex.op(&format!("− buffer {}", qty(rule.buffer)), value);
+        let value = trace.value().saturating_sub(rule.buffer);
+        trace.op(value, || format!("− buffer {}", qty(rule.buffer)));
     }
-    if ex.value < 0 {
-        ex.limit("below 0", 0);
+    if trace.value() < 0 {
+        trace.limit(0, || "below 0".to_owned());
     }
-    if ex.value > 0 && ex.value <= rule.zero_threshold {
-        ex.limit(&format!("≤ zero threshold {}", qty(rule.zero_threshold)), 0);
+    if trace.value() > 0 && trace.value() <= rule.zero_threshold {
+        trace.limit(0, || format!("≤ zero threshold {}", qty(rule.zero_threshold)));
     }
-    if let Some(max) = rule.max.filter(|max| ex.value > *max) {
-        ex.limit(&format!("max {}", qty(max)), max);
+    if let Some(max) = rule.max.filter(|max| trace.value() > *max) {
+        trace.limit(max, || format!("max {}", qty(max)));
     }
 }
 
@@ -376,7 +473,7 @@ struct Claim {
 }
 
 /// One claim's result from [`split`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct SplitPart {
     weight: u32,
     total_weight: u128,
@@ -391,54 +488,82 @@ struct SplitPart {
 /// Splits `pool` by weight with largest-remainder (Hamilton) rounding: every claim gets
 /// `floor(pool × w / W)`, then the units left over go one each to the largest remainders, ties to
 /// the lower priority number, then the lower channel id, then the earlier claim. The parts sum to
-/// exactly `pool` when `W > 0`; all parts are 0 when `W = 0` or `pool ≤ 0`.
+/// exactly `pool` when `W > 0`; all parts are 0 when `W = 0` or `pool ≤ 0`. Writes one part per
+/// claim into `parts` (as long as `claims`).
 ///
 /// At most `pool < 2^63` times `w < 2^32` is multiplied, so `u128` never overflows.
-fn split(pool: i64, claims: &[Claim]) -> Vec<SplitPart> {
+fn split(pool: i64, claims: &[Claim], parts: &mut [SplitPart]) {
     let pool = u128::try_from(pool).unwrap_or(0);
     let total_weight = claims
         .iter()
         .fold(0u128, |sum, claim| sum.saturating_add(u128::from(claim.weight)));
-    let mut parts: Vec<SplitPart> = claims
-        .iter()
-        .map(|claim| {
-            let exact = pool * u128::from(claim.weight);
-            // With every weight 0 there is nothing to divide by: every share is 0.
-            let floor = exact.checked_div(total_weight).unwrap_or(0);
-            let remainder = exact.checked_rem(total_weight).unwrap_or(0);
-            SplitPart {
-                weight: claim.weight,
-                total_weight,
-                quantity: i64::try_from(floor).unwrap_or(i64::MAX),
-                remainder,
-                rounded_up: false,
-            }
-        })
-        .collect();
+    for (claim, part) in claims.iter().zip(parts.iter_mut()) {
+        let exact = pool * u128::from(claim.weight);
+        // With every weight 0 there is nothing to divide by: every share is 0.
+        let (floor, remainder) = div_rem(exact, total_weight).unwrap_or((0, 0));
+        *part = SplitPart {
+            weight: claim.weight,
+            total_weight,
+            quantity: i64::try_from(floor).unwrap_or(i64::MAX),
+            remainder,
+            rounded_up: false,
+        };
+    }
     if total_weight == 0 {
-        return parts;
+        return;
     }
 
     let given = parts.iter().fold(0u128, |sum, part| {
         sum.saturating_add(part.quantity.unsigned_abs().into())
     });
     let left_over = usize::try_from(pool.saturating_sub(given)).unwrap_or(usize::MAX);
-    let mut order: Vec<usize> = (0..parts.len()).collect();
-    order.sort_by(|&a, &b| {
-        parts[b]
-            .remainder
-            .cmp(&parts[a].remainder)
-            .then(claims[a].priority.cmp(&claims[b].priority))
-            .then(claims[a].channel_id.cmp(&claims[b].channel_id))
-            .then(a.cmp(&b))
-    });
-    for &i in order.iter().take(left_over) {
-        if let Some(part) = parts.get_mut(i) {
-            part.quantity = part.quantity.saturating_add(1);
-            part.rounded_up = true;
-        }
+    if left_over == 0 {
+        return;
     }
-    parts
+    with_scratch(parts.len(), |order: &mut [usize]| {
+        for (i, slot) in order.iter_mut().enumerate() {
+            *slot = i;
+        }
+        order.sort_unstable_by(|&a, &b| {
+            parts[b]
+                .remainder
+                .cmp(&parts[a].remainder)
+                .then(claims[a].priority.cmp(&claims[b].priority))
+                .then(claims[a].channel_id.cmp(&claims[b].channel_id))
+                .then(a.cmp(&b))
+        });
+        for &i in order.iter().take(left_over) {
+            if let Some(part) = parts.get_mut(i) {
+                part.quantity = part.quantity.saturating_add(1);
+                part.rounded_up = true;
+            }
+        }
+    });
+}
+
+/// `n / d` and `n % d`, `None` when `d` is 0. In 64 bits whenever both fit — the usual case, and
+/// several times cheaper than 128-bit division.
+fn div_rem(n: u128, d: u128) -> Option<(u128, u128)> {
+    if d == 0 {
+        return None;
+    }
+    Some(match (u64::try_from(n), u64::try_from(d)) {
+        (Ok(n), Ok(d)) => (u128::from(n / d), u128::from(n % d)),
+        _ => (n / d, n % d),
+    })
+}
+
+/// Up to this many partitioned channels, a split works on the stack.
+const INLINE_CLAIMS: usize = 8;
+
+/// Runs `work` on `n` default values: on the stack for up to [`INLINE_CLAIMS`], else on the
+/// heap. Allocating a catalogue's worth of small buffers costs more than the arithmetic.
+fn with_scratch<T: Copy + Default, R>(n: usize, work: impl FnOnce(&mut [T]) -> R) -> R {
+    let mut inline = [T::default(); INLINE_CLAIMS];
+    match inline.get_mut(..n) {
+        Some(slots) => work(slots),
+        None => work(&mut vec![T::default(); n]),
+    }
 }
 
 #[cfg(test)]
@@ -912,6 +1037,9 @@ mod tests {
         // Nothing to split.
         check_quantities(&stock(0), &[weighted(1, 1), weighted(2, 1)], &[0, 0]);
         check_quantities(&stock(-5), &[weighted(1, 1), weighted(2, 1)], &[0, 0]);
+        // More channels than fit on the stack: same rules.
+        let many: Vec<ChannelRule> = (1..=10).map(|id| weighted(id, 1)).collect();
+        check_quantities(&stock(25), &many, &[3, 3, 3, 3, 3, 2, 2, 2, 2, 2]);
         // Extreme weights and stock do not overflow and still sum exactly.
         check_quantities(
             &stock(i64::MAX),
@@ -1182,10 +1310,11 @@ mod tests {
         #[test]
         fn split_sums_exactly_and_stays_within_one_unit_of_the_quota(
             pool in 0i64..=i64::MAX,
-            raw in proptest::collection::vec((any::<u32>(), -3i64..3), 1..8),
+            raw in proptest::collection::vec((any::<u32>(), -3i64..3), 1..20),
         ) {
             let claims: Vec<Claim> = raw.iter().zip(0i64..).map(|(&(weight, priority), channel_id)| Claim { weight, priority, channel_id }).collect();
-            let parts = split(pool, &claims);
+            let mut parts = vec![SplitPart::default(); claims.len()];
+            split(pool, &claims, &mut parts);
             let total: u128 = claims.iter().map(|c| u128::from(c.weight)).sum();
             let sum: u128 = parts.iter().map(|p| u128::from(p.quantity.unsigned_abs())).sum();
             let expected_sum = if total == 0 { 0 } else { u128::from(pool.unsigned_abs()) };
@@ -1223,6 +1352,41 @@ mod tests {
             ];
             let allocations = allocate(&levels, &rules, supplier).map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert!(allocations.iter().all(|a| a.quantity >= 0));
+            let quantities = allocate_quantities(&levels, &rules, supplier).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(quantities, allocations.iter().map(|a| a.quantity).collect::<Vec<_>>());
+        }
+
+        #[test]
+        fn quantities_are_exactly_those_of_allocate((levels, rules, supplier) in scenario()) {
+            let allocations = allocate(&levels, &rules, supplier).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let expected: Vec<i64> = allocations.iter().map(|a| a.quantity).collect();
+            let quantities = allocate_quantities(&levels, &rules, supplier).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(&quantities, &expected);
+
+            // Through a rule set and a buffer that already holds another SKU's numbers.
+            let set = RuleSet::new(&rules).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let mut buffer = vec![-1; 9];
+            set.quantities(&levels, supplier, &mut buffer).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(&buffer, &expected);
+            prop_assert_eq!(set.allocate(&levels, supplier).map_err(|e| TestCaseError::fail(e.to_string()))?, allocations);
+        }
+
+        #[test]
+        fn quantities_fail_exactly_when_allocate_fails(
+            (mut levels, mut rules, supplier) in scenario(),
+            corruption in 0u8..5,
+        ) {
+            match corruption {
+                1 => if let Some(level) = levels.first_mut() { level.reserved = -1 },
+                2 => if let Some(level) = levels.first().cloned() { levels.push(level) },
+                3 => if let Some(rule) = rules.last_mut() { rule.buffer = -1; rule.percent = None },
+                4 => if let Some(rule) = rules.first().cloned() { rules.push(rule) },
+                _ => {}
+            }
+            let expected = allocate(&levels, &rules, supplier)
+                .map(|allocations| allocations.iter().map(|a| a.quantity).collect::<Vec<_>>())
+                .map_err(|e| e.to_string());
+            prop_assert_eq!(allocate_quantities(&levels, &rules, supplier).map_err(|e| e.to_string()), expected);
         }
     }
 }

@@ -8,7 +8,9 @@
 //!
 //! * [`available`] and [`available_to_promise`]: what can be sold over a set of locations.
 //! * [`allocate`]: the quantity each sales channel is shown, each with a one-line explanation
-//!   such as `available 12 (WH1 9 + WH2 3) − buffer 2 = 10, max 8 → 8`.
+//!   such as `available 12 (WH1 9 + WH2 3) − buffer 2 = 10, max 8 → 8`;
+//!   [`allocate_quantities`] the same numbers without the explanations, and [`RuleSet`] the
+//!   rules checked once for a whole catalogue.
 //! * [`alert`] and [`sales_velocity`]: low-stock levels from quantities and days of supply.
 //! * [`suggest_reorder`]: how much to order, with every input and intermediate value.
 //!
@@ -25,7 +27,7 @@ pub use alerts::{
     alert, sales_velocity, Alert, AlertLevel, AlertThresholds, AlertTrigger, ThresholdOverrides,
     DEFAULT_VELOCITY_WINDOW_DAYS, MIN_VELOCITY,
 };
-pub use allocation::{allocate, Allocation, AllocationMode, ChannelRule, Share};
+pub use allocation::{allocate, allocate_quantities, Allocation, AllocationMode, ChannelRule, RuleSet, Share};
 pub use reorder::{suggest_reorder, ReorderInput, ReorderSettings, ReorderSuggestion};
 
 use crate::{Error, Result};
@@ -153,12 +155,13 @@ impl AvailableToPromise {
             0
         };
         let supplier = options.supplier_stock.unwrap_or(0);
-        let total = available.total.saturating_add(incoming).saturating_add(supplier).max(0);
+        let mut total = Quantity(available.total);
+        promise_steps(&mut total, incoming, supplier);
         AvailableToPromise {
             available,
             incoming,
             supplier,
-            total,
+            total: total.0,
         }
     }
 
@@ -171,27 +174,48 @@ impl AvailableToPromise {
 
     fn explanation(&self) -> Explanation {
         let mut ex = Explanation::new(self.available.explain(), self.available.total);
-        let mut terms = Vec::new();
-        if self.incoming != 0 {
-            terms.push(format!("+ incoming {}", qty(self.incoming)));
-        }
-        if self.supplier != 0 {
-            let sign = if self.supplier < 0 { '−' } else { '+' };
-            terms.push(format!("{sign} supplier {}", self.supplier.unsigned_abs()));
-        }
-        if !terms.is_empty() {
-            let sum = self
-                .available
-                .total
-                .saturating_add(self.incoming)
-                .saturating_add(self.supplier);
-            ex.op(&terms.join(" "), sum);
-            if sum < 0 {
-                ex.limit("below 0", 0);
-            }
-        }
+        promise_steps(&mut ex, self.incoming, self.supplier);
         ex
     }
+}
+
+/// From available (the trace's value) to available to promise: `+ incoming`, `± supplier`, then
+/// 0 if that went below 0. Terms that add 0 are left out.
+fn promise_steps(trace: &mut impl Trace, incoming: i64, supplier: i64) {
+    if incoming == 0 && supplier == 0 {
+        return;
+    }
+    let sum = trace.value().saturating_add(incoming).saturating_add(supplier);
+    trace.op(sum, || {
+        let mut terms = Vec::new();
+        if incoming != 0 {
+            terms.push(format!("+ incoming {}", qty(incoming)));
+        }
+        if supplier != 0 {
+            let sign = if supplier < 0 { '−' } else { '+' };
+            terms.push(format!("{sign} supplier {}", supplier.unsigned_abs()));
+        }
+        terms.join(" ")
+    });
+    if sum < 0 {
+        trace.limit(0, || "below 0".to_owned());
+    }
+}
+
+/// Available to promise over `eligible` locations (empty = every active location) as a number
+/// only: what `AvailableToPromise::new(sum_available(..), options).total` is, without building
+/// the per-location parts. Levels must be validated.
+fn promise_total(levels: &[StockLevel], eligible: &[String], options: &PromiseOptions) -> i64 {
+    let (available, incoming) = counted(levels, eligible).fold((0i64, 0i64), |(available, incoming), level| {
+        (
+            available.saturating_add(level.sellable()),
+            incoming.saturating_add(level.incoming),
+        )
+    });
+    let incoming = if options.include_incoming { incoming } else { 0 };
+    let mut total = Quantity(available);
+    promise_steps(&mut total, incoming, options.supplier_stock.unwrap_or(0));
+    total.0
 }
 
 /// Available to promise over `eligible` locations (empty = every active location): available,
@@ -206,13 +230,19 @@ pub fn available_to_promise(
 }
 
 fn validate_levels(levels: &[StockLevel]) -> Result<()> {
-    let mut seen = HashSet::new();
-    for level in levels {
+    // A SKU is stocked at a handful of locations: comparing with the earlier ones beats hashing
+    // (and allocating a set) until there are many.
+    let mut seen = (levels.len() > SMALL_LEVELS).then(HashSet::new);
+    for (i, level) in levels.iter().enumerate() {
         let code = level.location.as_str();
-        if code.trim().is_empty() {
+        if code.chars().all(char::is_whitespace) {
             return Err(Error::validation("location", "a stock level has no location code"));
         }
-        if !seen.insert(code) {
+        let repeated = match seen.as_mut() {
+            Some(seen) => !seen.insert(code),
+            None => levels[..i].iter().any(|earlier| same_code(&earlier.location, code)),
+        };
+        if repeated {
             return Err(Error::validation(
                 "location",
                 format!("{code}: more than one stock level for the same location"),
@@ -234,13 +264,26 @@ fn validate_levels(levels: &[StockLevel]) -> Result<()> {
     Ok(())
 }
 
-/// [`available`] over levels already validated.
-fn sum_available(levels: &[StockLevel], eligible: &[String]) -> Available {
-    let mut counted: Vec<&StockLevel> = levels
+/// Up to this many levels, duplicates are found by comparing with the earlier levels.
+const SMALL_LEVELS: usize = 16;
+
+/// The levels that count for `eligible` (empty = every location): active and eligible.
+fn counted<'a>(levels: &'a [StockLevel], eligible: &'a [String]) -> impl Iterator<Item = &'a StockLevel> {
+    levels
         .iter()
         .filter(|level| level.active)
-        .filter(|level| eligible.is_empty() || eligible.contains(&level.location))
-        .collect();
+        .filter(move |level| eligible.is_empty() || eligible.iter().any(|code| same_code(code, &level.location)))
+}
+
+/// Whether two location codes are equal. Compared inline: codes are a few bytes long, and a
+/// `memcmp` call per comparison showed up as the largest cost of allocating a catalogue.
+fn same_code(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+}
+
+/// [`available`] over levels already validated.
+fn sum_available(levels: &[StockLevel], eligible: &[String]) -> Available {
+    let mut counted: Vec<&StockLevel> = counted(levels, eligible).collect();
     counted.sort_by(|a, b| a.priority.cmp(&b.priority).then_with(|| a.location.cmp(&b.location)));
     let parts: Vec<LocationPart> = counted
         .into_iter()
@@ -254,6 +297,24 @@ fn sum_available(levels: &[StockLevel], eligible: &[String]) -> Available {
     Available { total, parts }
 }
 
+/// Where the steps that reach a number go. The arithmetic is written once, against this trait:
+/// an [`Explanation`] records each step as text, a [`Quantity`] keeps only the number (labels are
+/// closures, so that path never formats them).
+trait Trace {
+    /// The number so far.
+    fn value(&self) -> i64;
+
+    /// An arithmetic step that gave `value`: ` − buffer 2 = 10`.
+    fn op(&mut self, value: i64, op: impl FnOnce() -> String);
+
+    /// An arithmetic step whose exact result was rounded to `value`:
+    /// ` × 50% = 3.50 → 3 (rounded down)`.
+    fn op_rounded(&mut self, value: i64, op: impl FnOnce() -> String, exact: impl FnOnce() -> String, how: &str);
+
+    /// A limit that replaced the number: `, max 8 → 8`.
+    fn limit(&mut self, value: i64, label: impl FnOnce() -> String);
+}
+
 /// A number and the line that explains how it was reached, built step by step.
 #[derive(Debug, Clone)]
 struct Explanation {
@@ -265,23 +326,49 @@ impl Explanation {
     fn new(text: String, value: i64) -> Self {
         Explanation { text, value }
     }
+}
 
-    /// An arithmetic step: ` − buffer 2 = 10`.
-    fn op(&mut self, op: &str, value: i64) {
-        self.text.push_str(&format!(" {op} = {}", qty(value)));
+impl Trace for Explanation {
+    fn value(&self) -> i64 {
+        self.value
+    }
+
+    fn op(&mut self, value: i64, op: impl FnOnce() -> String) {
+        self.text.push_str(&format!(" {} = {}", op(), qty(value)));
         self.value = value;
     }
 
-    /// An arithmetic step whose exact result was rounded: ` × 50% = 3.50 → 3 (rounded down)`.
-    fn op_rounded(&mut self, op: &str, exact: &str, value: i64, how: &str) {
-        self.text.push_str(&format!(" {op} = {exact} → {} ({how})", qty(value)));
+    fn op_rounded(&mut self, value: i64, op: impl FnOnce() -> String, exact: impl FnOnce() -> String, how: &str) {
+        self.text
+            .push_str(&format!(" {} = {} → {} ({how})", op(), exact(), qty(value)));
         self.value = value;
     }
 
-    /// A limit that replaced the number: `, max 8 → 8`.
-    fn limit(&mut self, label: &str, value: i64) {
-        self.text.push_str(&format!(", {label} → {}", qty(value)));
+    fn limit(&mut self, value: i64, label: impl FnOnce() -> String) {
+        self.text.push_str(&format!(", {} → {}", label(), qty(value)));
         self.value = value;
+    }
+}
+
+/// Just the number: the quantities-only path.
+#[derive(Debug, Clone, Copy)]
+struct Quantity(i64);
+
+impl Trace for Quantity {
+    fn value(&self) -> i64 {
+        self.0
+    }
+
+    fn op(&mut self, value: i64, _op: impl FnOnce() -> String) {
+        self.0 = value;
+    }
+
+    fn op_rounded(&mut self, value: i64, _op: impl FnOnce() -> String, _exact: impl FnOnce() -> String, _how: &str) {
+        self.0 = value;
+    }
+
+    fn limit(&mut self, value: i64, _label: impl FnOnce() -> String) {
+        self.0 = value;
     }
 }
 

@@ -15,6 +15,7 @@ require_once __DIR__ . '/Http.php';
 require_once __DIR__ . '/MariaDb.php';
 require_once __DIR__ . '/Site.php';
 require_once __DIR__ . '/Browser.php';
+require_once __DIR__ . '/Senders.php';
 
 final class Harness
 {

@@ -66,7 +66,10 @@ final class SkeletonTest extends TestCase
             'X-Webhook-Signature' => hash_hmac('sha256', $body, self::SECRET),
         ], $body);
         self::assertSame(202, $response->status, $response->body);
-        self::assertSame(['accepted' => true, 'event' => 'inventory.updated'], $response->json());
+        self::assertTrue($response->json()['accepted']);
+        self::assertSame(['inventory.updated', 'generic', false], [$response->json()['topic'], $response->json()['provider'], $response->json()['duplicate']]);
+        // The SKU is not in this store's ledger: reported, nothing recorded.
+        self::assertSame(['TEE-RED-M'], $response->json()['unknown_skus']);
         $last = self::$site->eval("return get_option('inventory_sync_last_webhook');");
         self::assertSame('inventory.updated', $last['event']);
         self::assertSame(strlen($body), $last['bytes']);
@@ -86,7 +89,7 @@ final class SkeletonTest extends TestCase
             'oversized body' => [['X-Webhook-Signature' => hash_hmac('sha256', str_repeat('a', 1048577), self::SECRET)], str_repeat('a', 1048577), 413, 'inventory_sync_too_large'],
             'bad signature on a body that is not JSON' => [['X-Webhook-Signature' => hash_hmac('sha256', '{"event":', 'wrong')], '{"event":', 401, 'inventory_sync_bad_signature'],
             'signed but not JSON (WordPress parses application/json)' => [['X-Webhook-Signature' => hash_hmac('sha256', '{"event":', self::SECRET)], '{"event":', 400, 'rest_invalid_json'],
-            'signed but not JSON (plain text)' => [['X-Webhook-Signature' => hash_hmac('sha256', '[1,', self::SECRET), 'Content-Type' => 'text/plain'], '[1,', 400, 'inventory_sync_malformed_json'],
+            'signed but not JSON (plain text)' => [['X-Webhook-Signature' => hash_hmac('sha256', '[1,', self::SECRET), 'Content-Type' => 'text/plain'], '[1,', 400, 'inventory_sync_invalid'],
         ];
     }
 
@@ -156,7 +159,7 @@ final class SkeletonTest extends TestCase
 
         // Both the new and (during rotation) the previous secret verify.
         foreach ([$secrets[0], self::SECRET] as $secret) {
-            $body = json_encode(['event' => 'inventory.updated', 'secret_check' => substr($secret, 0, 4)]);
+            $body = json_encode(['event' => 'inventory.low_stock', 'sku' => 'CHECK-' . substr($secret, 0, 4)]);
             $ok = self::$site->request('POST', self::ROUTE, ['Content-Type' => 'application/json', 'X-Webhook-Signature' => hash_hmac('sha256', $body, $secret)], $body);
             self::assertSame(202, $ok->status, $ok->body);
         }

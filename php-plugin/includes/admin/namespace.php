@@ -189,7 +189,9 @@ function render_status_page(): void {
 		__( 'Next health check', 'inventory-sync' )        => false === $next_health ? __( 'not scheduled', 'inventory-sync' ) : format_time( $next_health ),
 	) + $ledger_rows;
 	?>
-	<div class="wrap inventory-sync">
+	<div class="wrap inventory-sync" id="inventory-sync-app"
+		data-rest-url="<?php echo esc_url( rest_url( REST_NAMESPACE ) ); ?>"
+		data-rest-nonce="<?php echo esc_attr( wp_create_nonce( 'wp_rest' ) ); ?>">
 		<h1><?php esc_html_e( 'Inventory Sync', 'inventory-sync' ); ?></h1>
 		<?php if ( null !== $flash ) : ?>
 			<div class="notice notice-<?php echo esc_attr( 'success' === $flash['type'] ? 'success' : 'error' ); ?> is-dismissible">

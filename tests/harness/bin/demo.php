@@ -39,6 +39,8 @@ file_put_contents($pgids, $site->pgid() . "\n", FILE_APPEND);
 step('Seed the ledger: two warehouses, four SKUs, receipts, sales, a reservation');
 $seeded = $site->eval(<<<'PHP'
     $ledger = \InventorySync\ledger();
+    // Two named warehouses replace the default location made at activation.
+    $ledger->upsertLocation(['code' => 'MAIN', 'name' => 'Main warehouse', 'priority' => 0, 'active' => false]);
     $ledger->upsertLocation(['code' => 'WH1', 'name' => 'Main warehouse', 'priority' => 1]);
     $ledger->upsertLocation(['code' => 'WH2', 'name' => 'Overflow store room', 'priority' => 2]);
     $items = [
@@ -121,11 +123,16 @@ $secret = bin2hex(random_bytes(16));
 $site->eval(sprintf("update_option('inventory_sync_webhook_secret_generic', %s); return true;", var_export($secret, true)));
 echo "secret set (shown masked in wp-admin)\n";
 
-step('Deliver a signed webhook');
-$body = json_encode(['event' => 'inventory.updated', 'sku' => 'DEMO-TEE-RED-M', 'quantity' => 12]);
+step('Deliver a signed webhook: the warehouse counted 30 TEE-RED-M in WH2');
+$wh2 = fn () => array_column($site->eval("return \\InventorySync\\ledger()->stock('TEE-RED-M')['locations'];"), 'on_hand', 'location')['WH2'];
+printf("on hand in WH2 before: %d\n", $wh2());
+$body = json_encode(['event' => 'inventory.updated', 'id' => 'demo-count-' . date('YmdHis'), 'sku' => 'TEE-RED-M', 'location' => 'WH2', 'quantity' => 30]);
 $signature = hash_hmac('sha256', $body, $secret);
 $ok = $site->request('POST', '/wp-json/inventory-sync/v1/webhooks/generic', ['Content-Type' => 'application/json', 'X-Webhook-Signature' => $signature], $body);
-printf("POST /wp-json/inventory-sync/v1/webhooks/generic → HTTP %d %s\n", $ok->status, $ok->body);
+printf("POST /wp-json/inventory-sync/v1/webhooks/generic → HTTP %d outcome %s, recorded %d\n", $ok->status, $ok->json()['outcome'] ?? '?', $ok->json()['recorded'] ?? 0);
+printf("on hand in WH2 after:  %d\n", $wh2());
+$again = $site->request('POST', '/wp-json/inventory-sync/v1/webhooks/generic', ['Content-Type' => 'application/json', 'X-Webhook-Signature' => $signature], $body);
+printf("the same delivery again → HTTP %d duplicate=%s; on hand in WH2: %d\n", $again->status, json_encode($again->json()['duplicate'] ?? null), $wh2());
 
 step('Deliver a forged webhook (wrong signature)');
 $bad = $site->request('POST', '/wp-json/inventory-sync/v1/webhooks/generic', ['Content-Type' => 'application/json', 'X-Webhook-Signature' => str_repeat('0', 64)], $body);
@@ -137,7 +144,9 @@ $site->runCron();
 echo 'last health check: ' . json_encode($site->eval("return get_option('inventory_sync_last_health_check');")) . "\n";
 
 step('Try it yourself');
-printf("curl -i -X POST %s/wp-json/inventory-sync/v1/webhooks/generic \\\n  -H 'Content-Type: application/json' \\\n  -H 'X-Webhook-Signature: %s' \\\n  --data '%s'\n", $site->url, $signature, $body);
+$tryBody = json_encode(['event' => 'inventory.updated', 'id' => 'try-it-1', 'sku' => 'MUG-BLUE', 'location' => 'WH2', 'quantity' => 64]);
+printf("curl -i -X POST %s/wp-json/inventory-sync/v1/webhooks/generic \\\n  -H 'Content-Type: application/json' \\\n  -H 'X-Webhook-Signature: %s' \\\n  --data '%s'\n", $site->url, hash_hmac('sha256', $tryBody, $secret), $tryBody);
+echo "(sets MUG-BLUE in WH2 to 64; sending it twice changes stock once)\n";
 
 $ready = $ok->status === 202 && $bad->status === 401 && $seeded['recorded'] === 11 && $seeded['replayed'] === 11;
 printf(

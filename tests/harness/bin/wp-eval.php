@@ -16,7 +16,13 @@ $_SERVER['SERVER_PROTOCOL'] = 'HTTP/1.1';
 require $inventory_sync_root . '/wp-load.php';
 require_once ABSPATH . 'wp-admin/includes/plugin.php';
 
-$inventory_sync_result = (static function () use ($inventory_sync_code) {
-    return eval($inventory_sync_code);
-})();
+try {
+    $inventory_sync_result = (static function () use ($inventory_sync_code) {
+        return eval($inventory_sync_code);
+    })();
+} catch (\Throwable $inventory_sync_error) {
+    // Say what went wrong plainly instead of WordPress's HTML error page.
+    echo json_encode(['error' => get_class($inventory_sync_error) . ': ' . $inventory_sync_error->getMessage() . ' at ' . $inventory_sync_error->getFile() . ':' . $inventory_sync_error->getLine()]);
+    exit(1);
+}
 echo json_encode(['result' => $inventory_sync_result]);

@@ -1,0 +1,433 @@
+//! What channels report in: the inbound events log and listings through [`LedgerStore`], on
+//! SQLite.
+
+use super::{in_memory_and_on_file, ledger, T0};
+use crate::error::ErrorKind;
+use crate::ledger::{
+    InboundEvent, InboundOutcome, InboundQuery, InboundRecord, LedgerStore, Listing, MAX_PAGE, MAX_QUANTITY,
+};
+use crate::Error;
+
+fn inbound(provider: &str, dedup_key: &str, outcome: InboundOutcome) -> InboundEvent {
+    InboundEvent::new(provider, dedup_key, outcome)
+}
+
+#[test]
+fn an_inbound_event_is_logged_once_per_dedup_key() {
+    in_memory_and_on_file("inbound-dedup", |name, ledger| {
+        let first = InboundEvent {
+            topic: Some("inventory_levels/update".into()),
+            summary: "2 movements recorded, 1 unknown SKU".into(),
+            recorded: 2,
+            replayed: 0,
+            failed: 1,
+            unknown_skus: vec!["NOPE-1".into()],
+            ..inbound(
+                "shopify",
+                "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+                InboundOutcome::Partial,
+            )
+        };
+        let redelivered = InboundEvent {
+            summary: "second delivery".into(),
+            recorded: 0,
+            replayed: 2,
+            ..inbound(
+                " shopify ",
+                " b54557e4-bdd9-4b37-8a5f-bf7d70bcd043 ",
+                InboundOutcome::Duplicate,
+            )
+        };
+        // (event, now, duplicate?, which earlier step's record it must equal)
+        let steps: Vec<(InboundEvent, i64, bool, Option<usize>)> = vec![
+            (first.clone(), T0, false, None),
+            (redelivered, T0 + 5, true, Some(0)),
+            (first.clone(), T0 + 6, true, Some(0)),
+            // The same key from another provider is another delivery.
+            (
+                inbound("woocommerce", &first.dedup_key, InboundOutcome::Ignored),
+                T0 + 7,
+                false,
+                None,
+            ),
+            // Keys are case-sensitive.
+            (
+                inbound("shopify", &first.dedup_key.to_uppercase(), InboundOutcome::Applied),
+                T0 + 8,
+                false,
+                None,
+            ),
+        ];
+        let mut records: Vec<InboundRecord> = Vec::new();
+        for (i, (event, now, duplicate, same_as)) in steps.into_iter().enumerate() {
+            let before = ledger.dump();
+            let record = ledger.record_inbound(&event, now).unwrap();
+            assert_eq!(record.duplicate, duplicate, "{name}: step {i}");
+            match same_as {
+                Some(earlier) => {
+                    assert_eq!(
+                        record,
+                        InboundRecord {
+                            duplicate: true,
+                            ..records[earlier].clone()
+                        },
+                        "{name}: step {i}"
+                    );
+                    assert_eq!(ledger.dump(), before, "{name}: step {i}: a duplicate changes nothing");
+                }
+                None => {
+                    let valid = event.validated().unwrap();
+                    assert_eq!(
+                        (
+                            record.provider.as_str(),
+                            record.dedup_key.as_str(),
+                            record.outcome,
+                            record.received_at
+                        ),
+                        (valid.provider.as_str(), valid.dedup_key.as_str(), valid.outcome, now),
+                        "{name}: step {i}"
+                    );
+                }
+            }
+            records.push(record);
+        }
+        let stored = &records[0];
+        assert_eq!(
+            (
+                stored.topic.as_deref(),
+                stored.summary.as_str(),
+                stored.recorded,
+                stored.replayed,
+                stored.failed,
+                stored.unknown_skus.as_slice()
+            ),
+            (
+                Some("inventory_levels/update"),
+                "2 movements recorded, 1 unknown SKU",
+                2,
+                0,
+                1,
+                ["NOPE-1".to_owned()].as_slice()
+            ),
+            "{name}"
+        );
+        let found = ledger.find_inbound(" shopify", &first.dedup_key).unwrap();
+        assert_eq!(
+            found,
+            Some(InboundRecord {
+                duplicate: false,
+                ..stored.clone()
+            }),
+            "{name}"
+        );
+        assert_eq!(ledger.find_inbound("erp", &first.dedup_key).unwrap(), None, "{name}");
+
+        let before = ledger.dump();
+        let error = ledger
+            .record_inbound(&inbound("Shopify!", "k", InboundOutcome::Applied), T0)
+            .unwrap_err();
+        assert!(
+            matches!(&error, Error::Validation { field, .. } if field == "provider"),
+            "{name}: {error}"
+        );
+        assert_eq!(ledger.dump(), before, "{name}");
+    });
+}
+
+#[test]
+fn several_connections_log_one_delivery_once() {
+    const THREADS: usize = 4;
+    let dir = super::TempDir::new("inbound-threads");
+    let path = dir.path().join("ledger.sqlite");
+    drop(crate::ledger::SqliteLedger::open(&path).unwrap());
+    let barrier = std::sync::Barrier::new(THREADS);
+    let firsts: Vec<usize> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (path, barrier) = (&path, &barrier);
+                scope.spawn(move || {
+                    let ledger = crate::ledger::SqliteLedger::open(path).unwrap();
+                    barrier.wait();
+                    (0..20)
+                        .filter(|n| {
+                            let event = InboundEvent {
+                                summary: format!("thread {t}"),
+                                ..inbound("generic", &format!("delivery-{n}"), InboundOutcome::Applied)
+                            };
+                            !ledger.record_inbound(&event, T0).unwrap().duplicate
+                        })
+                        .count()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        firsts.iter().sum::<usize>(),
+        20,
+        "each delivery is logged once: {firsts:?}"
+    );
+}
+
+#[test]
+fn the_inbound_log_pages_with_filters_and_prunes() {
+    in_memory_and_on_file("inbound-log", |name, ledger| {
+        let providers = ["generic", "shopify", "woocommerce"];
+        for i in 0..30 {
+            let outcome = InboundOutcome::ALL[i % 5];
+            ledger
+                .record_inbound(&inbound(providers[i % 3], &format!("d{i}"), outcome), T0 + i as i64)
+                .unwrap();
+        }
+        let pages = |provider: Option<&str>, outcome: Option<InboundOutcome>, limit: u32| {
+            let mut sizes = Vec::new();
+            let mut seen = Vec::new();
+            let mut before = None;
+            loop {
+                let query = InboundQuery {
+                    provider: provider.map(str::to_owned),
+                    outcome,
+                    before,
+                    limit,
+                };
+                let page = ledger.list_inbound(&query).unwrap();
+                sizes.push(page.records.len());
+                for record in &page.records {
+                    assert!(provider.map_or(true, |p| record.provider == p), "{record:?}");
+                    assert!(outcome.map_or(true, |o| record.outcome == o), "{record:?}");
+                    assert!(!record.duplicate);
+                }
+                seen.extend(page.records.iter().map(|r| r.id));
+                match page.next_before {
+                    Some(cursor) => before = Some(cursor),
+                    None => break,
+                }
+            }
+            assert!(seen.windows(2).all(|w| w[0] > w[1]), "newest first: {seen:?}");
+            sizes
+        };
+        let cases = [
+            (None, None, 12, vec![12, 12, 6]),
+            (None, None, MAX_PAGE, vec![30]),
+            (Some("shopify"), None, 4, vec![4, 4, 2]),
+            (None, Some(InboundOutcome::Rejected), 5, vec![5, 1]),
+            // i ≡ 0 (mod 3) and i ≡ 0 (mod 5): i = 0, 15.
+            (Some("generic"), Some(InboundOutcome::Applied), 1, vec![1, 1]),
+            (Some("erp"), None, 10, vec![0]),
+        ];
+        for (provider, outcome, limit, sizes) in cases {
+            assert_eq!(
+                pages(provider, outcome, limit),
+                sizes,
+                "{name}: {provider:?} {outcome:?} by {limit}"
+            );
+        }
+        assert!(ledger
+            .list_inbound(&InboundQuery {
+                limit: MAX_PAGE + 1,
+                ..InboundQuery::default()
+            })
+            .is_err());
+
+        assert_eq!(ledger.prune_inbound(T0 + 12).unwrap(), 12, "{name}");
+        assert_eq!(pages(None, None, 100), [18], "{name}");
+        // A pruned key is forgotten: the same delivery is logged afresh, with a new id.
+        let again = ledger
+            .record_inbound(&inbound("generic", "d0", InboundOutcome::Applied), T0 + 40)
+            .unwrap();
+        assert_eq!((again.duplicate, again.id), (false, 31), "{name}");
+        let kept = ledger
+            .record_inbound(&inbound("generic", "d12", InboundOutcome::Ignored), T0 + 41)
+            .unwrap();
+        assert!(kept.duplicate, "{name}");
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Listings
+// ---------------------------------------------------------------------------------------------
+
+const SHOP: &str = "woocommerce_remote:https://shop.example/";
+const SHOPIFY: &str = "shopify:mystore.myshopify.com";
+
+/// A listing's (remote id, pushed quantity and time, seen quantity and time).
+type State<'a> = (Option<&'a str>, Option<i64>, Option<i64>, Option<i64>, Option<i64>);
+
+fn state(listing: &Listing) -> State<'_> {
+    (
+        listing.remote_id.as_deref(),
+        listing.last_pushed_quantity,
+        listing.last_pushed_at,
+        listing.last_seen_quantity,
+        listing.last_seen_at,
+    )
+}
+
+enum Write {
+    RemoteId(Option<&'static str>),
+    Pushed(i64),
+    Seen(i64),
+}
+
+#[test]
+fn listings_round_trip() {
+    in_memory_and_on_file("listings", |name, ledger| {
+        use Write::*;
+        // (channel, sku, write, now, expected state of that listing afterwards)
+        let steps: Vec<(&str, &str, Write, i64, State<'static>)> = vec![
+            (SHOP, "A", Pushed(7), T0, (None, Some(7), Some(T0), None, None)),
+            (
+                SHOP,
+                "A",
+                RemoteId(Some("101")),
+                T0 + 1,
+                (Some("101"), Some(7), Some(T0), None, None),
+            ),
+            (
+                SHOP,
+                "A",
+                Seen(5),
+                T0 + 2,
+                (Some("101"), Some(7), Some(T0), Some(5), Some(T0 + 2)),
+            ),
+            (
+                SHOP,
+                " A ",
+                Pushed(0),
+                T0 + 3,
+                (Some("101"), Some(0), Some(T0 + 3), Some(5), Some(T0 + 2)),
+            ),
+            (
+                SHOP,
+                "A",
+                Seen(-2),
+                T0 + 4,
+                (Some("101"), Some(0), Some(T0 + 3), Some(-2), Some(T0 + 4)),
+            ),
+            // Another channel's listing of the same SKU is separate.
+            (
+                SHOPIFY,
+                "A",
+                RemoteId(Some("101")),
+                T0 + 5,
+                (Some("101"), None, None, None, None),
+            ),
+            // A remote id moves to the SKU the remote side now says it carries.
+            (
+                SHOP,
+                "B",
+                RemoteId(Some(" 101 ")),
+                T0 + 6,
+                (Some("101"), None, None, None, None),
+            ),
+            (SHOP, "B", RemoteId(Some("")), T0 + 7, (None, None, None, None, None)),
+            (
+                SHOP,
+                "B",
+                RemoteId(Some("102")),
+                T0 + 8,
+                (Some("102"), None, None, None, None),
+            ),
+            (SHOP, "B", RemoteId(None), T0 + 9, (None, None, None, None, None)),
+        ];
+        for (i, (channel, sku, write, now, want)) in steps.into_iter().enumerate() {
+            let listing = match write {
+                RemoteId(remote_id) => ledger.upsert_listing_remote_id(channel, sku, remote_id, now),
+                Pushed(quantity) => ledger.record_listing_pushed(channel, sku, quantity, now),
+                Seen(quantity) => ledger.record_listing_seen(channel, sku, quantity, now),
+            }
+            .unwrap();
+            assert_eq!(state(&listing), want, "{name}: step {i}");
+            assert_eq!(
+                (listing.channel.as_str(), listing.sku.as_str()),
+                (channel, sku.trim()),
+                "{name}: step {i}"
+            );
+            assert_eq!(listing.updated_at, now, "{name}: step {i}");
+            assert_eq!(ledger.listing(channel, sku).unwrap(), Some(listing), "{name}: step {i}");
+        }
+        let a = ledger.listing(SHOP, "A").unwrap().unwrap();
+        assert_eq!(
+            state(&a),
+            (None, Some(0), Some(T0 + 3), Some(-2), Some(T0 + 4)),
+            "{name}: 101 moved to B"
+        );
+        assert_eq!((a.created_at, a.updated_at), (T0, T0 + 6), "{name}");
+        assert_eq!(ledger.listing(SHOPIFY, "B").unwrap(), None, "{name}");
+        assert_eq!(ledger.listing(SHOP, "Z").unwrap(), None, "{name}");
+
+        // Look-ups by remote id, per channel.
+        ledger
+            .upsert_listing_remote_id(SHOP, "A", Some("555"), T0 + 10)
+            .unwrap();
+        let lookups = [
+            (SHOP, "555", Some("A")),
+            (SHOPIFY, "101", Some("A")),
+            (SHOP, "101", None),
+            (SHOPIFY, "555", None),
+        ];
+        for (channel, remote_id, sku) in lookups {
+            let found = ledger.listing_by_remote_id(channel, remote_id).unwrap();
+            assert_eq!(
+                found.as_ref().map(|l| l.sku.as_str()),
+                sku,
+                "{name}: {channel} {remote_id}"
+            );
+        }
+    });
+}
+
+#[test]
+fn listing_writes_refuse_bad_input_and_change_nothing() {
+    let ledger = ledger();
+    ledger.record_listing_pushed(SHOP, "A", 3, T0).unwrap();
+    let before = ledger.dump();
+    let cases: Vec<(crate::Result<Listing>, ErrorKind, &str)> = vec![
+        (
+            ledger.record_listing_pushed(SHOP, "Z", 1, T0),
+            ErrorKind::NotFound,
+            "unknown sku: Z",
+        ),
+        (
+            ledger.record_listing_seen(SHOP, "a", 1, T0),
+            ErrorKind::NotFound,
+            "unknown sku: a",
+        ),
+        (
+            ledger.upsert_listing_remote_id(SHOP, "Z", Some("1"), T0),
+            ErrorKind::NotFound,
+            "unknown sku",
+        ),
+        (
+            ledger.record_listing_pushed(SHOP, "A", -1, T0),
+            ErrorKind::Validation,
+            "quantity",
+        ),
+        (
+            ledger.record_listing_seen(SHOP, "A", MAX_QUANTITY + 1, T0),
+            ErrorKind::Validation,
+            "quantity",
+        ),
+        (
+            ledger.record_listing_pushed(" ", "A", 1, T0),
+            ErrorKind::Validation,
+            "channel",
+        ),
+        (
+            ledger.record_listing_pushed(SHOP, "", 1, T0),
+            ErrorKind::Validation,
+            "sku",
+        ),
+        (
+            ledger.upsert_listing_remote_id(SHOP, "A", Some(&"r".repeat(201)), T0),
+            ErrorKind::Validation,
+            "remote_id",
+        ),
+    ];
+    for (i, (result, kind, text)) in cases.into_iter().enumerate() {
+        let error = result.unwrap_err();
+        assert_eq!(error.kind(), kind, "case {i}: {error}");
+        assert!(error.to_string().contains(text), "case {i}: {error} lacks {text:?}");
+    }
+    assert_eq!(ledger.dump(), before);
+}

@@ -1,0 +1,398 @@
+//! `InventorySync\allocate_many`: channel allocation for a whole catalogue in one call, from stock
+//! the caller passes in (no ledger reads), and the channel rules as PHP writes them.
+//!
+//! Built for volume, because a full sync allocates every SKU: the rules are checked once
+//! ([`RuleSet`]); the stock is read straight from the arrays' storage ([`entries`]) into one
+//! reused buffer of levels, so a SKU costs no allocation on the way in; quantities go out as
+//! packed lists into an array sized up front, under the caller's own key strings (shared, not
+//! copied). Everything is validated all the same, with the field named.
+
+use ext_php_rs::boxed::ZBox;
+use ext_php_rs::builders::ModuleBuilder;
+use ext_php_rs::ffi::{zend_hash_next_index_insert, IS_LONG};
+use ext_php_rs::prelude::*;
+use ext_php_rs::types::{ZendHashTable, Zval};
+
+use super::convert::{entries, list_of, type_name, Arr, Fields, Key};
+use crate::stock::{AllocationMode, ChannelRule, RuleSet, StockLevel};
+use crate::{Error, Result};
+
+type Table = ZBox<ZendHashTable>;
+
+/// The fields of a channel rule, as `Ledger::allocate()` and `allocate_many()` take them.
+pub(super) const RULE_FIELDS: &[&str] = &[
+    "channel_id",
+    "name",
+    "priority",
+    "mode",
+    "weight",
+    "buffer",
+    "max",
+    "zero_threshold",
+    "percent",
+    "include_incoming",
+    "include_supplier",
+    "locations",
+];
+const OPTION_FIELDS: &[&str] = &["locations", "supplier_stock", "explain"];
+const LOCATION_FIELDS: &[&str] = &["priority", "active"];
+
+/// What each channel rule is shown for every SKU of `$stock`
+/// (`['SKU-1' => ['WH1' => [on_hand, reserved, incoming], …], …]`), computed in memory from the
+/// stock given. Returns `['SKU-1' => [q1, q2, …], …]` in the order of `$stock` and `$rules`, or
+/// with `explain` each quantity as `['quantity' => …, 'explanation' => …]`. Options:
+/// `locations` (`code => ['priority' => int, 'active' => bool]`; unlisted locations are active
+/// with priority 0), `supplier_stock` (`sku => int`, for rules with `include_supplier`; SKUs not
+/// in `$stock` are ignored), `explain` (default false).
+#[php_function]
+#[php(name = "InventorySync\\allocate_many")]
+pub fn allocate_many(
+    stock: &ZendHashTable,
+    rules: &ZendHashTable,
+    options: Option<&ZendHashTable>,
+) -> PhpResult<Table> {
+    let rules = channel_rules(rules)?;
+    let rules = RuleSet::new(&rules)?;
+    let options = Options::read(options)?;
+    Ok(allocate_stock(stock, &rules, &options)?)
+}
+
+/// Registers this file's functions.
+pub fn register(module: ModuleBuilder) -> ModuleBuilder {
+    module.function(wrap_function!(allocate_many))
+}
+
+/// A list of channel rules (`rules[i]` in messages).
+pub(super) fn channel_rules(rules: &ZendHashTable) -> Result<Vec<ChannelRule>> {
+    list_of(rules, "rules")?
+        .into_iter()
+        .enumerate()
+        .map(|(i, rule)| channel_rule(&Fields::of(rule, &format!("rules[{i}]"), RULE_FIELDS)?))
+        .collect()
+}
+
+/// One channel rule; the rule's own checks run later, in the core, with the others.
+pub(super) fn channel_rule(f: &Fields<'_>) -> Result<ChannelRule> {
+    let channel_id = f.req_int("channel_id")?;
+    let mut rule = ChannelRule::new(
+        channel_id,
+        f.str("name")?.unwrap_or_else(|| format!("channel {channel_id}")),
+    );
+    rule.priority = f.int("priority")?.unwrap_or(0);
+    rule.mode = match f.str("mode")?.as_deref().unwrap_or("shared") {
+        "shared" => {
+            if f.int("weight")?.is_some() {
+                return Err(Error::validation(
+                    f.name("weight"),
+                    "only partitioned rules have a weight",
+                ));
+            }
+            AllocationMode::Shared
+        }
+        "partitioned" => AllocationMode::Partitioned {
+            weight: f
+                .u32("weight")?
+                .ok_or_else(|| Error::validation(f.name("weight"), "is required in partitioned mode"))?,
+        },
+        other => {
+            return Err(Error::validation(
+                f.name("mode"),
+                format!("must be \"shared\" or \"partitioned\", got {other:?}"),
+            ))
+        }
+    };
+    rule.buffer = f.int("buffer")?.unwrap_or(0);
+    rule.max = f.int("max")?;
+    rule.zero_threshold = f.int("zero_threshold")?.unwrap_or(0);
+    rule.percent = f.u32("percent")?;
+    rule.include_incoming = f.bool("include_incoming")?.unwrap_or(false);
+    rule.include_supplier = f.bool("include_supplier")?.unwrap_or(false);
+    rule.eligible_locations = f.strings("locations")?.unwrap_or_default();
+    Ok(rule)
+}
+
+/// `allocate_many()`'s options, read and checked before any SKU.
+struct Options<'a> {
+    /// Location settings sorted by code, for binary search.
+    locations: Vec<(String, LocationSetting)>,
+    /// `sku => int`, every value already checked to be an integer.
+    supplier_stock: Option<&'a ZendHashTable>,
+    explain: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct LocationSetting {
+    priority: i64,
+    active: bool,
+}
+
+impl Default for LocationSetting {
+    fn default() -> Self {
+        LocationSetting {
+            priority: 0,
+            active: true,
+        }
+    }
+}
+
+impl<'a> Options<'a> {
+    fn read(options: Option<&'a ZendHashTable>) -> Result<Self> {
+        let mut read = Options {
+            locations: Vec::new(),
+            supplier_stock: None,
+            explain: false,
+        };
+        let Some(options) = options else {
+            return Ok(read);
+        };
+        let f = Fields::new(options, "", OPTION_FIELDS)?;
+        read.explain = f.bool("explain")?.unwrap_or(false);
+        if let Some(locations) = options.get("locations").filter(|v| !v.is_null()) {
+            let table = locations.array().ok_or_else(|| {
+                Error::validation("locations", format!("must be an array, got {}", type_name(locations)))
+            })?;
+            for (key, value) in entries(table) {
+                let path = format!("locations[{key}]");
+                let mut code = String::new();
+                key.write_to(&mut code)
+                    .ok_or_else(|| Error::validation(path.as_str(), "location codes must be UTF-8"))?;
+                let setting = Fields::of(value, &path, LOCATION_FIELDS)?;
+                let defaults = LocationSetting::default();
+                let setting = LocationSetting {
+                    priority: setting.int("priority")?.unwrap_or(defaults.priority),
+                    active: setting.bool("active")?.unwrap_or(defaults.active),
+                };
+                read.locations.push((code, setting));
+            }
+            read.locations.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        if let Some(supplier) = options.get("supplier_stock").filter(|v| !v.is_null()) {
+            let table = supplier.array().ok_or_else(|| {
+                Error::validation(
+                    "supplier_stock",
+                    format!("must be an array of sku => int, got {}", type_name(supplier)),
+                )
+            })?;
+            for (sku, value) in entries(table) {
+                if !value.is_long() {
+                    return Err(Error::validation(
+                        format!("supplier_stock[{sku}]"),
+                        format!("must be an integer, got {}", type_name(value)),
+                    ));
+                }
+            }
+            read.supplier_stock = Some(table);
+        }
+        Ok(read)
+    }
+
+    fn location(&self, code: &str) -> LocationSetting {
+        self.locations
+            .binary_search_by(|(known, _)| known.as_str().cmp(code))
+            .ok()
+            .and_then(|i| self.locations.get(i))
+            .map_or_else(LocationSetting::default, |(_, setting)| *setting)
+    }
+
+    fn supplier_stock(&self, sku: Key<'_>) -> i64 {
+        self.supplier_stock
+            .and_then(|table| table.get(sku.array_key()))
+            .and_then(Zval::long)
+            .unwrap_or(0)
+    }
+}
+
+fn allocate_stock(stock: &ZendHashTable, rules: &RuleSet<'_>, options: &Options<'_>) -> Result<Table> {
+    let mut out = ZendHashTable::with_capacity(u32::try_from(stock.len()).unwrap_or(u32::MAX));
+    // Reused for every SKU: once they have grown, reading a SKU allocates nothing.
+    let mut slots: Vec<Slot<'_>> = Vec::new();
+    let mut levels: Vec<StockLevel> = Vec::new();
+    let mut quantities: Vec<i64> = Vec::with_capacity(rules.rules().len());
+    let wants_supplier = rules.rules().iter().any(|rule| rule.include_supplier);
+    for (sku, value) in entries(stock) {
+        read_levels(sku, value, options, &mut slots, &mut levels)?;
+        let supplier = if wants_supplier { options.supplier_stock(sku) } else { 0 };
+        let allocated = if options.explain {
+            explained(rules, &levels, supplier).map_err(|e| at_sku(e, sku))?
+        } else {
+            rules
+                .quantities(&levels, supplier, &mut quantities)
+                .map_err(|e| at_sku(e, sku))?;
+            int_list(&quantities)
+        };
+        out.insert(sku.array_key(), allocated)
+            .map_err(|e| Error::validation(format!("stock[{sku}]"), format!("cannot be converted for PHP: {e}")))?;
+    }
+    Ok(out)
+}
+
+/// Where the previous SKU's location at the same position came from. Catalogues list the same
+/// locations in the same order SKU after SKU, under the same key strings, so a level whose key is
+/// the very same as last time keeps its code and settings instead of copying and looking them up.
+#[derive(Clone, Copy)]
+struct Slot<'a> {
+    key: Key<'a>,
+    setting: LocationSetting,
+}
+
+/// Reads `stock[sku]` into `levels` (cleared first). `slots` remembers, position by position,
+/// the keys the previous SKU's levels came from.
+fn read_levels<'a>(
+    sku: Key<'_>,
+    value: &'a Zval,
+    options: &Options<'_>,
+    slots: &mut Vec<Slot<'a>>,
+    levels: &mut Vec<StockLevel>,
+) -> Result<()> {
+    let table = value.array().ok_or_else(|| {
+        Error::validation(
+            format!("stock[{sku}]"),
+            format!(
+                "must be an array of location => [on_hand, reserved, incoming], got {}",
+                type_name(value)
+            ),
+        )
+    })?;
+    let mut count = 0;
+    for (location, quantities) in entries(table) {
+        let [on_hand, reserved, incoming] = read_quantities(quantities)
+            .map_err(|message| Error::validation(format!("stock[{sku}][{location}]"), message))?;
+        let known = slots.get(count).filter(|slot| slot.key.is(location)).copied();
+        let setting = match known {
+            Some(slot) => slot.setting,
+            None => {
+                let mut code = levels
+                    .get_mut(count)
+                    .map_or_else(String::new, |level| std::mem::take(&mut level.location));
+                code.clear();
+                location.write_to(&mut code).ok_or_else(|| {
+                    Error::validation(format!("stock[{sku}][{location}]"), "location codes must be UTF-8")
+                })?;
+                let slot = Slot {
+                    key: location,
+                    setting: options.location(&code),
+                };
+                match (slots.get_mut(count), levels.get_mut(count)) {
+                    (Some(known), Some(level)) => {
+                        *known = slot;
+                        level.location = code;
+                    }
+                    _ => {
+                        slots.truncate(count);
+                        levels.truncate(count);
+                        slots.push(slot);
+                        levels.push(StockLevel::new(code, 0));
+                    }
+                }
+                slot.setting
+            }
+        };
+        if let Some(level) = levels.get_mut(count) {
+            level.on_hand = on_hand;
+            level.reserved = reserved;
+            level.incoming = incoming;
+            level.active = setting.active;
+            level.priority = setting.priority;
+        }
+        count += 1;
+    }
+    // Fewer levels than the previous SKU: drop the rest (their strings go with them, rarely).
+    slots.truncate(count);
+    levels.truncate(count);
+    Ok(())
+}
+
+/// A PHP list of integers, written the way the engine's own `ZEND_HASH_FILL_PACKED` does: the
+/// list is created with room for every item, initialised as packed, and filled in place — one
+/// engine call per list instead of one per item.
+fn int_list(items: &[i64]) -> Table {
+    let count = u32::try_from(items.len()).unwrap_or(u32::MAX);
+    let mut list = ZendHashTable::with_capacity(count);
+    if items.is_empty() {
+        return list;
+    }
+    // SAFETY: `list` is a new, uninitialised array we own. `zend_hash_real_init_packed` allocates
+    // its `nTableSize` zval slots (at least `count`: `_zend_new_array` rounds the capacity up, and
+    // we check) and marks it packed. Then, as `ZEND_HASH_FILL_PACKED` / `ZEND_HASH_FILL_END` in
+    // `Zend/zend_hash.h` (PHP 8.2): write an integer zval into each slot, and set the counters.
+    // Integers are not reference-counted, so nothing else needs to know about them.
+    unsafe {
+        zend_hash_real_init_packed(&mut *list);
+        if list.nTableSize < count {
+            for &item in items {
+                let mut value = std::mem::ManuallyDrop::new(Zval::new());
+                value.set_long(item);
+                zend_hash_next_index_insert(&mut *list, &mut *value);
+            }
+            return list;
+        }
+        let slots = list.__bindgen_anon_1.arPacked;
+        for (i, &item) in items.iter().enumerate() {
+            let slot = &mut *slots.add(i);
+            slot.value.lval = item;
+            slot.u1.type_info = IS_LONG;
+        }
+        list.nNumUsed = count;
+        list.nNumOfElements = count;
+        list.nNextFreeElement = i64::from(count);
+        list.nInternalPointer = 0;
+    }
+    list
+}
+
+extern "C" {
+    /// `ZEND_API void ZEND_FASTCALL zend_hash_real_init_packed(HashTable *ht)` (`Zend/zend_hash.c`;
+    /// `ZEND_FASTCALL` is the default calling convention on x86-64 and arm64). Not among the
+    /// bindings ext-php-rs generates.
+    fn zend_hash_real_init_packed(ht: *mut ZendHashTable);
+}
+
+/// `[on_hand, reserved, incoming]`: a list of exactly three integers.
+fn read_quantities(value: &Zval) -> std::result::Result<[i64; 3], String> {
+    let shape = |got: &str| format!("must be a list [on_hand, reserved, incoming], got {got}");
+    let table = value.array().ok_or_else(|| shape(type_name(value)))?;
+    let mut quantities = [0i64; 3];
+    let mut count = 0;
+    for (key, number) in entries(table) {
+        let Some(slot) = quantities.get_mut(count) else {
+            return Err(shape(&format!("an array of {} entries", table.len())));
+        };
+        if !matches!(key, Key::Int(k) if usize::try_from(k) == Ok(count)) {
+            return Err(shape("an array whose keys are not 0, 1, 2"));
+        }
+        *slot = number.long().filter(|_| number.is_long()).ok_or_else(|| {
+            let name = ["on_hand", "reserved", "incoming"]
+                .get(count)
+                .copied()
+                .unwrap_or("quantity");
+            format!("{name} must be an integer, got {}", type_name(number))
+        })?;
+        count += 1;
+    }
+    if count != quantities.len() {
+        return Err(shape(&format!("an array of {count} entries")));
+    }
+    Ok(quantities)
+}
+
+fn explained(rules: &RuleSet<'_>, levels: &[StockLevel], supplier: i64) -> Result<Table> {
+    let mut list = Arr::new();
+    for allocation in rules.allocate(levels, supplier)? {
+        list = list.push(
+            Arr::new()
+                .set("quantity", allocation.quantity)?
+                .set("explanation", allocation.explanation.as_str())?
+                .build(),
+        )?;
+    }
+    Ok(list.build())
+}
+
+/// A stock-level error from the core, named after the SKU it came from: `reserved` becomes
+/// `stock[SKU-1].reserved` (the message names the location).
+fn at_sku(error: Error, sku: Key<'_>) -> Error {
+    match error {
+        Error::Validation { field, message } => Error::validation(format!("stock[{sku}].{field}"), message),
+        other => other,
+    }
+}
