@@ -7,7 +7,9 @@
 #   ./build.sh test    everything: rustfmt, clippy -D warnings, Rust tests, PHP tests against the
 #                      .so, WordPress end to end (MariaDB, php -S, WP-Cron, headless Chromium)
 #   ./build.sh bench   release extension, then every benchmark in bench/ (figures and ratios
-#                      against PHP baselines, never pass/fail on time) into target/bench/
+#                      against baselines measured in the same run: plain PHP, PDO SQLite, an
+#                      empty REST route on a throw-away WordPress; never pass/fail on time)
+#                      into target/bench/
 #   ./build.sh demo    a local WordPress with the plugin on a free port; prints URL and login
 #   ./build.sh stop    stops what demo started (by recorded process group)
 #   ./build.sh fuzz [seconds]

@@ -7,8 +7,9 @@
  *   php -d extension=target/release/libinventory_sync.so bench/run.php [--extension=PATH]
  *
  * The children get the extension from --extension, else $INVENTORY_SYNC_SO, else
- * target/release/libinventory_sync.so. Exits 1 if any benchmark found that its results and its
- * baseline's disagree (or could not run); never because of a time.
+ * target/release/libinventory_sync.so, and so does the WordPress site bench/webhook.php starts
+ * (through $INVENTORY_SYNC_EXTENSION, which the test harness reads). Exits 1 if any benchmark
+ * found that its results and its baseline's disagree (or could not run); never because of a time.
  *
  * @package InventorySync
  */
@@ -21,7 +22,7 @@ require __DIR__ . '/lib/bench.php';
 
 require_extension();
 
-const PROGRAMS = ['allocation.php', 'movements.php', 'stock-read.php'];
+const PROGRAMS = ['allocation.php', 'movements.php', 'stock-read.php', 'signature.php', 'webhook.php'];
 
 $root = dirname(__DIR__);
 $so = getenv('INVENTORY_SYNC_SO') ?: "$root/target/release/libinventory_sync.so";
@@ -34,6 +35,8 @@ if (!is_file($so)) {
     fwrite(STDERR, "extension not found: $so (build it with cargo build --release, or pass --extension=PATH)\n");
     exit(2);
 }
+// bench/webhook.php's site loads the same build (tests/harness/Paths.php reads this).
+putenv('INVENTORY_SYNC_EXTENSION=' . realpath($so));
 $out = "$root/target/bench";
 if (!is_dir($out) && !mkdir($out, 0777, true)) {
     fwrite(STDERR, "cannot create $out\n");

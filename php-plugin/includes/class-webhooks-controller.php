@@ -171,16 +171,6 @@ class Webhooks_Controller extends \WP_REST_Controller {
 		} catch ( SyncException $e ) {
 			return to_wp_error( $e );
 		}
-		update_option(
-			OPTION_LAST_WEBHOOK,
-			array(
-				'time'     => time(),
-				'provider' => $provider,
-				'event'    => $result['topic'],
-				'bytes'    => strlen( $body ),
-			),
-			false
-		);
 		// A redelivery is acknowledged as such (200); a first delivery as accepted (202).
 		return new \WP_REST_Response( array( 'accepted' => true ) + $result, $result['duplicate'] ? 200 : 202 );
 	}

@@ -24,7 +24,6 @@ const CAPABILITY = 'manage_woocommerce';
 
 // REST.
 const REST_NAMESPACE         = 'inventory-sync/v1';
-const ROUTE_WEBHOOKS_GENERIC = '/webhooks/generic';
 const ROUTE_WEBHOOKS         = '/webhooks/(?P<provider>generic|woocommerce|shopify|erp)';
 const ROUTE_STOCK            = '/stock';
 const ROUTE_STOCK_SKU        = '/stock/(?P<sku>[^/]{1,100})';
@@ -70,9 +69,6 @@ const OPTION_AUTO_CREATE_SKUS                = 'inventory_sync_auto_create_skus'
 const OPTION_RATE_LIMIT                      = 'inventory_sync_rate_limit_per_minute';
 const OPTION_LEDGER_PATH                     = 'inventory_sync_ledger_path';
 const OPTION_DELETE_LEDGER_ON_UNINSTALL      = 'inventory_sync_delete_ledger_on_uninstall';
-const OPTION_WEBHOOK_SECRET_GENERIC          = 'inventory_sync_webhook_secret_generic';
-const OPTION_WEBHOOK_SECRET_GENERIC_PREVIOUS = 'inventory_sync_webhook_secret_generic_previous';
-const OPTION_LAST_WEBHOOK                    = 'inventory_sync_last_webhook';
 const OPTION_LAST_HEALTH_CHECK               = 'inventory_sync_last_health_check';
 
 // Transients (per-user flash messages after an admin action).
@@ -89,6 +85,7 @@ const ADMIN_PAGE           = 'inventory-sync';
 const ACTION_ROTATE_SECRET = 'inventory_sync_rotate_secret';
 const ACTION_CREATE_KEY    = 'inventory_sync_create_api_key';
 const ACTION_REVOKE_KEY    = 'inventory_sync_revoke_api_key';
+const SETTINGS_GROUP       = 'inventory_sync_settings';
 
 /**
  * Every option the plugin creates.
@@ -101,7 +98,6 @@ function option_names(): array {
 		OPTION_DELETE_LEDGER_ON_UNINSTALL,
 		OPTION_AUTO_CREATE_SKUS,
 		OPTION_RATE_LIMIT,
-		OPTION_LAST_WEBHOOK,
 		OPTION_LAST_HEALTH_CHECK,
 	);
 	foreach ( array_keys( WEBHOOK_PROVIDERS ) as $provider ) {

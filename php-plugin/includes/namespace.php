@@ -19,7 +19,10 @@ function bootstrap(): void {
 	add_action( CRON_HEALTH_CHECK, __NAMESPACE__ . '\\action_health_check' );
 	if ( is_admin() ) {
 		add_action( 'admin_menu', __NAMESPACE__ . '\\Admin\\action_admin_menu' );
+		add_action( 'admin_init', __NAMESPACE__ . '\\Admin\\action_admin_init' );
 		add_action( 'admin_post_' . ACTION_ROTATE_SECRET, __NAMESPACE__ . '\\Admin\\action_admin_post_rotate_secret' );
+		add_action( 'admin_post_' . ACTION_CREATE_KEY, __NAMESPACE__ . '\\Admin\\action_admin_post_create_api_key' );
+		add_action( 'admin_post_' . ACTION_REVOKE_KEY, __NAMESPACE__ . '\\Admin\\action_admin_post_revoke_api_key' );
 	}
 
 	// Filters.
@@ -129,17 +132,6 @@ function action_health_check(): void {
 		),
 		false
 	);
-}
-
-/**
- * The signing secrets for the generic webhook: current and, during a rotation, previous.
- *
- * @return array{0:string, 1:?string}
- */
-function generic_webhook_secrets(): array {
-	$current  = (string) get_option( OPTION_WEBHOOK_SECRET_GENERIC, '' );
-	$previous = (string) get_option( OPTION_WEBHOOK_SECRET_GENERIC_PREVIOUS, '' );
-	return array( $current, '' === $previous ? null : $previous );
 }
 
 /**

@@ -70,9 +70,9 @@ final class SkeletonTest extends TestCase
         self::assertSame(['inventory.updated', 'generic', false], [$response->json()['topic'], $response->json()['provider'], $response->json()['duplicate']]);
         // The SKU is not in this store's ledger: reported, nothing recorded.
         self::assertSame(['TEE-RED-M'], $response->json()['unknown_skus']);
-        $last = self::$site->eval("return get_option('inventory_sync_last_webhook');");
-        self::assertSame('inventory.updated', $last['event']);
-        self::assertSame(strlen($body), $last['bytes']);
+        $last = self::$site->eval("return \\InventorySync\\ledger()->inboundEvents(['limit' => 1])['events'][0];");
+        self::assertSame(['generic', 'inventory.updated', 'ignored'], [$last['provider'], $last['topic'], $last['outcome']]);
+        self::assertSame(['TEE-RED-M'], $last['unknown_skus']);
     }
 
     /**
@@ -99,12 +99,13 @@ final class SkeletonTest extends TestCase
      */
     public function test_bad_deliveries_are_refused_and_change_nothing(array $headers, string $body, int $status, string $code): void
     {
-        $before = self::$site->eval("return get_option('inventory_sync_last_webhook', null);");
+        $ledger = "return \\InventorySync\\ledger()->history(['limit' => 1000]);";
+        $before = self::$site->eval($ledger);
         $response = self::$site->request('POST', self::ROUTE, $headers + ['Content-Type' => 'application/json'], $body);
         self::assertSame($status, $response->status, $response->body);
         self::assertSame($code, $response->json()['code']);
         self::assertSame($status, $response->json()['data']['status']);
-        self::assertSame($before, self::$site->eval("return get_option('inventory_sync_last_webhook', null);"));
+        self::assertSame($before, self::$site->eval($ledger));
     }
 
     public function test_wp_cron_runs_the_health_check_through_the_extension(): void
@@ -136,16 +137,16 @@ final class SkeletonTest extends TestCase
     {
         self::$site->login();
         $page = self::$site->request('GET', '/wp-admin/admin.php?page=inventory-sync', [], null, true);
-        self::assertSame(1, preg_match('/name="_wpnonce" value="([0-9a-f]+)"/', $page->body, $m));
+        self::assertSame(1, preg_match('/inventory-sync-webhook-generic.*?name="_wpnonce" value="([0-9a-f]+)"/s', $page->body, $m));
         $nonce = $m[1];
 
         $forged = self::$site->request('POST', '/wp-admin/admin-post.php', ['Content-Type' => 'application/x-www-form-urlencoded'],
-            http_build_query(['action' => 'inventory_sync_rotate_secret', '_wpnonce' => 'deadbeef00']), true);
+            http_build_query(['action' => 'inventory_sync_rotate_secret', 'provider' => 'generic', '_wpnonce' => 'deadbeef00']), true);
         self::assertSame(403, $forged->status);
         self::assertSame(self::SECRET, self::$site->eval("return get_option('inventory_sync_webhook_secret_generic');"));
 
         $rotate = self::$site->request('POST', '/wp-admin/admin-post.php', ['Content-Type' => 'application/x-www-form-urlencoded'],
-            http_build_query(['action' => 'inventory_sync_rotate_secret', '_wpnonce' => $nonce, '_wp_http_referer' => '/wp-admin/admin.php?page=inventory-sync']), true);
+            http_build_query(['action' => 'inventory_sync_rotate_secret', 'provider' => 'generic', 'secret' => '', '_wpnonce' => $nonce, '_wp_http_referer' => '/wp-admin/admin.php?page=inventory-sync']), true);
         self::assertSame(302, $rotate->status);
         self::assertStringContainsString('page=inventory-sync', (string) $rotate->header('location'));
         $secrets = self::$site->eval("return [get_option('inventory_sync_webhook_secret_generic'), get_option('inventory_sync_webhook_secret_generic_previous')];");
