@@ -1,8 +1,13 @@
 <?php
 /**
- * Bulk channel allocation: InventorySync\allocate_many() against the same rules written in plain
- * PHP (bench/lib/allocation.php), on a deterministic catalogue of 100,000 SKUs × 3 locations and
- * 5 channels. Both must give identical quantities for every SKU (exit 1 if not).
+ * Bulk channel allocation on a deterministic catalogue of 100,000 SKUs × 3 locations and
+ * 5 channels, two figures:
+ * - stock in PHP arrays: InventorySync\allocate_many() against the same rules written in plain
+ *   PHP (bench/lib/allocation.php);
+ * - stock in a ledger file (the catalogue recorded through the extension first, not timed):
+ *   Ledger::allocateAll() against reading the same file's stock with PDO SQLite and running the
+ *   plain-PHP rules on it.
+ * Every answer must give identical quantities for every SKU (exit 1 if not).
  *
  *   php -d extension=target/release/libinventory_sync.so bench/allocation.php [--skus=N] [--json=PATH]
  *
@@ -13,11 +18,18 @@ declare(strict_types=1);
 
 namespace InventorySync\Bench;
 
+use InventorySync\Ledger;
+use PDO;
+
 require __DIR__ . '/lib/bench.php';
 require __DIR__ . '/lib/allocation.php';
 require __DIR__ . '/lib/catalogue.php';
 
 require_extension();
+if (!extension_loaded('pdo_sqlite')) {
+    fwrite(STDERR, "pdo_sqlite is missing (Debian: apt-get install php8.2-sqlite3; ./build.sh deps installs it).\n");
+    exit(2);
+}
 
 $skus = 100_000;
 foreach ($argv as $arg) {
@@ -27,6 +39,10 @@ foreach ($argv as $arg) {
 }
 const EXTENSION_RUNS = 7;
 const PHP_RUNS = 3;
+const LEDGER_RUNS = 7;
+const PDO_RUNS = 3;
+/** The baseline's stock query: every stock level, in primary-key order (so by SKU). */
+const STOCK_QUERY = 'SELECT sku, location, on_hand, reserved, incoming FROM stock_levels ORDER BY sku, location';
 
 $report = new Report('allocation');
 $started = now();
@@ -127,7 +143,7 @@ foreach ($expected as $sku => $quantities) {
 unset($explained);
 
 $report->figure(
-    sprintf('allocate_many, %sk SKUs × 5 channels × 3 locations', number_format($skus / 1000)),
+    sprintf('allocate_many, %sk SKUs × 5 channels × 3 locations, stock passed in PHP arrays', number_format($skus / 1000)),
     'ms',
     'lower',
     $extension,
@@ -142,7 +158,135 @@ $report->figure(
         'ms, allocate_many with explain=true (one run)' => $explainMs,
     ]
 );
+
+// The second figure: the same catalogue in a ledger file, allocated from the ledger's own stock
+// (what a full sync does) against the way a plain-PHP plugin would do it: read the stock with
+// PDO SQLite, then run the same rules in PHP.
+$dir = temp_dir('allocation');
+$path = "$dir/ledger.sqlite";
+$t = now();
+$ledger = new Ledger($path);
+$recorded = record_catalogue($ledger, $stock, catalogue_locations());
+$report->note(sprintf(
+    'ledger file in %s: the same %s SKUs recorded through the extension (%s items, %s movements) in %.1f s, not timed',
+    sys_get_temp_dir(),
+    number_format($skus),
+    number_format($skus),
+    number_format($recorded),
+    now() - $t
+));
+$supplier = ['supplier_stock' => $options['supplier_stock']];
+$pdo = new PDO("sqlite:$path", null, null, [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION]);
+$pdo->exec('PRAGMA busy_timeout = 5000');
+$report->note('baseline: PDO SQLite on the same file, ' . STOCK_QUERY . ' (and the locations), fetched into [sku => [location => [on_hand, reserved, incoming]]], then the plain-PHP rules');
+
+// Agreement: both read the ledger and both must give the catalogue's own answer.
+check_same($expected, $ledger->allocateAll($rules, $supplier), 'Ledger::allocateAll against the catalogue in memory');
+check_same($expected, allocate_from_pdo($pdo, $rules, $supplier['supplier_stock']), 'PDO + plain PHP against the catalogue in memory');
+$report->note(sprintf('agreement: Ledger::allocateAll and PDO + plain PHP both give the in-memory answer for all %s SKUs', number_format($skus)));
+unset($stock);
+
+$fromLedger = [];
+$fromPdo = [];
+for ($run = 0; $run < max(LEDGER_RUNS, PDO_RUNS); $run++) {
+    if ($run < LEDGER_RUNS) {
+        gc_collect_cycles();
+        $t = now();
+        $got = $ledger->allocateAll($rules, $supplier);
+        $fromLedger[] = (now() - $t) * 1000;
+        check_same($expected, $got, "timed run $run of Ledger::allocateAll");
+        unset($got);
+    }
+    if ($run < PDO_RUNS) {
+        gc_collect_cycles();
+        $t = now();
+        $got = allocate_from_pdo($pdo, $rules, $supplier['supplier_stock']);
+        $fromPdo[] = (now() - $t) * 1000;
+        check_same($expected, $got, "timed run $run of PDO + plain PHP");
+        unset($got);
+    }
+}
+
+// Context: how long the baseline spends merely reading the stock into PHP arrays.
+$pdoRead = [];
+for ($run = 0; $run < PDO_RUNS; $run++) {
+    gc_collect_cycles();
+    $t = now();
+    $read = read_stock_with_pdo($pdo);
+    $pdoRead[] = (now() - $t) * 1000;
+    unset($read);
+}
+
+// Context: the same call with no rules (the ledger read and one empty list per SKU), and with
+// explanations.
+$ledgerRead = [];
+for ($run = 0; $run < PDO_RUNS; $run++) {
+    gc_collect_cycles();
+    $t = now();
+    $got = $ledger->allocateAll([]);
+    $ledgerRead[] = (now() - $t) * 1000;
+    unset($got);
+}
+gc_collect_cycles();
+$t = now();
+$explained = $ledger->allocateAll($rules, $supplier + ['explain' => true]);
+$explainMs = (now() - $t) * 1000;
+foreach ($expected as $sku => $quantities) {
+    if (array_column($explained[$sku], 'quantity') !== $quantities) {
+        disagree("Ledger::allocateAll with explain=true gives other quantities for $sku");
+    }
+}
+unset($explained, $ledger, $pdo);
+
+$report->figure(
+    sprintf('Ledger::allocateAll, %sk SKUs × 5 channels × 3 locations, stock read from a ledger file', number_format($skus / 1000)),
+    'ms',
+    'lower',
+    $fromLedger,
+    'PDO SQLite read + same rules in plain PHP 8.2',
+    $fromPdo,
+    ['kind' => 'ratio', 'min' => 30.0, 'text' => '≥ 30×'],
+    [
+        'ns per SKU, Ledger::allocateAll' => median($fromLedger) * 1e6 / $skus,
+        'ns per SKU, PDO + plain PHP' => median($fromPdo) * 1e6 / $skus,
+        'ms, PDO merely reading the stock into PHP arrays (median)' => median($pdoRead),
+        'ms, Ledger::allocateAll with no rules: ledger read, empty lists out (median)' => median($ledgerRead),
+        'ms, Ledger::allocateAll with explain=true (one run)' => $explainMs,
+    ]
+);
 $report->finish();
+
+/**
+ * The stock of a ledger file read the way a plain-PHP plugin would: PDO SQLite, one query for the
+ * levels and one for the locations, into the arrays bench/lib/allocation.php takes.
+ *
+ * @return array{0: array<string|int, array<string|int, array{0: int, 1: int, 2: int}>>, 1: array<string|int, array{priority: int, active: bool}>}
+ */
+function read_stock_with_pdo(PDO $pdo): array
+{
+    $locations = [];
+    foreach ($pdo->query('SELECT code, priority, active FROM locations', PDO::FETCH_NUM) as [$code, $priority, $active]) {
+        $locations[$code] = ['priority' => (int) $priority, 'active' => (bool) $active];
+    }
+    $stock = [];
+    foreach ($pdo->query(STOCK_QUERY, PDO::FETCH_NUM) as [$sku, $code, $onHand, $reserved, $incoming]) {
+        $stock[$sku][$code] = [$onHand, $reserved, $incoming];
+    }
+    return [$stock, $locations];
+}
+
+/**
+ * The baseline: the ledger file's stock read with PDO, then the plain-PHP rules.
+ *
+ * @param list<array<string, mixed>> $rules
+ * @param array<string|int, int> $supplier
+ * @return array<string|int, list<int>>
+ */
+function allocate_from_pdo(PDO $pdo, array $rules, array $supplier): array
+{
+    [$stock, $locations] = read_stock_with_pdo($pdo);
+    return allocate_many($stock, $rules, ['locations' => $locations, 'supplier_stock' => $supplier]);
+}
 
 /**
  * Exits 1 unless both answers hold the same SKUs, in the same order, with the same quantities.

@@ -1,5 +1,5 @@
-//! Queries that join the ledger with the stock math: what each channel is shown for a SKU, which
-//! SKUs need attention, and what to reorder.
+//! Queries that join the ledger with the stock math: what each channel is shown for a SKU (or for
+//! every SKU at once), which SKUs need attention, and what to reorder.
 //!
 //! The ledger ([`crate::ledger`]) knows quantities; the stock math ([`crate::stock`]) knows rules.
 //! This module reads through the [`LedgerStore`] trait only (so it works on any backend) and hands
@@ -7,7 +7,7 @@
 
 use crate::ledger::{self, Item, ItemQuery, LedgerStore, SkuStock, MAX_PAGE};
 use crate::stock::{
-    self, Alert, AlertThresholds, Allocation, ChannelRule, ReorderInput, ReorderSettings, ReorderSuggestion,
+    self, Alert, AlertThresholds, Allocation, ChannelRule, ReorderInput, ReorderSettings, ReorderSuggestion, RuleSet,
     ThresholdOverrides,
 };
 use crate::{Error, Result};
@@ -168,18 +168,24 @@ fn to_stock_levels(stock: &SkuStock, locations: &[ledger::Location]) -> Vec<stoc
     stock
         .levels
         .iter()
-        .map(|level| stock::StockLevel {
-            location: level.location.clone(),
-            on_hand: level.on_hand,
-            reserved: level.reserved,
-            incoming: level.incoming,
-            active: level.active,
-            priority: locations
-                .iter()
-                .find(|l| l.code == level.location)
-                .map_or(i64::MAX, |l| l.priority),
-        })
+        .map(|level| to_stock_level(level.clone(), locations))
         .collect()
+}
+
+/// One level in the stock math's terms; a location the list does not know sorts last.
+fn to_stock_level(level: ledger::LocationStock, locations: &[ledger::Location]) -> stock::StockLevel {
+    let priority = locations
+        .iter()
+        .find(|l| l.code == level.location)
+        .map_or(i64::MAX, |l| l.priority);
+    stock::StockLevel {
+        location: level.location,
+        on_hand: level.on_hand,
+        reserved: level.reserved,
+        incoming: level.incoming,
+        active: level.active,
+        priority,
+    }
 }
 
 /// What each channel is shown for `sku` under `rules`, with explanations.
@@ -191,6 +197,90 @@ pub fn allocation(
 ) -> Result<Vec<Allocation>> {
     let levels = stock_levels(store, sku)?;
     stock::allocate(&levels, rules, supplier_stock)
+}
+
+/// What each channel is shown for every item of the ledger, from the ledger's own stock: for each
+/// SKU, in SKU order, the quantities [`allocation`] would give (in the order of the rules), passed
+/// to `visit` with the SKU. `supplier_stock` gives a SKU's supplier figure (0 when there is none).
+///
+/// Built for a full sync: the rules are checked once, the catalogue is read in one pass from one
+/// consistent state ([`LedgerStore::for_each_stock`]), and one buffer of levels and one of
+/// quantities serve every SKU. `visit` must not call the store.
+pub fn allocate_all(
+    store: &dyn LedgerStore,
+    rules: &RuleSet<'_>,
+    supplier_stock: impl Fn(&str) -> i64,
+    mut visit: impl FnMut(&str, &[i64]) -> Result<()>,
+) -> Result<()> {
+    let mut quantities = Vec::with_capacity(rules.rules().len());
+    each_stocked_sku(store, |sku, levels| {
+        rules
+            .quantities(levels, supplier_stock(sku), &mut quantities)
+            .map_err(|e| at_sku(e, sku))?;
+        visit(sku, &quantities)
+    })
+}
+
+/// [`allocate_all`] with every quantity explained, as [`allocation`] gives them.
+pub fn allocate_all_explained(
+    store: &dyn LedgerStore,
+    rules: &RuleSet<'_>,
+    supplier_stock: impl Fn(&str) -> i64,
+    mut visit: impl FnMut(&str, Vec<Allocation>) -> Result<()>,
+) -> Result<()> {
+    each_stocked_sku(store, |sku, levels| {
+        let allocations = rules
+            .allocate(levels, supplier_stock(sku))
+            .map_err(|e| at_sku(e, sku))?;
+        visit(sku, allocations)
+    })
+}
+
+/// Every item with its levels in the stock math's terms, in SKU order, through one reused buffer.
+fn each_stocked_sku(
+    store: &dyn LedgerStore,
+    mut visit: impl FnMut(&str, &[stock::StockLevel]) -> Result<()>,
+) -> Result<()> {
+    let locations = store.list_locations()?;
+    let mut levels: Vec<stock::StockLevel> = Vec::new();
+    store.for_each_stock(&mut |stock| {
+        levels.truncate(stock.levels.len());
+        for (i, level) in stock.levels.iter().enumerate() {
+            match levels.get_mut(i) {
+                // SKU after SKU, the same locations come in the same order: keep the code and
+                // the priority looked up for the previous SKU.
+                Some(kept) if kept.location == level.location => {
+                    kept.on_hand = level.on_hand;
+                    kept.reserved = level.reserved;
+                    kept.incoming = level.incoming;
+                    kept.active = level.active;
+                }
+                Some(kept) => {
+                    let mut code = std::mem::take(&mut kept.location);
+                    code.clear();
+                    code.push_str(&level.location);
+                    *kept = to_stock_level(
+                        ledger::LocationStock {
+                            location: code,
+                            ..*level
+                        },
+                        &locations,
+                    );
+                }
+                None => levels.push(to_stock_level(level.clone(), &locations)),
+            }
+        }
+        visit(&stock.sku, &levels)
+    })
+}
+
+/// A stock-math error about one SKU's levels, naming the SKU (the ledger's constraints make one
+/// unlikely: it would mean the file was edited by hand).
+fn at_sku(error: Error, sku: &str) -> Error {
+    match error {
+        Error::Validation { field, message } => Error::validation(field, format!("SKU {sku}: {message}")),
+        other => other,
+    }
 }
 
 /// The stock an alert judges: what is available, or — when a location is oversold — the
@@ -361,6 +451,56 @@ mod tests {
         store
             .record(&MovementRequest::new(id, sku, kind, qty).at(at), when)
             .expect("movement");
+    }
+
+    #[test]
+    fn allocate_all_gives_every_sku_what_allocation_gives_it() {
+        let store = store();
+        for sku in ["A", "B", "C", "D"] {
+            item(&store, sku, 0, None, 1);
+        }
+        record(&store, "a1", "A", MovementKind::Receive, 9, "WH1", NOW);
+        record(&store, "a2", "A", MovementKind::Receive, 3, "WH2", NOW);
+        record(&store, "b1", "B", MovementKind::Sale, 2, "WH2", NOW);
+        record(&store, "c1", "C", MovementKind::Receive, 40, "WH2", NOW);
+        record(&store, "c2", "C", MovementKind::Incoming, 5, "WH1", NOW);
+        let mut web = ChannelRule::new(1, "web");
+        web.buffer = 2;
+        web.include_incoming = true;
+        let mut ebay = ChannelRule::new(2, "ebay");
+        ebay.mode = AllocationMode::Partitioned { weight: 2 };
+        ebay.include_supplier = true;
+        let mut etsy = ChannelRule::new(3, "etsy");
+        etsy.mode = AllocationMode::Partitioned { weight: 1 };
+        etsy.include_supplier = true;
+        etsy.eligible_locations = vec!["WH2".into()];
+        let rules = [web, ebay, etsy];
+        let set = RuleSet::new(&rules).expect("rules");
+        let supplier = |sku: &str| if sku == "C" { 7 } else { 0 };
+
+        let mut quantities = Vec::new();
+        allocate_all(&store, &set, supplier, |sku, q| {
+            quantities.push((sku.to_owned(), q.to_vec()));
+            Ok(())
+        })
+        .expect("allocate_all");
+        let mut explained = Vec::new();
+        allocate_all_explained(&store, &set, supplier, |sku, allocations| {
+            explained.push((sku.to_owned(), allocations));
+            Ok(())
+        })
+        .expect("allocate_all_explained");
+
+        let skus: Vec<&str> = quantities.iter().map(|(sku, _)| sku.as_str()).collect();
+        assert_eq!(skus, ["A", "B", "C", "D"]);
+        for ((sku, q), (same_sku, allocations)) in quantities.iter().zip(&explained) {
+            let expected = allocation(&store, sku, &rules, supplier(sku)).expect("allocation");
+            assert_eq!(allocations, &expected, "{sku}");
+            assert_eq!(same_sku, sku);
+            assert_eq!(q, &expected.iter().map(|a| a.quantity).collect::<Vec<_>>(), "{sku}");
+        }
+        // A: 12 available; etsy's share of 4 is limited to what WH2 holds.
+        assert_eq!(quantities[0].1, [10, 8, 3]);
     }
 
     #[test]

@@ -129,3 +129,67 @@ function corner_catalogue(int $count = 3000, int $seed = 99): array
     ];
     return ['stock' => $stock, 'rules' => $rules, 'options' => $options];
 }
+
+/**
+ * Records $stock into $ledger through the extension, so that the ledger holds exactly that
+ * stock: the locations, one item per SKU, and per level the movements that leave
+ * [on_hand, reserved, incoming] there — a stock count (adjustment), a reservation (after a count
+ * that covers it, then the real count), a sale from what is there for a negative on hand, and the
+ * incoming figure. Batches of up to 1,000 movements. Returns the number of movements recorded.
+ *
+ * @param array<string|int, array<string|int, array{0: int, 1: int, 2: int}>> $stock
+ * @param array<string|int, array{priority?: int, active?: bool}> $locations
+ */
+function record_catalogue(\InventorySync\Ledger $ledger, array $stock, array $locations): int
+{
+    foreach ($locations as $code => $setting) {
+        $ledger->upsertLocation([
+            'code' => (string) $code,
+            'name' => "Location $code",
+            'priority' => $setting['priority'] ?? 0,
+            'active' => $setting['active'] ?? true,
+        ]);
+    }
+    $recorded = 0;
+    $batch = [];
+    $flush = static function () use ($ledger, &$batch, &$recorded): void {
+        foreach ($ledger->recordBatch($batch) as $i => $outcome) {
+            if (!$outcome['ok']) {
+                disagree('recording the catalogue failed: ' . json_encode($outcome['error']) . ' for ' . json_encode($batch[$i]));
+            }
+        }
+        $recorded += count($batch);
+        $batch = [];
+    };
+    foreach ($stock as $sku => $levels) {
+        $sku = (string) $sku;
+        $ledger->upsertItem(['sku' => $sku, 'name' => "Item $sku"]);
+        foreach ($levels as $code => [$onHand, $reserved, $incoming]) {
+            $at = ['sku' => $sku, 'location' => (string) $code];
+            $id = "$sku@$code";
+            $there = 0;
+            if ($reserved > 0) {
+                // A reservation needs the units available when it is made.
+                $batch[] = $at + ['event_id' => "$id:cover", 'kind' => 'adjustment', 'quantity' => $reserved];
+                $batch[] = $at + ['event_id' => "$id:reserve", 'kind' => 'reserve', 'quantity' => $reserved];
+                $there = $reserved;
+            }
+            if ($onHand < 0) {
+                // A sale is a fact: it may take on hand below zero.
+                $batch[] = $at + ['event_id' => "$id:sale", 'kind' => 'sale', 'quantity' => $there - $onHand];
+            } elseif ($onHand !== $there || $reserved === 0) {
+                $batch[] = $at + ['event_id' => "$id:count", 'kind' => 'adjustment', 'quantity' => $onHand];
+            }
+            if ($incoming > 0) {
+                $batch[] = $at + ['event_id' => "$id:po", 'kind' => 'incoming', 'quantity' => $incoming];
+            }
+        }
+        if (count($batch) > 950) {
+            $flush();
+        }
+    }
+    if ($batch !== []) {
+        $flush();
+    }
+    return $recorded;
+}

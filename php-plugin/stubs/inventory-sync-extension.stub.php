@@ -228,6 +228,25 @@ namespace InventorySync {
 		public function allocate( string $sku, array $rules, ?array $options = null ): array {}
 
 		/**
+		 * What each channel rule is shown for every item in the ledger, computed from the ledger's
+		 * own stock in one pass (a full sync): Ledger::allocate() for every SKU at once, with the
+		 * same rules and the same numbers, without passing stock in. Items come in SKU order
+		 * (byte order); an item without stock is allocated from nothing. Explanations only when
+		 * asked for.
+		 *
+		 * $rules as for Ledger::allocate(). Options: supplier_stock (sku => int, for rules with
+		 * include_supplier; SKUs that are not items are ignored), explain (default false).
+		 *
+		 * @param list<array<string, mixed>> $rules
+		 * @param array{supplier_stock?: array<string|int, int>, explain?: bool}|null $options
+		 * @return array<string|int, list<int>|list<array{quantity: int, explanation: string}>> SKU => one
+		 *         quantity per rule, in rule order (with explain: quantity and explanation).
+		 * @throws Exception\ValidationException Bad rules or options; the message starts with the
+		 *         field's name, e.g. "rules[2].weight" or "supplier_stock[SKU-1]".
+		 */
+		public function allocateAll( array $rules, ?array $options = null ): array {}
+
+		/**
 		 * Alerts for the SKUs given (all levels) or for every item (only those needing attention).
 		 * Planning: thresholds{critical,low,warning,critical_days,low_days,warning_days},
 		 * velocity_window_days.

@@ -200,15 +200,23 @@ pub struct SkuStock {
 impl SkuStock {
     /// Builds the totals from per-location stock.
     pub fn from_levels(sku: String, levels: Vec<LocationStock>) -> Self {
-        let sum = |f: fn(&LocationStock) -> i64| levels.iter().map(f).fold(0i64, i64::saturating_add);
-        SkuStock {
-            on_hand: sum(|l| l.on_hand),
-            reserved: sum(|l| l.reserved),
-            incoming: sum(|l| l.incoming),
-            available: sum(|l| if l.active { l.available } else { 0 }),
+        let mut stock = SkuStock {
             sku,
             levels,
-        }
+            on_hand: 0,
+            reserved: 0,
+            incoming: 0,
+            available: 0,
+        };
+        stock.recount();
+        stock
+    }
+
+    /// Sets the totals from the levels, after the levels were changed in place.
+    pub(crate) fn recount(&mut self) {
+        let sum = |f: fn(&LocationStock) -> i64| self.levels.iter().map(f).fold(0i64, i64::saturating_add);
+        (self.on_hand, self.reserved, self.incoming) = (sum(|l| l.on_hand), sum(|l| l.reserved), sum(|l| l.incoming));
+        self.available = sum(|l| if l.active { l.available } else { 0 });
     }
 }
 
@@ -618,6 +626,16 @@ pub trait LedgerStore {
     /// Current stock of several SKUs, read consistently, in the order asked; unknown SKUs are
     /// left out.
     fn stock_many(&self, skus: &[&str]) -> Result<Vec<SkuStock>>;
+
+    /// Hands `visit` the current stock of every item, one SKU after the other in SKU order (by
+    /// the bytes of the SKU), each as [`LedgerStore::stock`] gives it (an item without any
+    /// movement has no levels): the whole catalogue from one consistent state, for a full sync.
+    ///
+    /// Built for volume: the store streams the catalogue with a few set-based queries and
+    /// reuses one [`SkuStock`] for every SKU, so `visit` sees each only for the length of its
+    /// call (clone what must outlive it). `visit` runs while the store is being read and must
+    /// not call the store. An error from `visit` stops the walk and is returned.
+    fn for_each_stock(&self, visit: &mut dyn FnMut(&SkuStock) -> Result<()>) -> Result<()>;
 
     /// Movements newest first, paged by movement id.
     fn history(&self, query: &HistoryQuery) -> Result<HistoryPage>;

@@ -34,6 +34,11 @@ mod logs;
 /// Prefix of the event ids of releases recorded by reservation expiry.
 const EXPIRY_PREFIX: &str = "expire:";
 
+/// Prepared statements kept per connection. Recording a movement runs about a dozen distinct
+/// statements; rusqlite's default of 16 would let the other queries evict them, and compiling a
+/// statement costs more than running it.
+const STATEMENT_CACHE_CAPACITY: usize = 64;
+
 /// How an SQLite ledger is opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SqliteOptions {
@@ -81,6 +86,7 @@ impl SqliteLedger {
 
     fn configure(mut conn: Connection, options: &SqliteOptions) -> Result<Self> {
         conn.busy_timeout(options.busy_timeout)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // Switching a fresh file to WAL needs an exclusive lock, and SQLite answers "busy" at
@@ -244,25 +250,12 @@ impl LedgerStore for SqliteLedger {
     }
 
     fn list_locations(&self) -> Result<Vec<Location>> {
-        let conn = self.lock();
-        let mut stmt =
-            conn.prepare_cached("SELECT code, name, priority, active FROM locations ORDER BY priority, code")?;
-        let locations = stmt
-            .query_map([], |row| {
-                Ok(Location {
-                    code: row.get(0)?,
-                    name: row.get(1)?,
-                    priority: row.get(2)?,
-                    active: row.get(3)?,
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(locations)
+        all_locations(&self.lock())
     }
 
     fn record(&self, request: &MovementRequest, now: i64) -> Result<MovementOutcome> {
         let request = request.validated()?;
-        self.write(|tx| record_in(tx, &request, now))
+        self.write(|tx| record_in(tx, &mut Locations::default(), &request, now))
     }
 
     fn record_batch(&self, requests: &[MovementRequest], now: i64) -> Result<Vec<Result<MovementOutcome>>> {
@@ -273,9 +266,10 @@ impl LedgerStore for SqliteLedger {
             ));
         }
         self.write(|tx| {
+            let mut locations = Locations::default();
             requests
                 .iter()
-                .map(|request| record_in_savepoint(tx, request, now))
+                .map(|request| record_in_savepoint(tx, &mut locations, request, now))
                 .collect()
         })
     }
@@ -298,6 +292,10 @@ impl LedgerStore for SqliteLedger {
             }
             Ok(stocks)
         })
+    }
+
+    fn for_each_stock(&self, visit: &mut dyn FnMut(&SkuStock) -> Result<()>) -> Result<()> {
+        self.read(|conn| each_stock(conn, visit))
     }
 
     fn history(&self, query: &HistoryQuery) -> Result<HistoryPage> {
@@ -335,6 +333,7 @@ impl LedgerStore for SqliteLedger {
     fn expire_reservations(&self, now: i64) -> Result<Vec<MovementOutcome>> {
         self.write(|tx| {
             let due = due_reservations(tx, now)?;
+            let mut locations = Locations::default();
             let mut outcomes = Vec::with_capacity(due.len());
             for (id, sku, location) in due {
                 let release = MovementRequest::settle(
@@ -346,7 +345,7 @@ impl LedgerStore for SqliteLedger {
                 .at(location)
                 .with_origin("ledger")
                 .with_note("reservation expired");
-                let outcome = record_in(tx, &release, now)?;
+                let outcome = record_in(tx, &mut locations, &release, now)?;
                 if !outcome.replayed {
                     outcomes.push(outcome);
                 }
@@ -492,11 +491,24 @@ fn not_found(what: &'static str, key: &str) -> Error {
 // ---------------------------------------------------------------------------------------------
 // Recording
 // ---------------------------------------------------------------------------------------------
+//
+// Every statement here goes through the connection's statement cache (`prepare_cached`): a batch
+// runs the same dozen statements hundreds of times, and compiling SQL costs more than running it.
+
+/// Runs a cached statement that takes no parameters (the savepoint statements).
+fn run_cached(conn: &Connection, sql: &str) -> Result<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
 
 /// One batch entry: validated, then recorded inside a savepoint so a refusal undoes only itself.
-/// A storage failure ends the whole batch.
+/// A storage failure ends the whole batch (the caller's transaction rolls everything back).
+///
+/// The savepoint is SQL run through cached statements rather than `Transaction::savepoint`,
+/// which formats and compiles its `SAVEPOINT` / `RELEASE` text anew for every entry.
 fn record_in_savepoint(
-    tx: &mut Transaction<'_>,
+    conn: &Connection,
+    locations: &mut Locations,
     request: &MovementRequest,
     now: i64,
 ) -> Result<Result<MovementOutcome>> {
@@ -504,21 +516,66 @@ fn record_in_savepoint(
         Ok(request) => request,
         Err(error) => return Ok(Err(error)),
     };
-    let savepoint = tx.savepoint()?;
-    match record_in(&savepoint, &request, now) {
+    run_cached(conn, "SAVEPOINT batch_entry")?;
+    match record_in(conn, locations, &request, now) {
         Ok(outcome) => {
-            savepoint.commit()?;
+            run_cached(conn, "RELEASE batch_entry")?;
             Ok(Ok(outcome))
         }
         Err(error) if error.kind() == ErrorKind::Ledger => Err(error),
-        // Dropping the savepoint rolls back whatever the refused request had written.
-        Err(error) => Ok(Err(error)),
+        Err(error) => {
+            // Undo whatever the refused request had written (a transfer's first leg), then close
+            // the savepoint; the batch goes on.
+            run_cached(conn, "ROLLBACK TO batch_entry")?;
+            run_cached(conn, "RELEASE batch_entry")?;
+            Ok(Err(error))
+        }
+    }
+}
+
+/// The locations, read at most once per write transaction. Recording never changes them, and
+/// the write lock keeps every other connection from changing them meanwhile, so a batch looks
+/// them up in memory instead of querying for each movement.
+#[derive(Default)]
+struct Locations {
+    /// Ordered by priority, then code (as [`LedgerStore::list_locations`]); `None` until needed.
+    all: Option<Vec<Location>>,
+}
+
+impl Locations {
+    fn all(&mut self, conn: &Connection) -> Result<&[Location]> {
+        if self.all.is_none() {
+            self.all = Some(all_locations(conn)?);
+        }
+        Ok(self.all.as_deref().unwrap_or_default())
+    }
+
+    /// The location with this code, or [`Error::NotFound`].
+    fn require(&mut self, conn: &Connection, code: &str) -> Result<&Location> {
+        self.all(conn)?
+            .iter()
+            .find(|location| location.code == code)
+            .ok_or_else(|| not_found("location", code))
+    }
+
+    /// The active location with the lowest priority number, then code.
+    fn default_code(&mut self, conn: &Connection) -> Result<String> {
+        self.all(conn)?
+            .iter()
+            .find(|location| location.active)
+            .map(|location| location.code.clone())
+            .ok_or_else(|| Error::validation("location", "no active location to default to; name one or create one"))
     }
 }
 
 /// Records a validated request inside the caller's write transaction. The idempotency check
 /// runs here, under the write lock, so a concurrent duplicate cannot slip between check and write.
-fn record_in(conn: &Connection, request: &MovementRequest, now: i64) -> Result<MovementOutcome> {
+fn record_in(
+    conn: &Connection,
+    locations: &mut Locations,
+    request: &MovementRequest,
+    now: i64,
+) -> Result<MovementOutcome> {
     let recorded = event_movements(conn, &request.event_id)?;
     if !recorded.is_empty() {
         let expires_at = match request.kind {
@@ -529,24 +586,26 @@ fn record_in(conn: &Connection, request: &MovementRequest, now: i64) -> Result<M
         return Ok(MovementOutcome::from_movements(recorded, true));
     }
     require_item(conn, &request.sku)?;
-    let plan = plan(conn, request)?;
-    write_leg(conn, request, Leg::Source, &plan.source, &plan, now)?;
+    let plan = plan(conn, locations, request)?;
+    // The outcome is built from the rows as written, not read back: the same values, one query
+    // fewer per movement.
+    let mut movements = Vec::with_capacity(if plan.destination.is_some() { 2 } else { 1 });
+    movements.push(write_leg(conn, request, Leg::Source, &plan.source, &plan, now)?);
     if let Some(destination) = &plan.destination {
-        write_leg(conn, request, Leg::Destination, destination, &plan, now)?;
+        movements.push(write_leg(conn, request, Leg::Destination, destination, &plan, now)?);
     }
     match (&plan.settles, request.kind) {
         (Some(settled), _) => settle_reservation(conn, settled, request, plan.quantity, now)?,
         (None, MovementKind::Reserve) => open_reservation(conn, request, &plan, now)?,
         (None, _) => {}
     }
-    conn.execute(
-        "UPDATE items SET oversold = EXISTS (SELECT 1 FROM stock_levels WHERE sku = ?1 AND on_hand < 0) WHERE sku = ?1",
-        [&request.sku],
-    )?;
-    Ok(MovementOutcome::from_movements(
-        event_movements(conn, &request.event_id)?,
-        false,
-    ))
+    // Only rewrite the item when its flag changes: an unchanged row then costs no page write.
+    conn.prepare_cached(
+        "UPDATE items SET oversold = EXISTS (SELECT 1 FROM stock_levels WHERE sku = ?1 AND on_hand < 0)
+         WHERE sku = ?1 AND oversold IS NOT (EXISTS (SELECT 1 FROM stock_levels WHERE sku = ?1 AND on_hand < 0))",
+    )?
+    .execute([&request.sku])?;
+    Ok(MovementOutcome::from_movements(movements, false))
 }
 
 /// Where and how much a request moves, resolved against the stored state.
@@ -558,18 +617,18 @@ struct Plan {
     settles: Option<Reservation>,
 }
 
-fn plan(conn: &Connection, request: &MovementRequest) -> Result<Plan> {
+fn plan(conn: &Connection, locations: &mut Locations, request: &MovementRequest) -> Result<Plan> {
     if request.kind.settles_reservation() {
         return plan_settlement(conn, request);
     }
     let source = match &request.location {
-        Some(code) => require_location(conn, code)?.code,
-        None => default_location(conn)?,
+        Some(code) => locations.require(conn, code)?.code.clone(),
+        None => locations.default_code(conn)?,
     };
     let quantity = request
         .quantity
         .ok_or_else(|| Error::validation("quantity", "is required"))?;
-    if request.kind == MovementKind::Reserve && !require_location(conn, &source)?.active {
+    if request.kind == MovementKind::Reserve && !locations.require(conn, &source)?.active {
         return Err(Error::Conflict(format!(
             "reserve {quantity} of {} at {source}: the location is inactive",
             request.sku
@@ -577,7 +636,7 @@ fn plan(conn: &Connection, request: &MovementRequest) -> Result<Plan> {
     }
     let destination = match &request.to_location {
         Some(code) if *code == source => return Err(Error::validation("to_location", "must differ from location")),
-        Some(code) => Some(require_location(conn, code)?.code),
+        Some(code) => Some(locations.require(conn, code)?.code.clone()),
         None => None,
     };
     Ok(Plan {
@@ -587,7 +646,6 @@ fn plan(conn: &Connection, request: &MovementRequest) -> Result<Plan> {
         settles: None,
     })
 }
-
 /// A release or commit: the reservation decides the SKU, location and default quantity.
 fn plan_settlement(conn: &Connection, request: &MovementRequest) -> Result<Plan> {
     let id = request.reservation.as_deref().unwrap_or_default();
@@ -627,7 +685,8 @@ fn plan_settlement(conn: &Connection, request: &MovementRequest) -> Result<Plan>
     })
 }
 
-/// Applies the request to one stock level and appends its movement row.
+/// Applies the request to one stock level and appends its movement row; returns the row as
+/// written.
 fn write_leg(
     conn: &Connection,
     request: &MovementRequest,
@@ -635,7 +694,7 @@ fn write_leg(
     location: &str,
     plan: &Plan,
     now: i64,
-) -> Result<()> {
+) -> Result<Movement> {
     let sku = request.sku.as_str();
     let before = stock_level(conn, sku, location)?;
     let after = rules::apply(request.kind, leg, before, plan.quantity, At { sku, location })?;
@@ -645,55 +704,80 @@ fn write_leg(
             request.kind, plan.quantity
         ))
     })?;
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO stock_levels (sku, location, on_hand, reserved, incoming, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (sku, location) DO UPDATE SET on_hand = excluded.on_hand, reserved = excluded.reserved,
              incoming = excluded.incoming, updated_at = excluded.updated_at",
-        params![sku, location, after.on_hand, after.reserved, after.incoming, now],
-    )?;
+    )?
+    .execute(params![
+        sku,
+        location,
+        after.on_hand,
+        after.reserved,
+        after.incoming,
+        now
+    ])?;
     let reservation = match request.kind {
         MovementKind::Reserve => Some(request.event_id.as_str()),
         _ => request.reservation.as_deref(),
     };
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO movements (event_id, leg, sku, location, kind, quantity, delta, on_hand, reserved, incoming,
                                 reservation, origin, reference, note, recorded_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-        params![
-            request.event_id,
-            leg.number(),
-            sku,
-            location,
-            request.kind.as_str(),
-            plan.quantity,
-            delta,
-            after.on_hand,
-            after.reserved,
-            after.incoming,
-            reservation,
-            request.origin,
-            request.reference,
-            request.note,
-            now
-        ],
-    )?;
-    Ok(())
+    )?
+    .execute(params![
+        request.event_id,
+        leg.number(),
+        sku,
+        location,
+        request.kind.as_str(),
+        plan.quantity,
+        delta,
+        after.on_hand,
+        after.reserved,
+        after.incoming,
+        reservation,
+        request.origin,
+        request.reference,
+        request.note,
+        now
+    ])?;
+    Ok(Movement {
+        // The connection is ours alone (behind the mutex) and no trigger inserts rows, so this
+        // is the id the INSERT above was given.
+        id: conn.last_insert_rowid(),
+        event_id: request.event_id.clone(),
+        sku: sku.to_owned(),
+        location: location.to_owned(),
+        kind: request.kind,
+        quantity: plan.quantity,
+        delta,
+        on_hand: after.on_hand,
+        reserved: after.reserved,
+        incoming: after.incoming,
+        reservation: reservation.map(str::to_owned),
+        origin: request.origin.clone(),
+        reference: request.reference.clone(),
+        note: request.note.clone(),
+        recorded_at: now,
+    })
 }
 
 fn open_reservation(conn: &Connection, request: &MovementRequest, plan: &Plan, now: i64) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO reservations (id, sku, location, quantity, remaining, status, expires_at, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?4, 'open', ?5, ?6, ?6)",
-        params![
-            request.event_id,
-            request.sku,
-            plan.source,
-            plan.quantity,
-            request.expires_at,
-            now
-        ],
-    )?;
+    )?
+    .execute(params![
+        request.event_id,
+        request.sku,
+        plan.source,
+        plan.quantity,
+        request.expires_at,
+        now
+    ])?;
     Ok(())
 }
 
@@ -712,10 +796,8 @@ fn settle_reservation(
         (0, _) => "released",
         _ => "open",
     };
-    conn.execute(
-        "UPDATE reservations SET remaining = ?2, status = ?3, updated_at = ?4 WHERE id = ?1",
-        params![held.id, remaining, status, now],
-    )?;
+    conn.prepare_cached("UPDATE reservations SET remaining = ?2, status = ?3, updated_at = ?4 WHERE id = ?1")?
+        .execute(params![held.id, remaining, status, now])?;
     Ok(())
 }
 
@@ -726,8 +808,16 @@ fn settle_reservation(
 const ITEM_COLUMNS: &str = "sku, name, product_id, alert_critical, alert_low, alert_warning, lead_time_days, moq, \
                             pack_size, supplier, oversold, created_at, updated_at";
 
-const MOVEMENT_COLUMNS: &str = "id, event_id, sku, location, kind, quantity, delta, on_hand, reserved, incoming, \
-                                reservation, origin, reference, note, recorded_at";
+/// The movement columns in [`movement_from_row`]'s order; a macro so that `concat!` builds the
+/// hot path's statements at compile time instead of formatting them for every movement.
+macro_rules! movement_columns {
+    () => {
+        "id, event_id, sku, location, kind, quantity, delta, on_hand, reserved, incoming, reservation, origin, \
+         reference, note, recorded_at"
+    };
+}
+
+const MOVEMENT_COLUMNS: &str = movement_columns!();
 
 fn item_from_row(row: &Row<'_>) -> rusqlite::Result<Item> {
     let thresholds = match (row.get(3)?, row.get(4)?, row.get(5)?) {
@@ -774,7 +864,7 @@ fn movement_from_row(row: &Row<'_>) -> rusqlite::Result<Movement> {
 
 fn save_item(conn: &Connection, item: &ItemInput, now: i64) -> Result<()> {
     let t = item.thresholds;
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO items (sku, name, product_id, alert_critical, alert_low, alert_warning, lead_time_days, moq,
                             pack_size, supplier, oversold, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, ?11, ?11)
@@ -783,20 +873,20 @@ fn save_item(conn: &Connection, item: &ItemInput, now: i64) -> Result<()> {
              alert_warning = excluded.alert_warning, lead_time_days = excluded.lead_time_days,
              moq = excluded.moq, pack_size = excluded.pack_size, supplier = excluded.supplier,
              updated_at = excluded.updated_at",
-        params![
-            item.sku,
-            item.name,
-            item.product_id,
-            t.map(|t| t.critical),
-            t.map(|t| t.low),
-            t.map(|t| t.warning),
-            item.lead_time_days,
-            item.moq,
-            item.pack_size,
-            item.supplier,
-            now
-        ],
-    )?;
+    )?
+    .execute(params![
+        item.sku,
+        item.name,
+        item.product_id,
+        t.map(|t| t.critical),
+        t.map(|t| t.low),
+        t.map(|t| t.warning),
+        item.lead_time_days,
+        item.moq,
+        item.pack_size,
+        item.supplier,
+        now
+    ])?;
     Ok(())
 }
 
@@ -832,12 +922,20 @@ fn require_location(conn: &Connection, code: &str) -> Result<Location> {
     .ok_or_else(|| not_found("location", code))
 }
 
-/// The active location with the lowest priority number, then code.
-fn default_location(conn: &Connection) -> Result<String> {
-    let mut stmt = conn.prepare_cached("SELECT code FROM locations WHERE active ORDER BY priority, code LIMIT 1")?;
-    stmt.query_row([], |row| row.get(0))
-        .optional()?
-        .ok_or_else(|| Error::validation("location", "no active location to default to; name one or create one"))
+/// Every location, ordered by priority, then code.
+fn all_locations(conn: &Connection) -> Result<Vec<Location>> {
+    let mut stmt = conn.prepare_cached("SELECT code, name, priority, active FROM locations ORDER BY priority, code")?;
+    let locations = stmt
+        .query_map([], |row| {
+            Ok(Location {
+                code: row.get(0)?,
+                name: row.get(1)?,
+                priority: row.get(2)?,
+                active: row.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(locations)
 }
 
 fn stock_level(conn: &Connection, sku: &str, location: &str) -> Result<Quantities> {
@@ -881,9 +979,106 @@ fn sku_stock(conn: &Connection, sku: &str) -> Result<SkuStock> {
     Ok(SkuStock::from_levels(sku.to_owned(), levels))
 }
 
+/// [`LedgerStore::for_each_stock`]: two scans in SKU order merged here — the items (their
+/// primary key index) and the stock levels (their primary key: no join, no sort) — with the
+/// locations (a handful) read once. A location's position in priority-then-code order is its
+/// levels' sort key, so each SKU's levels come out in [`sku_stock`]'s order. One [`SkuStock`] and
+/// one buffer of levels serve every SKU: once they have grown, a SKU costs no allocation.
+fn each_stock(conn: &Connection, visit: &mut dyn FnMut(&SkuStock) -> Result<()>) -> Result<()> {
+    let locations = all_locations(conn)?;
+    let mut items = conn.prepare_cached("SELECT sku FROM items ORDER BY sku")?;
+    let mut items = items.query([])?;
+    let mut levels = conn
+        .prepare_cached("SELECT sku, location, on_hand, reserved, incoming FROM stock_levels ORDER BY sku, location")?;
+    let mut rows = levels.query([])?;
+    let mut row = rows.next()?;
+    let mut stock = SkuStock::from_levels(String::new(), Vec::new());
+    // The current SKU's levels: (location position, quantities).
+    let mut found: Vec<(usize, Quantities)> = Vec::new();
+    while let Some(item) = items.next()? {
+        let sku = item.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+        found.clear();
+        while let Some(level) = row {
+            // Both scans run in the same (binary) order, so the bytes compare as SQLite sorts.
+            match level
+                .get_ref(0)?
+                .as_bytes()
+                .map_err(rusqlite::Error::from)?
+                .cmp(sku.as_bytes())
+            {
+                // A level of a later SKU: this one has no more.
+                std::cmp::Ordering::Greater => break,
+                std::cmp::Ordering::Equal => {
+                    let code = level.get_ref(1)?.as_bytes().map_err(rusqlite::Error::from)?;
+                    // Like `sku_stock`'s join, a level counts only at a known location (the
+                    // foreign key makes every location known).
+                    if let Some(position) = locations.iter().position(|l| l.code.as_bytes() == code) {
+                        let quantities = Quantities {
+                            on_hand: level.get(2)?,
+                            reserved: level.get(3)?,
+                            incoming: level.get(4)?,
+                        };
+                        found.push((position, quantities));
+                    }
+                }
+                // A level without its item: the foreign key rules it out; skip it.
+                std::cmp::Ordering::Less => {}
+            }
+            row = rows.next()?;
+        }
+        found.sort_unstable_by_key(|(position, _)| *position);
+        fill(&mut stock, sku, &found, &locations);
+        visit(&stock)?;
+    }
+    Ok(())
+}
+
+/// Overwrites `stock` with a SKU and its levels (`found`, in order), reusing its strings.
+fn fill(stock: &mut SkuStock, sku: &str, found: &[(usize, Quantities)], locations: &[Location]) {
+    stock.sku.clear();
+    stock.sku.push_str(sku);
+    let mut count = 0;
+    for (position, q) in found {
+        let Some(location) = locations.get(*position) else {
+            continue;
+        };
+        let mut code = match stock.levels.get_mut(count) {
+            Some(kept) => std::mem::take(&mut kept.location),
+            None => String::new(),
+        };
+        if code != location.code {
+            code.clear();
+            code.push_str(&location.code);
+        }
+        let level = LocationStock {
+            location: code,
+            active: location.active,
+            on_hand: q.on_hand,
+            reserved: q.reserved,
+            incoming: q.incoming,
+            available: q.available(),
+        };
+        match stock.levels.get_mut(count) {
+            Some(kept) => *kept = level,
+            None => stock.levels.push(level),
+        }
+        count += 1;
+    }
+    stock.levels.truncate(count);
+    stock.recount();
+}
+
 /// The movements of one event, source leg first (empty when the event is new).
 fn event_movements(conn: &Connection, event_id: &str) -> Result<Vec<Movement>> {
-    movements_where(conn, "event_id = ?1 ORDER BY leg", [event_id])
+    let mut stmt = conn.prepare_cached(concat!(
+        "SELECT ",
+        movement_columns!(),
+        " FROM movements WHERE event_id = ?1 ORDER BY leg"
+    ))?;
+    let movements = stmt
+        .query_map([event_id], movement_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(movements)
 }
 
 /// Movements selected by a `WHERE` clause (with its ordering and limit).

@@ -603,6 +603,144 @@ fn a_batch_keeps_each_outcome_and_a_refusal_undoes_only_itself() {
 }
 
 #[test]
+fn a_batch_outcome_is_what_the_ledger_stored() {
+    // Outcomes are built from the rows as they are written, not read back: they must be exactly
+    // what a later lookup reads (ids, defaults resolved, texts trimmed, settled quantities).
+    in_memory_and_on_file("batch-outcomes", |name, ledger| {
+        let batch = [
+            req(" r1 ", Receive, 12)
+                .with_origin(" shop ")
+                .with_reference("PO 1")
+                .with_note("a\nnote"),
+            req("s1", Sale, 15).at("WH1"),
+            req("t1", Transfer, 4).at("WH1").to("WH2"),
+            req("res1", Reserve, 3).at("WH2").expiring_at(T0 + 60),
+            settle("rel1", Release, "res1"),
+            req("res2", Reserve, 1).at("WH2"),
+            settle("com1", Commit, "res2").with_quantity(1),
+            req("adj1", Adjustment, 4).at("WH2"),
+            req("inc1", Incoming, 9),
+            req("r2", Receive, 20),
+        ];
+        let outcomes = ledger.record_batch(&batch, T0 + 5).unwrap();
+        assert_eq!(outcomes.len(), batch.len(), "{name}");
+        for (request, outcome) in batch.iter().zip(outcomes) {
+            let outcome = outcome.unwrap_or_else(|e| panic!("{name}: {}: {e}", request.event_id));
+            let stored = ledger.find_event(request.event_id.trim()).unwrap().unwrap();
+            assert!(!outcome.replayed && stored.replayed, "{name}: {}", request.event_id);
+            assert_eq!(outcome.movements, stored.movements, "{name}: {}", request.event_id);
+            assert_eq!(outcome.levels, stored.levels, "{name}: {}", request.event_id);
+            assert_eq!(outcome.oversold, stored.oversold, "{name}: {}", request.event_id);
+        }
+        // The sale took WH1 below zero and the last receipt brought it back: the flag followed.
+        assert!(!ledger.get_item("A").unwrap().unwrap().oversold, "{name}");
+    });
+}
+
+#[test]
+fn the_oversold_flag_follows_every_movement_of_a_batch() {
+    let ledger = ledger();
+    let flag = |ledger: &SqliteLedger| ledger.get_item("A").unwrap().unwrap().oversold;
+    ledger.record_batch(&[req("s1", Sale, 2)], T0).unwrap();
+    assert!(flag(&ledger));
+    ledger.record_batch(&[req("r1", Receive, 1)], T0).unwrap();
+    assert!(flag(&ledger), "still one below zero");
+    ledger
+        .record_batch(&[req("r2", Receive, 1), req("s2", Sale, 1).at("WH2")], T0)
+        .unwrap();
+    assert!(flag(&ledger), "WH1 is back at zero, WH2 went below");
+    ledger.record_batch(&[req("r3", Receive, 1).at("WH2")], T0).unwrap();
+    assert!(!flag(&ledger));
+}
+
+#[test]
+fn each_batch_sees_the_locations_as_they_are_now() {
+    // Locations are looked up once per write transaction; a change between two calls counts.
+    let ledger = ledger();
+    ledger.record_batch(&[req("r1", Receive, 5)], T0).unwrap();
+    ledger.upsert_location(&location("WH1", 1, false), T0).unwrap();
+    ledger.upsert_location(&location("WH3", 3, true), T0).unwrap();
+    let outcomes = ledger
+        .record_batch(&[req("res1", Reserve, 1).at("WH1"), req("r2", Receive, 1)], T0)
+        .unwrap();
+    let error = outcomes[0].as_ref().unwrap_err();
+    assert!(error.to_string().contains("the location is inactive"), "{error}");
+    assert_eq!(
+        outcomes[1].as_ref().unwrap().movements[0].location,
+        "WH2",
+        "the new default"
+    );
+    let outcome = ledger.record(&req("r3", Receive, 1).at("WH3"), T0).unwrap();
+    assert_eq!(outcome.movements[0].location, "WH3");
+}
+
+#[test]
+fn every_items_stock_comes_in_sku_order_as_stock_gives_it() {
+    in_memory_and_on_file("for-each-stock", |name, ledger| {
+        // W0 sorts first by code but last by priority: levels must follow priority.
+        ledger.upsert_location(&location("W0", 9, true), T0).unwrap();
+        for sku in ["C-none", "Ä-1", "10", "b"] {
+            ledger.upsert_item(&item(sku, "Other item"), T0).unwrap();
+        }
+        let movements = [
+            req("1", Receive, 5).at("W0"),
+            req("2", Receive, 3).at("WH2"),
+            req("3", Sale, 2).at("WH1"),
+            req("4", Receive, 7).at("WH0"),
+            req("5", Reserve, 2).at("WH2"),
+            MovementRequest::new("6", "B", Receive, 4).at("WH2"),
+            MovementRequest::new("7", "10", Incoming, 6).at("W0"),
+            MovementRequest::new("8", "Ä-1", Receive, 1),
+            MovementRequest::new("9", "b", Sale, 1),
+        ];
+        for movement in &movements {
+            ledger.record(movement, T0).unwrap();
+        }
+        let mut seen: Vec<SkuStock> = Vec::new();
+        ledger
+            .for_each_stock(&mut |stock| {
+                seen.push(stock.clone());
+                Ok(())
+            })
+            .unwrap();
+        let skus: Vec<&str> = seen.iter().map(|s| s.sku.as_str()).collect();
+        assert_eq!(
+            skus,
+            ["10", "A", "B", "C-none", "b", "Ä-1"],
+            "{name}: every item, by bytes"
+        );
+        for stock in &seen {
+            assert_eq!(stock, &ledger.stock(&stock.sku).unwrap(), "{name}: {}", stock.sku);
+        }
+        let a = &seen[1];
+        let codes: Vec<&str> = a.levels.iter().map(|l| l.location.as_str()).collect();
+        assert_eq!(codes, ["WH0", "WH1", "WH2", "W0"], "{name}");
+        assert!(
+            seen[3].levels.is_empty(),
+            "{name}: an item without movements has no levels"
+        );
+    });
+}
+
+#[test]
+fn walking_the_stock_stops_at_the_first_error_and_leaves_the_store_usable() {
+    let ledger = ledger();
+    let mut visited = 0;
+    let error = ledger
+        .for_each_stock(&mut |_| {
+            visited += 1;
+            Err(Error::Conflict("enough".into()))
+        })
+        .unwrap_err();
+    assert_eq!((visited, error.kind()), (1, ErrorKind::Conflict));
+    ledger.record(&req("r1", Receive, 1), T0).unwrap();
+    let empty = SqliteLedger::open_in_memory().unwrap();
+    empty
+        .for_each_stock(&mut |stock| panic!("no items, yet visited {stock:?}"))
+        .unwrap();
+}
+
+#[test]
 fn a_batch_that_is_too_large_is_refused_whole() {
     let ledger = ledger();
     let batch: Vec<MovementRequest> = (0..=MAX_BATCH).map(|i| req(&format!("e{i}"), Receive, 1)).collect();

@@ -206,6 +206,14 @@ impl Ledger {
         Ok(list_from(&allocations, allocation_out)?)
     }
 
+    /// What each channel rule is shown for every item in the ledger, from the ledger's own stock
+    /// (a full sync): `['SKU-1' => [q1, q2, …], …]` in SKU order, one quantity per rule in the
+    /// rules' order; with `explain`, each as `['quantity' => …, 'explanation' => …]`. Options:
+    /// `supplier_stock` (`sku => int`), `explain` (default false).
+    pub fn allocate_all(&self, rules: &ZendHashTable, options: Option<&ZendHashTable>) -> PhpResult<Table> {
+        Ok(super::stock::allocate_ledger(self.store(), rules, options)?)
+    }
+
     /// Alerts for the given SKUs (every level), or for every item (only those needing attention),
     /// most severe first. Planning options: `thresholds` {critical, low, warning, critical_days,
     /// low_days, warning_days}, `velocity_window_days`. `$now` defaults to the current time.
@@ -371,20 +379,28 @@ impl Ledger {
             ));
         }
         // Invalid entries are answered without reaching the store; the rest go in one call.
-        let parsed: Vec<Result<MovementRequest>> = items
-            .iter()
-            .enumerate()
-            .map(|(i, m)| movement_request(&Fields::of(m, &format!("movements[{i}]"), MOVEMENT_FIELDS)?, None))
-            .collect();
-        let valid: Vec<MovementRequest> = parsed.iter().filter_map(|p| p.as_ref().ok().cloned()).collect();
+        // `refused` keeps, position by position, the error of an invalid entry (None: sent on).
+        let mut valid: Vec<MovementRequest> = Vec::with_capacity(items.len());
+        let mut refused: Vec<Option<Error>> = Vec::with_capacity(items.len());
+        for (i, m) in items.iter().enumerate() {
+            let parsed =
+                Fields::of(m, &format!("movements[{i}]"), MOVEMENT_FIELDS).and_then(|f| movement_request(&f, None));
+            match parsed {
+                Ok(request) => {
+                    valid.push(request);
+                    refused.push(None);
+                }
+                Err(error) => refused.push(Some(error)),
+            }
+        }
         let mut recorded = self.store.record_batch(&valid, super::now())?.into_iter();
         let mut out = Arr::new();
-        for entry in parsed {
+        for entry in refused {
             let result = match entry {
-                Ok(_) => recorded
+                None => recorded
                     .next()
                     .unwrap_or_else(|| Err(Error::Conflict("the store returned too few outcomes".into()))),
-                Err(e) => Err(e),
+                Some(e) => Err(e),
             };
             out = out.push(match result {
                 Ok(outcome) => outcome_fields(Arr::new().set("ok", true)?, &outcome)?.build(),

@@ -1,5 +1,6 @@
 //! `InventorySync\allocate_many`: channel allocation for a whole catalogue in one call, from stock
-//! the caller passes in (no ledger reads), and the channel rules as PHP writes them.
+//! the caller passes in (no ledger reads), and the channel rules as PHP writes them. Also the PHP
+//! side of `Ledger::allocateAll()`, the same answer from the ledger's own stock.
 //!
 //! Built for volume, because a full sync allocates every SKU: the rules are checked once
 //! ([`RuleSet`]); the stock is read straight from the arrays' storage ([`entries`]) into one
@@ -14,7 +15,9 @@ use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendHashTable, Zval};
 
 use super::convert::{entries, list_of, type_name, Arr, Fields, Key};
-use crate::stock::{AllocationMode, ChannelRule, RuleSet, StockLevel};
+use crate::inventory;
+use crate::ledger::LedgerStore;
+use crate::stock::{Allocation, AllocationMode, ChannelRule, RuleSet, StockLevel};
 use crate::{Error, Result};
 
 type Table = ZBox<ZendHashTable>;
@@ -35,6 +38,7 @@ pub(super) const RULE_FIELDS: &[&str] = &[
     "locations",
 ];
 const OPTION_FIELDS: &[&str] = &["locations", "supplier_stock", "explain"];
+const LEDGER_OPTION_FIELDS: &[&str] = &["supplier_stock", "explain"];
 const LOCATION_FIELDS: &[&str] = &["priority", "active"];
 
 /// What each channel rule is shown for every SKU of `$stock`
@@ -55,6 +59,76 @@ pub fn allocate_many(
     let rules = RuleSet::new(&rules)?;
     let options = Options::read(options)?;
     Ok(allocate_stock(stock, &rules, &options)?)
+}
+
+/// `Ledger::allocateAll()`: every item of `store` under `rules`, from the ledger's own stock.
+/// Returns `['SKU-1' => [q1, q2, …], …]` in SKU order, or with `explain` each quantity as
+/// `['quantity' => …, 'explanation' => …]`. Options: `supplier_stock` (`sku => int`, for rules
+/// with `include_supplier`; SKUs that are not items are ignored), `explain` (default false).
+pub(super) fn allocate_ledger(
+    store: &dyn LedgerStore,
+    rules: &ZendHashTable,
+    options: Option<&ZendHashTable>,
+) -> Result<Table> {
+    let rules = channel_rules(rules)?;
+    let rules = RuleSet::new(&rules)?;
+    let (supplier, explain) = match options {
+        Some(options) => {
+            let f = Fields::new(options, "", LEDGER_OPTION_FIELDS)?;
+            (supplier_stock_option(options)?, f.bool("explain")?.unwrap_or(false))
+        }
+        None => (None, false),
+    };
+    let wants_supplier = rules.rules().iter().any(|rule| rule.include_supplier);
+    // Every value was checked to be an integer.
+    let supplier_stock = |sku: &str| {
+        supplier
+            .filter(|_| wants_supplier)
+            .and_then(|table| table.get(sku))
+            .and_then(Zval::long)
+            .unwrap_or(0)
+    };
+    let mut out = ZendHashTable::new();
+    let mut insert = |sku: &str, allocated: Table| {
+        out.insert(sku, allocated).map_err(|e| {
+            Error::validation(
+                format!("allocation[{sku}]"),
+                format!("cannot be converted for PHP: {e}"),
+            )
+        })
+    };
+    if explain {
+        inventory::allocate_all_explained(store, &rules, supplier_stock, |sku, allocations| {
+            insert(sku, explained_list(&allocations)?)
+        })?;
+    } else {
+        inventory::allocate_all(store, &rules, supplier_stock, |sku, quantities| {
+            insert(sku, int_list(quantities))
+        })?;
+    }
+    Ok(out)
+}
+
+/// The `supplier_stock` option (`sku => int`), every value checked to be an integer.
+fn supplier_stock_option(options: &ZendHashTable) -> Result<Option<&ZendHashTable>> {
+    let Some(supplier) = options.get("supplier_stock").filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    let table = supplier.array().ok_or_else(|| {
+        Error::validation(
+            "supplier_stock",
+            format!("must be an array of sku => int, got {}", type_name(supplier)),
+        )
+    })?;
+    for (sku, value) in entries(table) {
+        if !value.is_long() {
+            return Err(Error::validation(
+                format!("supplier_stock[{sku}]"),
+                format!("must be an integer, got {}", type_name(value)),
+            ));
+        }
+    }
+    Ok(Some(table))
 }
 
 /// Registers this file's functions.
@@ -166,23 +240,7 @@ impl<'a> Options<'a> {
             }
             read.locations.sort_by(|a, b| a.0.cmp(&b.0));
         }
-        if let Some(supplier) = options.get("supplier_stock").filter(|v| !v.is_null()) {
-            let table = supplier.array().ok_or_else(|| {
-                Error::validation(
-                    "supplier_stock",
-                    format!("must be an array of sku => int, got {}", type_name(supplier)),
-                )
-            })?;
-            for (sku, value) in entries(table) {
-                if !value.is_long() {
-                    return Err(Error::validation(
-                        format!("supplier_stock[{sku}]"),
-                        format!("must be an integer, got {}", type_name(value)),
-                    ));
-                }
-            }
-            read.supplier_stock = Some(table);
-        }
+        read.supplier_stock = supplier_stock_option(options)?;
         Ok(read)
     }
 
@@ -376,8 +434,13 @@ fn read_quantities(value: &Zval) -> std::result::Result<[i64; 3], String> {
 }
 
 fn explained(rules: &RuleSet<'_>, levels: &[StockLevel], supplier: i64) -> Result<Table> {
+    explained_list(&rules.allocate(levels, supplier)?)
+}
+
+/// `[['quantity' => …, 'explanation' => …], …]`.
+fn explained_list(allocations: &[Allocation]) -> Result<Table> {
     let mut list = Arr::new();
-    for allocation in rules.allocate(levels, supplier)? {
+    for allocation in allocations {
         list = list.push(
             Arr::new()
                 .set("quantity", allocation.quantity)?
