@@ -12,7 +12,8 @@
 //!
 //! Besides stock, the store keeps what the REST API and the channels need to share between PHP
 //! workers: API keys, rate-limit counters and the security log ([`access`]), the inbound events
-//! log ([`inbound`]) and listings ([`listing`]).
+//! log ([`inbound`]), listings ([`listing`]) and the outbox of jobs pushing quantities to channels
+//! ([`job`]).
 //!
 //! Stock rules (see `product.md`, "Stock rules"):
 //! * a **fact** (sale, return, receive, adjustment, commit, transfer, incoming) is always recorded,
@@ -22,6 +23,7 @@
 
 pub mod access;
 pub mod inbound;
+pub mod job;
 pub mod listing;
 mod rules;
 mod schema;
@@ -34,6 +36,7 @@ pub use access::{
     SecurityRecord,
 };
 pub use inbound::{InboundEvent, InboundOutcome, InboundPage, InboundQuery, InboundRecord};
+pub use job::{Backoff, ClearJobs, Enqueued, Job, JobCounts, JobPage, JobQuery, JobRef, JobStatus, NewJob};
 pub use listing::Listing;
 pub use sqlite::{SqliteLedger, SqliteOptions};
 
@@ -581,7 +584,7 @@ pub struct ChangedSkus {
 
 /// The ledger store: items, locations, stock levels and the append-only movement ledger; and
 /// the state PHP workers share around it: API keys, rate limits, the security and inbound logs,
-/// listings.
+/// listings, the outbox of push jobs.
 ///
 /// Every write takes `now` (unix seconds) and runs in one write transaction that is rolled back
 /// unless it completes. Recording is idempotent per `event_id`, also across processes; so is
@@ -742,6 +745,99 @@ pub trait LedgerStore {
     /// Records that the channel reported `quantity` (±[`MAX_QUANTITY`]) at `now`.
     /// [`Error::NotFound`] for an unknown SKU.
     fn record_listing_seen(&self, channel: &str, sku: &str, quantity: i64, now: i64) -> Result<Listing>;
+
+    // -- Outbox (see [`job`]) ------------------------------------------------------------------
+
+    /// Enqueues quantities to push, in one transaction (all or nothing, at most
+    /// [`job::MAX_ENQUEUE`]), coalesced: a (channel, SKU) with a pending job gets its desired
+    /// quantity replaced (newest wins; place in line, attempts and backoff kept); otherwise a
+    /// pending job is created, also beside a running one, which is never modified. Entries are
+    /// applied in order, so the last of a pair in one batch wins. One [`JobRef`] per entry.
+    ///
+    /// Errors: [`Error::Validation`] naming the entry (`jobs[3].desired`), [`Error::NotFound`]
+    /// for an unknown SKU.
+    fn enqueue_jobs(&self, jobs: &[NewJob], now: i64) -> Result<Vec<JobRef>>;
+
+    /// Claims for `owner` (a name unique to this runner's run) up to `limit` (1–
+    /// [`job::MAX_CLAIM`]) jobs, of one channel or all, for `claim_seconds` (1–
+    /// [`job::MAX_CLAIM_SECONDS`]; longer than a push can take): pending jobs due at `now` whose
+    /// (channel, SKU) has no job running, and running jobs whose claim expired (a stopped
+    /// runner). Zero-stock and quantity drops (below the listing's last pushed quantity) come
+    /// first, then priority jobs, then the oldest. Each claim counts an attempt. Exclusive across
+    /// processes: one write transaction reads and claims.
+    ///
+    /// Before claiming, an expired claim whose pair has a newer pending job is superseded
+    /// (failed; the newer job takes over its attempts), and one that used up its attempts dies.
+    fn claim_jobs(
+        &self,
+        owner: &str,
+        channel: Option<&str>,
+        limit: u32,
+        claim_seconds: u32,
+        now: i64,
+    ) -> Result<Vec<Job>>;
+
+    /// Marks a job `owner` claimed as done and records its desired quantity as pushed on the
+    /// listing (for echo suppression and level reports); returns the job. Older dead jobs of the
+    /// pair become failed (superseded). An expired claim still counts while nobody took it over.
+    ///
+    /// Errors: [`Error::NotFound`] (unknown job), [`Error::Conflict`] when `owner` does not hold
+    /// the claim (it expired and another runner took it, or the job moved on): nothing is written,
+    /// so a late runner never overwrites a newer claim.
+    fn complete_job(&self, id: i64, owner: &str, now: i64) -> Result<Job>;
+
+    /// Records a failed push of a job `owner` claimed; returns the job. `error` says why (cleaned
+    /// and cut to [`job::MAX_ERROR_CHARS`]). Permanent (`retryable: false`) → dead with the
+    /// reason. Retryable with attempts left → pending again after [`Backoff::delay_seconds`]
+    /// (never before `retry_after_seconds`); if a newer pending job of the pair exists, this one
+    /// is superseded (failed) and the newer one takes over attempts, backoff and error.
+    /// Retryable at the attempt limit → dead, "gave up after N attempts: …".
+    ///
+    /// Errors: as [`LedgerStore::complete_job`], and [`Error::Validation`] for an empty `error`.
+    fn fail_job(
+        &self,
+        id: i64,
+        owner: &str,
+        error: &str,
+        retryable: bool,
+        retry_after_seconds: Option<u32>,
+        now: i64,
+    ) -> Result<Job>;
+
+    /// Gives back every job `owner` holds, unpushed (a runner stopping early): each is due again
+    /// with its attempt returned, or superseded by a newer pending job of its pair. Returns how
+    /// many were released.
+    fn release_claims(&self, owner: &str, now: i64) -> Result<usize>;
+
+    /// The job with this id, if any.
+    fn get_job(&self, id: i64) -> Result<Option<Job>>;
+
+    /// Puts a dead or failed job back in line: pending, due at `now`, attempts reset, same
+    /// idempotency key; returns the job that will carry the retry. When a newer pending job of
+    /// the pair exists, that one carries it (its attempts reset, due now) and a dead job becomes
+    /// failed (superseded): an old quantity is never pushed over a newer one.
+    ///
+    /// Errors: [`Error::NotFound`], [`Error::Conflict`] for a job that is not dead or failed,
+    /// whose pair has a newer job running, done or dead (retry that one), or a failed job whose
+    /// newer job is gone (cleared or pruned: its quantity is out of date).
+    fn retry_job(&self, id: i64, now: i64) -> Result<Job>;
+
+    /// Retries every dead job, of one channel or all, as [`LedgerStore::retry_job`] (newest
+    /// first; those that conflict are skipped). Returns how many left the dead letters.
+    fn retry_all(&self, channel: Option<&str>, now: i64) -> Result<usize>;
+
+    /// Deletes the jobs `filter` names (never running ones); returns how many.
+    fn clear_jobs(&self, filter: &ClearJobs) -> Result<usize>;
+
+    /// Jobs newest first, paged by id, optionally of one channel and one status.
+    fn list_jobs(&self, query: &JobQuery) -> Result<JobPage>;
+
+    /// How many jobs are in each status, of one channel or all.
+    fn job_counts(&self, channel: Option<&str>) -> Result<JobCounts>;
+
+    /// Deletes done and failed (superseded) jobs last changed before `older_than` (unix seconds);
+    /// returns how many. Dead jobs are kept until an admin retries or clears them.
+    fn prune_done_jobs(&self, older_than: i64) -> Result<usize>;
 }
 
 impl ItemInput {

@@ -174,8 +174,42 @@ CREATE TABLE listings (
 CREATE UNIQUE INDEX listings_remote ON listings (channel, remote_id) WHERE remote_id IS NOT NULL;
 "#;
 
+/// Version 3: the outbox — jobs pushing one SKU's quantity to one channel. New table only.
+const OUTBOX_V3: &str = r#"
+-- One row per push job (see ledger/job.rs). AUTOINCREMENT: ids are paging cursors, part of the
+-- idempotency key and the "newest job of a (channel, sku)" order, so they are never reused.
+-- claim_owner and claim_expires_at are set exactly while running.
+CREATE TABLE jobs (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    channel          TEXT NOT NULL,
+    sku              TEXT NOT NULL REFERENCES items (sku),
+    desired          INTEGER NOT NULL CHECK (desired >= 0),
+    status           TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed', 'dead')),
+    priority         INTEGER NOT NULL CHECK (priority IN (0, 1)),
+    attempts         INTEGER NOT NULL CHECK (attempts >= 0),
+    revision         INTEGER NOT NULL CHECK (revision >= 0),
+    next_attempt_at  INTEGER NOT NULL,
+    claim_owner      TEXT,
+    claim_expires_at INTEGER,
+    last_error       TEXT,
+    idempotency_key  TEXT NOT NULL,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    CHECK ((status = 'running') = (claim_owner IS NOT NULL AND claim_expires_at IS NOT NULL))
+);
+-- Coalescing's backstop: at most one pending and one running job per (channel, sku).
+CREATE UNIQUE INDEX jobs_one_pending ON jobs (channel, sku) WHERE status = 'pending';
+CREATE UNIQUE INDEX jobs_one_running ON jobs (channel, sku) WHERE status = 'running';
+CREATE INDEX jobs_due ON jobs (status, next_attempt_at);
+CREATE INDEX jobs_claims ON jobs (claim_owner) WHERE claim_owner IS NOT NULL;
+CREATE INDEX jobs_status ON jobs (status, id);
+CREATE INDEX jobs_channel ON jobs (channel, status, id);
+CREATE INDEX jobs_pair ON jobs (channel, sku, id);
+CREATE INDEX jobs_finished ON jobs (status, updated_at) WHERE status IN ('done', 'failed');
+"#;
+
 /// Every schema step, oldest first; the schema version is the number applied. Append only.
-pub(crate) const MIGRATIONS: &[&str] = &[LEDGER_V1, ACCESS_AND_LOGS_V2];
+pub(crate) const MIGRATIONS: &[&str] = &[LEDGER_V1, ACCESS_AND_LOGS_V2, OUTBOX_V3];
 
 /// The schema version this build writes.
 #[cfg(test)]
@@ -274,6 +308,7 @@ mod tests {
                 "api_keys",
                 "inbound_events",
                 "items",
+                "jobs",
                 "listings",
                 "locations",
                 "movements",
@@ -387,6 +422,86 @@ mod tests {
             .record_listing_pushed("shopify:mystore.myshopify.com", "A", 1, 1_700_000_202)
             .unwrap();
         assert_eq!(listing.last_pushed_quantity, Some(1));
+    }
+
+    /// What the version-2 build added on top of [`V1_DATA`]: a key, a rate-limit window, a
+    /// refusal, an inbound event and a listing.
+    const V2_DATA: &str = "
+        INSERT INTO api_keys (name, prefix, key_hash, scopes, supplier, locations, signing_secret, expires_at,
+                              revoked_at, last_used_at, created_at)
+            VALUES ('ERP', 'isk_abcd', 'ab12', 'read write', 'Acme', '[\"WH1\"]', NULL, NULL, NULL, 1700000010,
+                    1700000005);
+        INSERT INTO rate_limits VALUES ('key:1', 1700000000, 1700000060, 3);
+        INSERT INTO security_events (route, reason, key_prefix, remote_addr, detail, recorded_at)
+            VALUES ('/stock', 'unknown_key', 'isk_zzzz', '203.0.113.9', 'no such key', 1700000006);
+        INSERT INTO inbound_events (provider, dedup_key, topic, outcome, summary, recorded, replayed, failed,
+                                    unknown_skus, received_at)
+            VALUES ('shopify', 'd-1', 'orders/create', 'applied', '1 movement', 1, 0, 0, '[]', 1700000007);
+        INSERT INTO listings VALUES ('shopify:demo.myshopify.com', 'A', 'gid://1', 9, 1700000008, 8, 1700000009,
+                                     1700000008, 1700000009);
+    ";
+
+    #[test]
+    fn a_version_2_file_is_upgraded_with_its_data_intact() {
+        use crate::ledger::{JobStatus, LedgerStore, NewJob};
+        let dir = TempDir::new("schema-v2");
+        let path = dir.path().join("ledger.sqlite");
+        let v2_tables = [
+            "items",
+            "locations",
+            "movements",
+            "reservations",
+            "stock_levels",
+            "api_keys",
+            "rate_limits",
+            "security_events",
+            "inbound_events",
+            "listings",
+        ];
+        let before: Vec<Vec<String>> = {
+            let mut conn = Connection::open(&path).unwrap();
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
+                .unwrap();
+            migrate(&mut conn, &MIGRATIONS[..2]).unwrap();
+            conn.execute_batch(V1_DATA).unwrap();
+            conn.execute_batch(V2_DATA).unwrap();
+            assert_eq!(user_version(&conn).unwrap(), 2);
+            assert!(!tables(&conn).contains(&"jobs".to_owned()));
+            v2_tables.iter().map(|t| rows(&conn, t)).collect()
+        };
+        assert!(before.iter().all(|rows| !rows.is_empty()));
+
+        let ledger = SqliteLedger::open(&path).unwrap();
+        assert_eq!(ledger.query_i64("PRAGMA user_version"), 3);
+        {
+            let conn = Connection::open(&path).unwrap();
+            let after: Vec<Vec<String>> = v2_tables.iter().map(|t| rows(&conn, t)).collect();
+            assert_eq!(after, before, "the upgrade must not touch version-2 data");
+            assert!(rows(&conn, "jobs").is_empty());
+        }
+        assert_eq!(ledger.stock("A").unwrap().on_hand, 7);
+        assert!(ledger.find_inbound("shopify", "d-1").unwrap().is_some());
+
+        // The outbox works on the old data: a drop below the listing's last push (9) is claimed,
+        // and completing it updates that listing, keeping its remote id and what it last showed.
+        let channel = "shopify:demo.myshopify.com";
+        let job = &ledger
+            .enqueue_jobs(&[NewJob::new(channel, "A", 3)], 1_700_000_300)
+            .unwrap()[0];
+        let claimed = ledger.claim_jobs("runner", None, 10, 60, 1_700_000_300).unwrap();
+        assert_eq!(claimed.len(), 1);
+        let done = ledger.complete_job(job.id, "runner", 1_700_000_301).unwrap();
+        assert_eq!(done.status, JobStatus::Done);
+        let listing = ledger.listing(channel, "A").unwrap().unwrap();
+        assert_eq!(
+            (
+                listing.remote_id.as_deref(),
+                listing.last_pushed_quantity,
+                listing.last_seen_quantity,
+                listing.created_at
+            ),
+            (Some("gid://1"), Some(3), Some(8), 1_700_000_008)
+        );
     }
 
     #[test]

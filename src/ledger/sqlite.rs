@@ -7,7 +7,7 @@
 //!
 //! The stock ledger's SQL is here; the SQL of what the workers share around it lives in
 //! submodules: `keys` (API keys, rate-limit counters), `logs` (security and inbound events logs),
-//! `listings`. Their trait methods below validate first, then run one of those in a transaction.
+//! `listings`, `jobs` (the outbox). Their trait methods below validate first, then run one of those in a transaction.
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -17,16 +17,18 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, Transact
 
 use super::rules::{self, At, Leg, Quantities};
 use super::schema;
-use super::{access, listing};
+use super::{access, job, listing};
 use super::{
-    AlertThresholds, ApiKey, ChangedSkus, HistoryPage, HistoryQuery, InboundEvent, InboundPage, InboundQuery,
-    InboundRecord, IssuedApiKey, Item, ItemInput, ItemPage, ItemQuery, KeyCheck, LedgerStore, Listing, Location,
-    LocationStock, Movement, MovementKind, MovementOutcome, MovementRequest, NewApiKey, RateDecision, SecurityEvent,
-    SecurityPage, SecurityQuery, SecurityRecord, SkuStock, LEDGER_EVENT_PREFIX, MAX_BATCH,
+    AlertThresholds, ApiKey, Backoff, ChangedSkus, ClearJobs, HistoryPage, HistoryQuery, InboundEvent, InboundPage,
+    InboundQuery, InboundRecord, IssuedApiKey, Item, ItemInput, ItemPage, ItemQuery, Job, JobCounts, JobPage, JobQuery,
+    JobRef, KeyCheck, LedgerStore, Listing, Location, LocationStock, Movement, MovementKind, MovementOutcome,
+    MovementRequest, NewApiKey, NewJob, RateDecision, SecurityEvent, SecurityPage, SecurityQuery, SecurityRecord,
+    SkuStock, LEDGER_EVENT_PREFIX, MAX_BATCH,
 };
 use crate::error::ErrorKind;
 use crate::{Error, Result};
 
+mod jobs;
 mod keys;
 mod listings;
 mod logs;
@@ -45,12 +47,15 @@ pub struct SqliteOptions {
     /// How long a writer waits for another writer's lock before failing with a retryable
     /// [`Error::Ledger`]. Default: 5 seconds.
     pub busy_timeout: Duration,
+    /// How failed pushes back off and when they die. Default: [`Backoff::default`].
+    pub backoff: Backoff,
 }
 
 impl Default for SqliteOptions {
     fn default() -> Self {
         SqliteOptions {
             busy_timeout: Duration::from_secs(5),
+            backoff: Backoff::default(),
         }
     }
 }
@@ -60,6 +65,7 @@ impl Default for SqliteOptions {
 #[derive(Debug)]
 pub struct SqliteLedger {
     conn: Mutex<Connection>,
+    backoff: Backoff,
 }
 
 impl SqliteLedger {
@@ -80,11 +86,17 @@ impl SqliteLedger {
 
     /// A private in-memory ledger (tests, previews). Nothing is persisted.
     pub fn open_in_memory() -> Result<Self> {
+        Self::open_in_memory_with(&SqliteOptions::default())
+    }
+
+    /// A private in-memory ledger with these options (tests, previews). Nothing is persisted.
+    pub fn open_in_memory_with(options: &SqliteOptions) -> Result<Self> {
         let conn = Connection::open_in_memory().map_err(|e| Error::ledger("cannot open an in-memory ledger", e))?;
-        Self::configure(conn, &SqliteOptions::default())
+        Self::configure(conn, options)
     }
 
     fn configure(mut conn: Connection, options: &SqliteOptions) -> Result<Self> {
+        let backoff = options.backoff.validated()?;
         conn.busy_timeout(options.busy_timeout)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
         conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -98,7 +110,10 @@ impl SqliteLedger {
             conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
             schema::migrate(&mut conn, schema::MIGRATIONS)
         })?;
-        Ok(SqliteLedger { conn: Mutex::new(conn) })
+        Ok(SqliteLedger {
+            conn: Mutex::new(conn),
+            backoff,
+        })
     }
 
     /// The journal mode in effect (`wal` for a file, `memory` in memory), for the health page.
@@ -158,6 +173,7 @@ impl SqliteLedger {
             "security_events",
             "inbound_events",
             "listings",
+            "jobs",
         ];
         for table in tables {
             let mut stmt = conn
@@ -457,6 +473,112 @@ impl LedgerStore for SqliteLedger {
         let (channel, sku) = (listing::channel(channel)?, rules::sku("sku", sku)?);
         let change = listings::Change::Seen(listing::seen_quantity(quantity)?);
         self.write(|tx| listings::update(tx, &channel, &sku, change, now))
+    }
+
+    fn enqueue_jobs(&self, new_jobs: &[NewJob], now: i64) -> Result<Vec<JobRef>> {
+        if new_jobs.len() > job::MAX_ENQUEUE {
+            return Err(Error::validation(
+                "jobs",
+                format!("at most {} jobs per call, got {}", job::MAX_ENQUEUE, new_jobs.len()),
+            ));
+        }
+        let valid = new_jobs
+            .iter()
+            .enumerate()
+            .map(|(i, new)| new.validated(&format!("jobs[{i}].")))
+            .collect::<Result<Vec<_>>>()?;
+        self.write(|tx| valid.iter().map(|new| jobs::enqueue(tx, new, now)).collect())
+    }
+
+    fn claim_jobs(
+        &self,
+        owner: &str,
+        channel: Option<&str>,
+        limit: u32,
+        claim_seconds: u32,
+        now: i64,
+    ) -> Result<Vec<Job>> {
+        let owner = job::owner(owner)?;
+        let channel = channel.map(listing::channel).transpose()?;
+        job::claim_limits(limit, claim_seconds)?;
+        self.write(|tx| jobs::claim(tx, &owner, channel.as_deref(), limit, claim_seconds, &self.backoff, now))
+    }
+
+    fn complete_job(&self, id: i64, owner: &str, now: i64) -> Result<Job> {
+        let owner = job::owner(owner)?;
+        self.write(|tx| jobs::complete(tx, id, &owner, now))
+    }
+
+    fn fail_job(
+        &self,
+        id: i64,
+        owner: &str,
+        error: &str,
+        retryable: bool,
+        retry_after_seconds: Option<u32>,
+        now: i64,
+    ) -> Result<Job> {
+        let owner = job::owner(owner)?;
+        let error = job::error_text(error)?;
+        self.write(|tx| {
+            jobs::fail(
+                tx,
+                id,
+                &owner,
+                &error,
+                retryable,
+                retry_after_seconds,
+                &self.backoff,
+                now,
+            )
+        })
+    }
+
+    fn release_claims(&self, owner: &str, now: i64) -> Result<usize> {
+        let owner = job::owner(owner)?;
+        self.write(|tx| jobs::release(tx, &owner, now))
+    }
+
+    fn get_job(&self, id: i64) -> Result<Option<Job>> {
+        jobs::find(&self.lock(), id)
+    }
+
+    fn retry_job(&self, id: i64, now: i64) -> Result<Job> {
+        self.write(|tx| jobs::retry(tx, id, now))
+    }
+
+    fn retry_all(&self, channel: Option<&str>, now: i64) -> Result<usize> {
+        let channel = channel.map(listing::channel).transpose()?;
+        self.write(|tx| jobs::retry_all(tx, channel.as_deref(), now))
+    }
+
+    fn clear_jobs(&self, filter: &ClearJobs) -> Result<usize> {
+        let filter = match filter {
+            ClearJobs::Dead { channel } => ClearJobs::Dead {
+                channel: channel.as_deref().map(listing::channel).transpose()?,
+            },
+            ClearJobs::Finished { channel } => ClearJobs::Finished {
+                channel: channel.as_deref().map(listing::channel).transpose()?,
+            },
+            ClearJobs::Pending { channel } => ClearJobs::Pending {
+                channel: listing::channel(channel)?,
+            },
+        };
+        self.write(|tx| jobs::clear(tx, &filter))
+    }
+
+    fn list_jobs(&self, query: &JobQuery) -> Result<JobPage> {
+        let limit = rules::page_limit(query.limit)?;
+        jobs::list(&self.lock(), query, limit)
+    }
+
+    fn job_counts(&self, channel: Option<&str>) -> Result<JobCounts> {
+        let channel = channel.map(listing::channel).transpose()?;
+        jobs::counts(&self.lock(), channel.as_deref())
+    }
+
+    fn prune_done_jobs(&self, older_than: i64) -> Result<usize> {
+        self.write(|tx| jobs::prune_done(tx, older_than))
     }
 }
 

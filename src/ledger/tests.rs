@@ -10,6 +10,7 @@ use crate::error::ErrorKind;
 use MovementKind::*;
 
 mod channel_logs;
+mod jobs;
 mod keys;
 
 const T0: i64 = 1_700_000_000;
@@ -1130,6 +1131,7 @@ fn a_busy_ledger_is_a_retryable_error() {
     let path = dir.path().join("ledger.sqlite");
     let options = SqliteOptions {
         busy_timeout: std::time::Duration::from_millis(50),
+        ..SqliteOptions::default()
     };
     let ledger = SqliteLedger::open_with(&path, &options).unwrap();
     setup(&ledger);

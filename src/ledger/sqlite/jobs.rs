@@ -1,0 +1,495 @@
+//! The outbox in SQLite: coalesced jobs and their claims. Every function runs inside the
+//! caller's (immediate) transaction, so a claim, completion or failure reads and writes under one
+//! lock and no two processes can take the same job; inputs were validated before. The queue's
+//! rules are described in [`crate::ledger::job`].
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::listings::{self, Change};
+use super::{next_page, not_found, require_item};
+use crate::ledger::job::{self, Backoff, ClearJobs, Enqueued, Job, JobCounts, JobPage, JobQuery, JobRef, JobStatus};
+use crate::ledger::NewJob;
+use crate::{Error, Result};
+
+const JOB_COLUMNS: &str = "id, channel, sku, desired, status, priority, attempts, revision, next_attempt_at, \
+                           claim_owner, claim_expires_at, last_error, idempotency_key, created_at, updated_at";
+
+fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
+    let status: String = row.get(4)?;
+    let status = JobStatus::parse(&status)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e)))?;
+    Ok(Job {
+        id: row.get(0)?,
+        channel: row.get(1)?,
+        sku: row.get(2)?,
+        desired: row.get(3)?,
+        status,
+        priority: row.get(5)?,
+        attempts: row.get(6)?,
+        revision: row.get(7)?,
+        next_attempt_at: row.get(8)?,
+        claim_owner: row.get(9)?,
+        claim_expires_at: row.get(10)?,
+        last_error: row.get(11)?,
+        idempotency_key: row.get(12)?,
+        created_at: row.get(13)?,
+        updated_at: row.get(14)?,
+    })
+}
+
+/// Jobs selected by a `WHERE` clause (with its ordering and limit).
+fn jobs_where(conn: &Connection, clause: &str, params: impl rusqlite::Params) -> Result<Vec<Job>> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE {clause}"))?;
+    let jobs = stmt
+        .query_map(params, job_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(jobs)
+}
+
+fn job_where(conn: &Connection, clause: &str, params: impl rusqlite::Params) -> Result<Option<Job>> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE {clause}"))?;
+    Ok(stmt.query_row(params, job_from_row).optional()?)
+}
+
+/// The job with this id.
+pub(super) fn find(conn: &Connection, id: i64) -> Result<Option<Job>> {
+    job_where(conn, "id = ?1", [id])
+}
+
+fn require(conn: &Connection, id: i64) -> Result<Job> {
+    find(conn, id)?.ok_or_else(|| not_found("job", &id.to_string()))
+}
+
+/// The pending job of a (channel, SKU), if any (there is at most one).
+fn pending_of(conn: &Connection, channel: &str, sku: &str) -> Result<Option<Job>> {
+    job_where(
+        conn,
+        "channel = ?1 AND sku = ?2 AND status = 'pending'",
+        params![channel, sku],
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Enqueuing
+// ---------------------------------------------------------------------------------------------
+
+/// Enqueues one validated job: replaces the desired quantity of the pair's pending job, or
+/// creates one. A running job of the pair is left alone.
+pub(super) fn enqueue(conn: &Connection, new: &NewJob, now: i64) -> Result<JobRef> {
+    require_item(conn, &new.sku)?;
+    if let Some(pending) = pending_of(conn, &new.channel, &new.sku)? {
+        if pending.desired == new.desired {
+            if new.priority && !pending.priority {
+                conn.execute(
+                    "UPDATE jobs SET priority = 1, updated_at = ?2 WHERE id = ?1",
+                    params![pending.id, now],
+                )?;
+            }
+            return Ok(JobRef {
+                id: pending.id,
+                outcome: Enqueued::Unchanged,
+                idempotency_key: pending.idempotency_key,
+            });
+        }
+        // Newest wins; the job keeps its place (created_at), attempts and backoff.
+        let revision = pending.revision.saturating_add(1);
+        let key = job::idempotency_key(pending.id, pending.created_at, revision, new.desired);
+        conn.execute(
+            "UPDATE jobs SET desired = ?2, revision = ?3, idempotency_key = ?4, priority = (priority OR ?5),
+                             updated_at = ?6
+             WHERE id = ?1",
+            params![pending.id, new.desired, revision, key, new.priority, now],
+        )?;
+        return Ok(JobRef {
+            id: pending.id,
+            outcome: Enqueued::Replaced,
+            idempotency_key: key,
+        });
+    }
+    conn.execute(
+        "INSERT INTO jobs (channel, sku, desired, status, priority, attempts, revision, next_attempt_at,
+                           idempotency_key, created_at, updated_at)
+         VALUES (?1, ?2, ?3, 'pending', ?4, 0, 0, ?5, '', ?5, ?5)",
+        params![new.channel, new.sku, new.desired, new.priority, now],
+    )?;
+    let id = conn.last_insert_rowid();
+    let key = job::idempotency_key(id, now, 0, new.desired);
+    conn.execute("UPDATE jobs SET idempotency_key = ?2 WHERE id = ?1", params![id, key])?;
+    Ok(JobRef {
+        id,
+        outcome: Enqueued::Created,
+        idempotency_key: key,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Claims
+// ---------------------------------------------------------------------------------------------
+
+/// Claims up to `limit` due jobs for `owner`: pending jobs whose time has come (unless the pair
+/// has a job running) and jobs whose claim expired. Zero-stock and drops first, then priority,
+/// then oldest.
+pub(super) fn claim(
+    conn: &Connection,
+    owner: &str,
+    channel: Option<&str>,
+    limit: u32,
+    claim_seconds: u32,
+    backoff: &Backoff,
+    now: i64,
+) -> Result<Vec<Job>> {
+    settle_expired(conn, backoff, now)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT j.id FROM jobs j
+         LEFT JOIN listings l ON l.channel = j.channel AND l.sku = j.sku
+         WHERE (?1 IS NULL OR j.channel = ?1)
+           AND ((j.status = 'pending' AND j.next_attempt_at <= ?2
+                 AND NOT EXISTS (SELECT 1 FROM jobs r
+                                 WHERE r.channel = j.channel AND r.sku = j.sku AND r.status = 'running'))
+                OR (j.status = 'running' AND j.claim_expires_at <= ?2))
+         ORDER BY CASE WHEN j.desired = 0 OR j.desired < l.last_pushed_quantity THEN 0
+                       WHEN j.priority THEN 1
+                       ELSE 2 END,
+                  j.created_at, j.id
+         LIMIT ?3",
+    )?;
+    let ids = stmt
+        .query_map(params![channel, now, limit], |row| row.get::<_, i64>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let expires_at = now.saturating_add(i64::from(claim_seconds));
+    let mut claimed = Vec::with_capacity(ids.len());
+    for id in ids {
+        conn.prepare_cached(
+            "UPDATE jobs SET status = 'running', claim_owner = ?2, claim_expires_at = ?3, attempts = attempts + 1,
+                             updated_at = ?4
+             WHERE id = ?1",
+        )?
+        .execute(params![id, owner, expires_at, now])?;
+        claimed.push(require(conn, id)?);
+    }
+    Ok(claimed)
+}
+
+/// Running jobs whose claim expired (their runner stopped without a result): superseded when a
+/// newer pending job waits, dead when they used up their attempts; the others are claimed again.
+fn settle_expired(conn: &Connection, backoff: &Backoff, now: i64) -> Result<()> {
+    let expired = jobs_where(conn, "status = 'running' AND claim_expires_at <= ?1 ORDER BY id", [now])?;
+    for job in expired {
+        let what = format!(
+            "the claim of {} expired at {} without a result (did the runner stop?)",
+            job.claim_owner.as_deref().unwrap_or_default(),
+            job.claim_expires_at.unwrap_or_default()
+        );
+        if let Some(newer) = pending_of(conn, &job.channel, &job.sku)? {
+            let reason = format!("superseded by job #{}: {what}", newer.id);
+            supersede(conn, &job, &reason, job.attempts, &newer, Some(&what), i64::MIN, now)?;
+        } else if job.attempts >= backoff.max_attempts {
+            kill(
+                conn,
+                &job,
+                &format!("gave up after {} attempts: {what}", job.attempts),
+                now,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The job, if `owner` holds its claim (an expired claim still counts while nobody took it
+/// over); else a conflict saying why the result cannot be recorded.
+fn claimed_by(conn: &Connection, id: i64, owner: &str) -> Result<Job> {
+    let job = require(conn, id)?;
+    match (job.status, job.claim_owner.as_deref()) {
+        (JobStatus::Running, Some(holder)) if holder == owner => Ok(job),
+        (JobStatus::Running, Some(holder)) => Err(Error::Conflict(format!(
+            "job #{id} is claimed by {holder} until {}, not by {owner}: the claim of {owner} expired and was taken \
+             over, so its result is not recorded",
+            job.claim_expires_at.unwrap_or_default()
+        ))),
+        (status, _) => Err(Error::Conflict(format!(
+            "job #{id} is {status}, not claimed by {owner}: its claim ended (expired, released or superseded), \
+             so the result is not recorded"
+        ))),
+    }
+}
+
+/// Marks a claimed job done and records the pushed quantity on the listing.
+pub(super) fn complete(conn: &Connection, id: i64, owner: &str, now: i64) -> Result<Job> {
+    let job = claimed_by(conn, id, owner)?;
+    conn.execute(
+        "UPDATE jobs SET status = 'done', claim_owner = NULL, claim_expires_at = NULL, updated_at = ?2 WHERE id = ?1",
+        params![id, now],
+    )?;
+    listings::update(conn, &job.channel, &job.sku, Change::Pushed(job.desired), now)?;
+    retire_older_dead(conn, &job, now)?;
+    require(conn, id)
+}
+
+/// Records a failed push of a claimed job (`error` already cleaned): back in line with backoff,
+/// handed to a newer pending job, or dead.
+#[allow(clippy::too_many_arguments)] // the trait's parameters plus the connection and settings
+pub(super) fn fail(
+    conn: &Connection,
+    id: i64,
+    owner: &str,
+    error: &str,
+    retryable: bool,
+    retry_after: Option<u32>,
+    backoff: &Backoff,
+    now: i64,
+) -> Result<Job> {
+    let job = claimed_by(conn, id, owner)?;
+    if !retryable {
+        kill(conn, &job, error, now)?;
+    } else if job.attempts >= backoff.max_attempts {
+        kill(
+            conn,
+            &job,
+            &format!("gave up after {} attempts: {error}", job.attempts),
+            now,
+        )?;
+    } else {
+        let delay = backoff.delay_seconds(job.id, job.attempts, retry_after);
+        let next = now.saturating_add(i64::from(delay));
+        match pending_of(conn, &job.channel, &job.sku)? {
+            Some(newer) => {
+                let reason = format!("superseded by job #{}: {error}", newer.id);
+                supersede(conn, &job, &reason, job.attempts, &newer, Some(error), next, now)?;
+            }
+            None => {
+                conn.execute(
+                    "UPDATE jobs SET status = 'pending', claim_owner = NULL, claim_expires_at = NULL,
+                                     next_attempt_at = ?2, last_error = ?3, updated_at = ?4
+                     WHERE id = ?1",
+                    params![id, next, error, now],
+                )?;
+            }
+        }
+    }
+    require(conn, id)
+}
+
+/// Gives back every job `owner` holds, unpushed: its attempt is returned and it is due again
+/// (or handed to a newer pending job of its pair).
+pub(super) fn release(conn: &Connection, owner: &str, now: i64) -> Result<usize> {
+    let held = jobs_where(conn, "status = 'running' AND claim_owner = ?1 ORDER BY id", [owner])?;
+    for job in &held {
+        let attempts = job.attempts.saturating_sub(1);
+        match pending_of(conn, &job.channel, &job.sku)? {
+            Some(newer) => {
+                let reason = format!(
+                    "released by {owner} before it was pushed; superseded by job #{}",
+                    newer.id
+                );
+                let carried = job.last_error.as_deref();
+                supersede(conn, job, &reason, attempts, &newer, carried, i64::MIN, now)?;
+            }
+            None => {
+                conn.execute(
+                    "UPDATE jobs SET status = 'pending', claim_owner = NULL, claim_expires_at = NULL, attempts = ?2,
+                                     updated_at = ?3
+                     WHERE id = ?1",
+                    params![job.id, attempts, now],
+                )?;
+            }
+        }
+    }
+    Ok(held.len())
+}
+
+/// Ends `old` (status failed, with `reason`) in favour of the newer pending job of its pair,
+/// which takes over `attempts` (when more than its own), the later of the two next attempt times
+/// and, when given, `error` as its last error.
+#[allow(clippy::too_many_arguments)] // two jobs and what passes from one to the other
+fn supersede(
+    conn: &Connection,
+    old: &Job,
+    reason: &str,
+    attempts: u32,
+    newer: &Job,
+    error: Option<&str>,
+    next_attempt_at: i64,
+    now: i64,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE jobs SET status = 'failed', claim_owner = NULL, claim_expires_at = NULL, attempts = ?2,
+                         last_error = ?3, updated_at = ?4
+         WHERE id = ?1",
+        params![old.id, attempts, job::error_text(reason)?, now],
+    )?;
+    conn.execute(
+        "UPDATE jobs SET attempts = max(attempts, ?2), next_attempt_at = max(next_attempt_at, ?3),
+                         last_error = COALESCE(?4, last_error), updated_at = ?5
+         WHERE id = ?1",
+        params![newer.id, attempts, next_attempt_at, error, now],
+    )?;
+    Ok(())
+}
+
+/// Makes a job dead with a readable reason.
+fn kill(conn: &Connection, job: &Job, reason: &str, now: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE jobs SET status = 'dead', claim_owner = NULL, claim_expires_at = NULL, last_error = ?2,
+                         updated_at = ?3
+         WHERE id = ?1",
+        params![job.id, job::error_text(reason)?, now],
+    )?;
+    retire_older_dead(conn, job, now)
+}
+
+/// Older dead jobs of the pair are superseded (failed) once `job` is done or dead, so a pair has
+/// at most one dead letter and never one older than a successful push.
+fn retire_older_dead(conn: &Connection, job: &Job, now: i64) -> Result<()> {
+    let older = jobs_where(
+        conn,
+        "channel = ?1 AND sku = ?2 AND id < ?3 AND status = 'dead' ORDER BY id",
+        params![job.channel, job.sku, job.id],
+    )?;
+    for dead in older {
+        mark_superseded(conn, &dead, job.id, now)?;
+    }
+    Ok(())
+}
+
+/// A dead job becomes failed: superseded by job `by`, keeping its reason after that.
+fn mark_superseded(conn: &Connection, dead: &Job, by: i64, now: i64) -> Result<()> {
+    let reason = match &dead.last_error {
+        Some(error) => format!("superseded by job #{by}: {error}"),
+        None => format!("superseded by job #{by}"),
+    };
+    conn.execute(
+        "UPDATE jobs SET status = 'failed', last_error = ?2, updated_at = ?3 WHERE id = ?1",
+        params![dead.id, job::error_text(&reason)?, now],
+    )?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Admin
+// ---------------------------------------------------------------------------------------------
+
+/// Puts a dead or failed job back in line with its attempts reset; see
+/// [`crate::ledger::LedgerStore::retry_job`].
+pub(super) fn retry(conn: &Connection, id: i64, now: i64) -> Result<Job> {
+    let job = require(conn, id)?;
+    if !matches!(job.status, JobStatus::Dead | JobStatus::Failed) {
+        return Err(Error::Conflict(format!(
+            "job #{id} is {}; only dead or failed jobs can be retried",
+            job.status
+        )));
+    }
+    let newest = job_where(
+        conn,
+        "channel = ?1 AND sku = ?2 AND id > ?3 ORDER BY id DESC LIMIT 1",
+        params![job.channel, job.sku, id],
+    )?;
+    match newest {
+        // A failed job was superseded: with its newer job gone (cleared or pruned), its quantity
+        // is out of date and must not be pushed over what came after.
+        None if job.status == JobStatus::Failed => Err(Error::Conflict(format!(
+            "job #{id} was superseded and its quantity is out of date; enqueue the current quantity instead"
+        ))),
+        None => {
+            conn.execute(
+                "UPDATE jobs SET status = 'pending', attempts = 0, next_attempt_at = ?2, updated_at = ?2 WHERE id = ?1",
+                params![id, now],
+            )?;
+            require(conn, id)
+        }
+        Some(newer) if newer.status == JobStatus::Pending => {
+            conn.execute(
+                "UPDATE jobs SET attempts = 0, next_attempt_at = min(next_attempt_at, ?2), updated_at = ?2 WHERE id = ?1",
+                params![newer.id, now],
+            )?;
+            if job.status == JobStatus::Dead {
+                mark_superseded(conn, &job, newer.id, now)?;
+            }
+            require(conn, newer.id)
+        }
+        Some(newer) => Err(Error::Conflict(format!(
+            "job #{id} cannot be retried: job #{} ({}) carries a newer quantity for {} {}",
+            newer.id, newer.status, job.channel, job.sku
+        ))),
+    }
+}
+
+/// Retries every dead job (of one channel), newest first; jobs whose pair has a newer job being
+/// pushed are skipped. Returns how many left the dead letters.
+pub(super) fn retry_all(conn: &Connection, channel: Option<&str>, now: i64) -> Result<usize> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM jobs WHERE status = 'dead' AND (?1 IS NULL OR channel = ?1) ORDER BY id DESC",
+    )?;
+    let ids = stmt
+        .query_map([channel], |row| row.get::<_, i64>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut retried = 0;
+    for id in ids {
+        match retry(conn, id, now) {
+            Ok(_) => retried += 1,
+            Err(Error::Conflict(_)) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(retried)
+}
+
+/// Deletes the jobs a [`ClearJobs`] names (channel already validated).
+pub(super) fn clear(conn: &Connection, filter: &ClearJobs) -> Result<usize> {
+    let (statuses, channel): (&str, Option<&str>) = match filter {
+        ClearJobs::Dead { channel } => ("'dead'", channel.as_deref()),
+        ClearJobs::Finished { channel } => ("'done', 'failed', 'dead'", channel.as_deref()),
+        ClearJobs::Pending { channel } => ("'pending'", Some(channel.as_str())),
+    };
+    let sql = format!("DELETE FROM jobs WHERE status IN ({statuses}) AND (?1 IS NULL OR channel = ?1)");
+    Ok(conn.prepare_cached(&sql)?.execute([channel])?)
+}
+
+/// A page of jobs, newest first.
+pub(super) fn list(conn: &Connection, query: &JobQuery, limit: u32) -> Result<JobPage> {
+    let channel = query.channel.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    let mut jobs = jobs_where(
+        conn,
+        "(?1 IS NULL OR channel = ?1) AND (?2 IS NULL OR status = ?2) AND id < ?3 ORDER BY id DESC LIMIT ?4",
+        params![
+            channel,
+            query.status.map(JobStatus::as_str),
+            query.before.unwrap_or(i64::MAX),
+            i64::from(limit) + 1
+        ],
+    )?;
+    let next_before = next_page(&mut jobs, limit).map(|last| last.id);
+    Ok(JobPage { jobs, next_before })
+}
+
+/// Jobs per status (of one channel).
+pub(super) fn counts(conn: &Connection, channel: Option<&str>) -> Result<JobCounts> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT status, COUNT(*), SUM(attempts > 0) FROM jobs WHERE (?1 IS NULL OR channel = ?1) GROUP BY status",
+    )?;
+    let rows = stmt
+        .query_map([channel], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, u64>(1)?, row.get::<_, u64>(2)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut counts = JobCounts::default();
+    for (status, count, with_attempts) in rows {
+        match JobStatus::parse(&status)? {
+            JobStatus::Pending => {
+                counts.pending = count;
+                counts.retrying = with_attempts;
+            }
+            JobStatus::Running => counts.running = count,
+            JobStatus::Done => counts.done = count,
+            JobStatus::Failed => counts.failed = count,
+            JobStatus::Dead => counts.dead = count,
+        }
+    }
+    Ok(counts)
+}
+
+/// Deletes done and failed (superseded) jobs last changed before `older_than`.
+pub(super) fn prune_done(conn: &Connection, older_than: i64) -> Result<usize> {
+    Ok(conn
+        .prepare_cached("DELETE FROM jobs WHERE status IN ('done', 'failed') AND updated_at < ?1")?
+        .execute([older_than])?)
+}

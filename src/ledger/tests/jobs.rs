@@ -1,0 +1,1012 @@
+//! The outbox through [`LedgerStore`], on SQLite: coalescing, claims, every transition, backoff,
+//! supersession, admin operations, and several connections claiming from one file.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use super::{in_memory_and_on_file, item, setup, TempDir, T0};
+use crate::error::ErrorKind;
+use crate::ledger::{
+    Backoff, ClearJobs, Enqueued, Job, JobCounts, JobQuery, JobStatus, LedgerStore, NewJob, SqliteLedger, SqliteOptions,
+};
+use crate::Error;
+use JobStatus::*;
+
+const CH: &str = "shopify:demo.myshopify.com";
+const OTHER: &str = "woocommerce_remote:https://shop.example/";
+
+/// Small numbers, so tests reach the limits quickly.
+const BACKOFF: Backoff = Backoff {
+    base_seconds: 10,
+    cap_seconds: 80,
+    max_attempts: 3,
+};
+
+/// A set-up ledger in memory with [`BACKOFF`].
+fn ledger() -> SqliteLedger {
+    let options = SqliteOptions {
+        backoff: BACKOFF,
+        ..SqliteOptions::default()
+    };
+    let ledger = SqliteLedger::open_in_memory_with(&options).unwrap();
+    setup(&ledger);
+    ledger
+}
+
+fn enqueue(ledger: &impl LedgerStore, sku: &str, desired: i64, now: i64) -> i64 {
+    let refs = ledger.enqueue_jobs(&[NewJob::new(CH, sku, desired)], now).unwrap();
+    refs[0].id
+}
+
+fn job(ledger: &impl LedgerStore, id: i64) -> Job {
+    ledger.get_job(id).unwrap().unwrap()
+}
+
+fn claim(ledger: &impl LedgerStore, owner: &str, now: i64) -> Vec<i64> {
+    let jobs = ledger.claim_jobs(owner, None, 100, 60, now).unwrap();
+    jobs.iter().map(|j| j.id).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Enqueuing and coalescing
+// ---------------------------------------------------------------------------------------------
+
+/// (job, now, outcome, which job (index into the ids seen), desired, revision, priority).
+type CoalesceStep = (NewJob, i64, Enqueued, usize, i64, u32, bool);
+
+#[test]
+fn enqueuing_coalesces_per_channel_and_sku_and_the_newest_value_wins() {
+    in_memory_and_on_file("jobs-coalesce", |name, ledger| {
+        let steps: Vec<CoalesceStep> = vec![
+            (NewJob::new(CH, "A", 5), T0, Enqueued::Created, 0, 5, 0, false),
+            (NewJob::new(CH, " A ", 3), T0 + 1, Enqueued::Replaced, 0, 3, 1, false),
+            (NewJob::new(CH, "A", 3), T0 + 2, Enqueued::Unchanged, 0, 3, 1, false),
+            (
+                NewJob {
+                    priority: true,
+                    ..NewJob::new(CH, "A", 3)
+                },
+                T0 + 3,
+                Enqueued::Unchanged,
+                0,
+                3,
+                1,
+                true,
+            ),
+            // Priority, once set, stays; back to an earlier value is still a new revision.
+            (NewJob::new(CH, "A", 5), T0 + 4, Enqueued::Replaced, 0, 5, 2, true),
+            // Another SKU or another channel is another job.
+            (NewJob::new(CH, "B", 5), T0 + 5, Enqueued::Created, 1, 5, 0, false),
+            (NewJob::new(OTHER, "A", 5), T0 + 6, Enqueued::Created, 2, 5, 0, false),
+        ];
+        let mut ids: Vec<i64> = Vec::new();
+        let mut keys: Vec<String> = Vec::new();
+        for (i, (new, now, outcome, which, desired, revision, priority)) in steps.into_iter().enumerate() {
+            let r = ledger.enqueue_jobs(&[new], now).unwrap().remove(0);
+            assert_eq!(r.outcome, outcome, "{name}: step {i}");
+            if which == ids.len() {
+                ids.push(r.id);
+            }
+            assert_eq!(r.id, ids[which], "{name}: step {i}");
+            let stored = job(ledger, r.id);
+            assert_eq!(
+                (
+                    stored.status,
+                    stored.desired,
+                    stored.revision,
+                    stored.priority,
+                    stored.attempts
+                ),
+                (Pending, desired, revision, priority, 0),
+                "{name}: step {i}"
+            );
+            assert_eq!(stored.idempotency_key, r.idempotency_key, "{name}: step {i}");
+            // The job keeps its place in line.
+            assert!(
+                stored.created_at <= T0 + 6 && stored.next_attempt_at == stored.created_at,
+                "{name}"
+            );
+            match outcome {
+                Enqueued::Unchanged => assert!(keys.contains(&r.idempotency_key), "{name}: step {i}"),
+                _ => assert!(
+                    !keys.contains(&r.idempotency_key),
+                    "{name}: step {i}: a new value gets a new key"
+                ),
+            }
+            keys.push(r.idempotency_key);
+        }
+        assert_eq!(job(ledger, ids[0]).created_at, T0, "{name}");
+
+        // In one batch, entries apply in order: the last of a pair wins.
+        let refs = ledger
+            .enqueue_jobs(
+                &[
+                    NewJob::new(CH, "B", 9),
+                    NewJob::new(CH, "A", 7),
+                    NewJob::new(CH, "B", 8),
+                ],
+                T0 + 10,
+            )
+            .unwrap();
+        let outcomes: Vec<(i64, Enqueued)> = refs.iter().map(|r| (r.id, r.outcome)).collect();
+        assert_eq!(
+            outcomes,
+            [
+                (ids[1], Enqueued::Replaced),
+                (ids[0], Enqueued::Replaced),
+                (ids[1], Enqueued::Replaced)
+            ],
+            "{name}"
+        );
+        assert_eq!(job(ledger, ids[1]).desired, 8, "{name}");
+        assert_eq!(ledger.job_counts(None).unwrap().pending, 3, "{name}");
+    });
+}
+
+#[test]
+fn a_running_job_is_untouched_and_its_successor_waits_for_it() {
+    let ledger = ledger();
+    let first = enqueue(&ledger, "A", 5, T0);
+    assert_eq!(claim(&ledger, "r1", T0), [first]);
+    let before = job(&ledger, first);
+
+    let second = enqueue(&ledger, "A", 3, T0 + 1);
+    assert_ne!(second, first, "a new pending job beside the running one");
+    assert_eq!(job(&ledger, first), before, "the running job is not modified");
+    assert_eq!(enqueue(&ledger, "A", 2, T0 + 2), second, "and the new one coalesces");
+
+    // Two pushes of one SKU to one channel never overlap: the successor waits.
+    assert!(claim(&ledger, "r2", T0 + 3).is_empty());
+    ledger.complete_job(first, "r1", T0 + 4).unwrap();
+    assert_eq!(claim(&ledger, "r2", T0 + 5), [second]);
+    ledger.complete_job(second, "r2", T0 + 6).unwrap();
+    let listing = ledger.listing(CH, "A").unwrap().unwrap();
+    assert_eq!(
+        (listing.last_pushed_quantity, listing.last_pushed_at),
+        (Some(2), Some(T0 + 6))
+    );
+}
+
+#[test]
+fn enqueuing_is_checked_and_all_or_nothing() {
+    let ledger = ledger();
+    enqueue(&ledger, "A", 1, T0);
+    let before = ledger.dump();
+    let cases: Vec<(Vec<NewJob>, ErrorKind, &str)> = vec![
+        (
+            vec![NewJob::new(CH, "B", 1), NewJob::new(CH, "A", -1)],
+            ErrorKind::Validation,
+            "jobs[1].desired",
+        ),
+        (
+            vec![NewJob::new(CH, "B", 1), NewJob::new("", "A", 1)],
+            ErrorKind::Validation,
+            "jobs[1].channel",
+        ),
+        (
+            vec![NewJob::new(CH, "A", 2), NewJob::new(CH, "NOPE", 1)],
+            ErrorKind::NotFound,
+            "NOPE",
+        ),
+        (
+            vec![NewJob::new(CH, "A", 2); crate::ledger::job::MAX_ENQUEUE + 1],
+            ErrorKind::Validation,
+            "jobs",
+        ),
+    ];
+    for (jobs, kind, text) in cases {
+        let error = ledger.enqueue_jobs(&jobs, T0 + 1).unwrap_err();
+        assert_eq!(error.kind(), kind, "{error}");
+        let field_or_message = match &error {
+            Error::Validation { field, .. } => field.clone(),
+            other => other.to_string(),
+        };
+        assert!(field_or_message.contains(text), "{error}");
+        assert_eq!(ledger.dump(), before, "{error}: nothing changes");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every transition
+// ---------------------------------------------------------------------------------------------
+
+/// One operation on SKU A's job(s) on [`CH`], at `T0 + seconds`.
+#[derive(Debug, Clone)]
+enum Op {
+    /// Enqueue this desired quantity.
+    Enqueue(i64),
+    /// Claim everything due for this owner (60-second claims).
+    Claim(&'static str),
+    /// Complete job `n` (1-based, in creation order) as this owner.
+    Complete(usize, &'static str),
+    /// Fail job `n` as this owner: retryable?, Retry-After.
+    Fail(usize, &'static str, bool, Option<u32>),
+    /// Release this owner's claims.
+    Release(&'static str),
+    /// Retry job `n` as an admin.
+    Retry(usize),
+}
+
+/// Operations with their times (seconds after `T0`).
+type Steps = Vec<(i64, Op)>;
+
+/// What the last step must leave: job `n`'s status, attempts, claim owner and a text its last
+/// error contains; or a refusal that changes nothing.
+enum Expect {
+    Job(usize, JobStatus, u32, Option<&'static str>, Option<&'static str>),
+    Refused(ErrorKind, &'static str),
+}
+
+fn check(name: &str, steps: &[(i64, Op)], expect: Expect) {
+    let ledger = ledger();
+    let mut ids: Vec<i64> = Vec::new();
+    let id = |ids: &Vec<i64>, n: usize| ids.get(n - 1).copied().unwrap_or(999);
+    let (last, given) = steps.split_last().unwrap();
+    let run = |ids: &mut Vec<i64>, (at, op): &(i64, Op)| -> crate::Result<()> {
+        let now = T0 + at;
+        match op {
+            Op::Enqueue(desired) => {
+                let r = ledger.enqueue_jobs(&[NewJob::new(CH, "A", *desired)], now)?.remove(0);
+                if !ids.contains(&r.id) {
+                    ids.push(r.id);
+                }
+            }
+            Op::Claim(owner) => {
+                ledger.claim_jobs(owner, None, 10, 60, now)?;
+            }
+            Op::Complete(n, owner) => {
+                ledger.complete_job(id(ids, *n), owner, now)?;
+            }
+            Op::Fail(n, owner, retryable, after) => {
+                ledger.fail_job(id(ids, *n), owner, "HTTP 503", *retryable, *after, now)?;
+            }
+            Op::Release(owner) => {
+                ledger.release_claims(owner, now)?;
+            }
+            Op::Retry(n) => {
+                ledger.retry_job(id(ids, *n), now)?;
+            }
+        }
+        Ok(())
+    };
+    for (i, step) in given.iter().enumerate() {
+        run(&mut ids, step).unwrap_or_else(|e| panic!("{name}: step {i} {step:?}: {e}"));
+    }
+    let before = ledger.dump();
+    let result = run(&mut ids, last);
+    match expect {
+        Expect::Job(n, status, attempts, owner, error) => {
+            result.unwrap_or_else(|e| panic!("{name}: {e}"));
+            let got = job(&ledger, id(&ids, n));
+            assert_eq!(
+                (got.status, got.attempts, got.claim_owner.as_deref()),
+                (status, attempts, owner),
+                "{name}: {got:?}"
+            );
+            assert_eq!(got.claim_expires_at.is_some(), status == Running, "{name}: {got:?}");
+            match error {
+                Some(text) => assert!(
+                    got.last_error.as_deref().unwrap_or_default().contains(text),
+                    "{name}: {:?} should contain {text:?}",
+                    got.last_error
+                ),
+                None => assert_eq!(got.last_error, None, "{name}"),
+            }
+        }
+        Expect::Refused(kind, text) => {
+            let error = result.expect_err(name);
+            assert_eq!(error.kind(), kind, "{name}: {error}");
+            assert!(error.to_string().contains(text), "{name}: {error}");
+            assert_eq!(ledger.dump(), before, "{name}: a refusal changes nothing");
+        }
+    }
+}
+
+#[test]
+fn every_transition() {
+    use Expect::{Job as J, Refused};
+    use Op::*;
+    let conflict = ErrorKind::Conflict;
+    let cases: Vec<(&str, Steps, Expect)> = vec![
+        ("enqueue → pending", vec![(0, Enqueue(5))], J(1, Pending, 0, None, None)),
+        (
+            "claim → running",
+            vec![(0, Enqueue(5)), (1, Claim("r1"))],
+            J(1, Running, 1, Some("r1"), None),
+        ),
+        (
+            "not due yet → stays pending",
+            vec![
+                (0, Enqueue(5)),
+                (1, Claim("r1")),
+                (2, Fail(1, "r1", true, None)),
+                (3, Claim("r2")),
+            ],
+            J(1, Pending, 1, None, Some("HTTP 503")),
+        ),
+        (
+            "complete → done",
+            vec![(0, Enqueue(5)), (1, Claim("r1")), (2, Complete(1, "r1"))],
+            J(1, Done, 1, None, None),
+        ),
+        (
+            "retryable failure → pending with backoff",
+            vec![(0, Enqueue(5)), (1, Claim("r1")), (2, Fail(1, "r1", true, None))],
+            J(1, Pending, 1, None, Some("HTTP 503")),
+        ),
+        (
+            "due again after the backoff → running",
+            vec![
+                (0, Enqueue(5)),
+                (1, Claim("r1")),
+                (2, Fail(1, "r1", true, None)),
+                (2 + 10, Claim("r2")),
+            ],
+            J(1, Running, 2, Some("r2"), Some("HTTP 503")),
+        ),
+        (
+            "permanent failure → dead with the reason",
+            vec![(0, Enqueue(5)), (1, Claim("r1")), (2, Fail(1, "r1", false, None))],
+            J(1, Dead, 1, None, Some("HTTP 503")),
+        ),
+        (
+            "retryable failure at the attempt limit → dead",
+            vec![
+                (0, Enqueue(5)),
+                (1, Claim("r1")),
+                (2, Fail(1, "r1", true, None)),
+                (100, Claim("r1")),
+                (101, Fail(1, "r1", true, None)),
+                (300, Claim("r1")),
+                (301, Fail(1, "r1", true, None)),
+            ],
+            J(1, Dead, 3, None, Some("gave up after 3 attempts: HTTP 503")),
+        ),
+        (
+            "release → pending, the attempt given back",
+            vec![(0, Enqueue(5)), (1, Claim("r1")), (2, Release("r1"))],
+            J(1, Pending, 0, None, None),
+        ),
+        (
+            "expired claim → claimed again by another runner",
+            vec![(0, Enqueue(5)), (1, Claim("r1")), (61, Claim("r2"))],
+            J(1, Running, 2, Some("r2"), None),
+        ),
+        (
+            "a valid claim is not taken",
+            vec![(0, Enqueue(5)), (1, Claim("r1")), (60, Claim("r2"))],
+            J(1, Running, 1, Some("r1"), None),
+        ),
+        (
+            "expired claim at the attempt limit → dead",
+            vec![
+                (0, Enqueue(5)),
+                (1, Claim("r1")),
+                (62, Claim("r2")),
+                (123, Claim("r3")),
+                (184, Claim("r4")),
+            ],
+            J(
+                1,
+                Dead,
+                3,
+                None,
+                Some("gave up after 3 attempts: the claim of r3 expired"),
+            ),
+        ),
+        (
+            "the holder of an expired claim may still complete it",
+            vec![(0, Enqueue(5)), (1, Claim("r1")), (500, Complete(1, "r1"))],
+            J(1, Done, 1, None, None),
+        ),
+        (
+            "retry dead → pending, attempts reset",
+            vec![
+                (0, Enqueue(5)),
+                (1, Claim("r1")),
+                (2, Fail(1, "r1", false, None)),
+                (3, Retry(1)),
+            ],
+            J(1, Pending, 0, None, Some("HTTP 503")),
+        ),
+        (
+            "retryable failure with a newer pending job → failed (superseded)",
+            vec![
+                (0, Enqueue(5)),
+                (1, Claim("r1")),
+                (2, Enqueue(3)),
+                (3, Fail(1, "r1", true, None)),
+            ],
+            J(1, Failed, 1, None, Some("superseded by job #2: HTTP 503")),
+        ),
+        (
+            "… and the newer job takes over attempts and error",
+            vec![
+                (0, Enqueue(5)),
+                (1, Claim("r1")),
+                (2, Enqueue(3)),
+                (3, Fail(1, "r1", true, None)),
+                (4, Claim("r2")),
+            ],
+            J(2, Pending, 1, None, Some("HTTP 503")),
+        ),
+        (
+            "release with a newer pending job → failed (superseded)",
+            vec![(0, Enqueue(5)), (1, Claim("r1")), (2, Enqueue(3)), (3, Release("r1"))],
+            J(
+                1,
+                Failed,
+                0,
+                None,
+                Some("released by r1 before it was pushed; superseded by job #2"),
+            ),
+        ),
+        (
+            "expired claim with a newer pending job → failed, the newer one claimed",
+            vec![(0, Enqueue(5)), (1, Claim("r1")), (2, Enqueue(3)), (61, Claim("r2"))],
+            J(2, Running, 2, Some("r2"), Some("the claim of r1 expired")),
+        ),
+        (
+            "retry of a dead job with a newer pending job → that one carries it",
+            vec![
+                (0, Enqueue(5)),
+                (1, Claim("r1")),
+                (2, Enqueue(3)),
+                (3, Fail(1, "r1", false, None)),
+                (4, Retry(1)),
+            ],
+            J(1, Failed, 1, None, Some("superseded by job #2: HTTP 503")),
+        ),
+        (
+            "a newer job done makes an older dead one failed",
+            vec![
+                (0, Enqueue(5)),
+                (1, Claim("r1")),
+                (2, Enqueue(3)),
+                (3, Fail(1, "r1", false, None)),
+                (4, Claim("r1")),
+                (5, Complete(2, "r1")),
+            ],
+            J(1, Failed, 1, None, Some("superseded by job #2: HTTP 503")),
+        ),
+        // Refusals.
+        (
+            "complete by another owner",
+            vec![(0, Enqueue(5)), (1, Claim("r1")), (2, Complete(1, "r2"))],
+            Refused(conflict, "claimed by r1"),
+        ),
+        (
+            "complete after the claim was taken over",
+            vec![
+                (0, Enqueue(5)),
+                (1, Claim("r1")),
+                (61, Claim("r2")),
+                (62, Complete(1, "r1")),
+            ],
+            Refused(conflict, "job #1 is claimed by r2 until"),
+        ),
+        (
+            "fail after the claim was taken over",
+            vec![
+                (0, Enqueue(5)),
+                (1, Claim("r1")),
+                (61, Claim("r2")),
+                (62, Fail(1, "r1", false, None)),
+            ],
+            Refused(conflict, "the claim of r1 expired and was taken over"),
+        ),
+        (
+            "complete after a release",
+            vec![
+                (0, Enqueue(5)),
+                (1, Claim("r1")),
+                (2, Release("r1")),
+                (3, Complete(1, "r1")),
+            ],
+            Refused(conflict, "job #1 is pending, not claimed by r1"),
+        ),
+        (
+            "complete a job never claimed",
+            vec![(0, Enqueue(5)), (1, Complete(1, "r1"))],
+            Refused(conflict, "is pending"),
+        ),
+        (
+            "complete twice",
+            vec![
+                (0, Enqueue(5)),
+                (1, Claim("r1")),
+                (2, Complete(1, "r1")),
+                (3, Complete(1, "r1")),
+            ],
+            Refused(conflict, "is done"),
+        ),
+        (
+            "fail a superseded job",
+            vec![
+                (0, Enqueue(5)),
+                (1, Claim("r1")),
+                (2, Enqueue(3)),
+                (61, Claim("r2")),
+                (62, Fail(1, "r1", true, None)),
+            ],
+            Refused(conflict, "job #1 is failed"),
+        ),
+        (
+            "retry a pending job",
+            vec![(0, Enqueue(5)), (1, Retry(1))],
+            Refused(conflict, "only dead or failed"),
+        ),
+        (
+            "retry when a newer job is running",
+            vec![
+                (0, Enqueue(5)),
+                (1, Claim("r1")),
+                (2, Enqueue(3)),
+                (3, Fail(1, "r1", false, None)),
+                (4, Claim("r1")),
+                (5, Retry(1)),
+            ],
+            Refused(conflict, "job #2 (running) carries a newer quantity"),
+        ),
+        (
+            "retry a superseded job whose newer job was pushed",
+            vec![
+                (0, Enqueue(5)),
+                (1, Claim("r1")),
+                (2, Enqueue(3)),
+                (3, Fail(1, "r1", true, None)),
+                (100, Claim("r1")),
+                (101, Complete(2, "r1")),
+                (102, Retry(1)),
+            ],
+            Refused(conflict, "job #2 (done) carries a newer quantity"),
+        ),
+        (
+            "complete an unknown job",
+            vec![(0, Complete(7, "r1"))],
+            Refused(ErrorKind::NotFound, "unknown job"),
+        ),
+        (
+            "retry an unknown job",
+            vec![(0, Retry(7))],
+            Refused(ErrorKind::NotFound, "unknown job"),
+        ),
+    ];
+    for (name, steps, expect) in cases {
+        check(name, &steps, expect);
+    }
+}
+
+#[test]
+fn claim_and_failure_inputs_are_checked() {
+    let ledger = ledger();
+    let id = enqueue(&ledger, "A", 5, T0);
+    claim(&ledger, "r1", T0);
+    let before = ledger.dump();
+    let field_of = |error: Error| match error {
+        Error::Validation { field, .. } => field,
+        other => panic!("{other:?}"),
+    };
+    let cases: Vec<(crate::Result<()>, &str)> = vec![
+        (ledger.claim_jobs(" ", None, 1, 60, T0).map(drop), "owner"),
+        (ledger.claim_jobs("r", Some(""), 1, 60, T0).map(drop), "channel"),
+        (ledger.claim_jobs("r", None, 0, 60, T0).map(drop), "limit"),
+        (ledger.claim_jobs("r", None, 1, 0, T0).map(drop), "claim_seconds"),
+        (ledger.fail_job(id, "r1", " ", true, None, T0).map(drop), "error"),
+        (ledger.complete_job(id, "", T0).map(drop), "owner"),
+        (
+            ledger
+                .list_jobs(&JobQuery {
+                    limit: 0,
+                    ..JobQuery::default()
+                })
+                .map(drop),
+            "limit",
+        ),
+        (
+            ledger.clear_jobs(&ClearJobs::Pending { channel: " ".into() }).map(drop),
+            "channel",
+        ),
+    ];
+    for (result, field) in cases {
+        assert_eq!(field_of(result.unwrap_err()), field);
+    }
+    assert_eq!(ledger.dump(), before);
+    let bad = SqliteOptions {
+        backoff: Backoff {
+            max_attempts: 0,
+            ..BACKOFF
+        },
+        ..SqliteOptions::default()
+    };
+    assert_eq!(
+        field_of(SqliteLedger::open_in_memory_with(&bad).unwrap_err()),
+        "backoff.max_attempts"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ordering, backoff
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn drops_and_zero_stock_are_claimed_first_then_priority_then_the_oldest() {
+    in_memory_and_on_file("jobs-order", |name, ledger| {
+        for sku in ["C", "D", "E"] {
+            ledger.upsert_item(&item(sku, sku), T0).unwrap();
+        }
+        // Last pushed: A 10, B 4, C 10; D and E never pushed.
+        for (sku, pushed) in [("A", 10), ("B", 4), ("C", 10)] {
+            ledger.record_listing_pushed(CH, sku, pushed, T0).unwrap();
+        }
+        // (sku, desired, priority), oldest first.
+        let jobs = [
+            ("E", 7, false),  // never pushed, oldest
+            ("C", 20, false), // a rise
+            ("A", 4, false),  // a drop
+            ("D", 5, true),   // priority
+            ("B", 0, false),  // zero stock
+            ("A", 9, false),  // (coalesces: A is now 9, still a drop from 10)
+        ];
+        let mut ids = BTreeMap::new();
+        for (i, (sku, desired, priority)) in jobs.into_iter().enumerate() {
+            let new = NewJob {
+                priority,
+                ..NewJob::new(CH, sku, desired)
+            };
+            let r = ledger.enqueue_jobs(&[new], T0 + 1 + i as i64).unwrap().remove(0);
+            ids.insert(r.id, sku);
+        }
+        // Another channel's job, older than all, is not claimed for this channel.
+        ledger.enqueue_jobs(&[NewJob::new(OTHER, "A", 0)], T0).unwrap();
+        let order = |jobs: Vec<Job>| -> Vec<String> { jobs.into_iter().map(|j| ids[&j.id].to_owned()).collect() };
+        let first = ledger.claim_jobs("r1", Some(CH), 2, 60, T0 + 10).unwrap();
+        assert_eq!(order(first), ["A", "B"], "{name}: drops and zeros, oldest first");
+        let rest = ledger.claim_jobs("r1", Some(CH), 10, 60, T0 + 10).unwrap();
+        assert_eq!(order(rest), ["D", "E", "C"], "{name}: then priority, then the oldest");
+        assert_eq!(ledger.job_counts(Some(OTHER)).unwrap().pending, 1, "{name}");
+        assert_eq!(
+            ledger.claim_jobs("r1", None, 10, 60, T0 + 10).unwrap().len(),
+            1,
+            "{name}"
+        );
+    });
+}
+
+#[test]
+fn failures_back_off_exponentially_within_the_cap_and_honour_retry_after() {
+    let generous = SqliteOptions {
+        backoff: Backoff {
+            max_attempts: 10,
+            ..BACKOFF
+        },
+        ..SqliteOptions::default()
+    };
+    let many = SqliteLedger::open_in_memory_with(&generous).unwrap();
+    setup(&many);
+    let id = enqueue(&many, "A", 5, T0);
+
+    // (retry_after, expected delay range): base 10, cap 80.
+    let steps: Vec<(Option<u32>, (i64, i64))> = vec![
+        (None, (5, 10)),
+        (None, (10, 20)),
+        (Some(300), (300, 300)), // Retry-After wins when longer
+        (None, (40, 80)),
+        (Some(1), (40, 80)), // … and not when shorter: the cap is reached
+        (None, (40, 80)),
+    ];
+    let mut now = T0;
+    let mut delays = Vec::new();
+    for (attempt, (retry_after, (low, high))) in steps.into_iter().enumerate() {
+        let attempt = attempt as u32 + 1;
+        assert_eq!(claim(&many, "r", now), [id], "attempt {attempt}");
+        let failed = many.fail_job(id, "r", "timeout", true, retry_after, now).unwrap();
+        let delay = failed.next_attempt_at - now;
+        assert!((low..=high).contains(&delay), "attempt {attempt}: {delay}");
+        assert_eq!(
+            delay,
+            i64::from(BACKOFF.delay_seconds(id, attempt, retry_after)),
+            "attempt {attempt}: the store uses the pure rule"
+        );
+        assert!(
+            claim(&many, "r", failed.next_attempt_at - 1).is_empty(),
+            "not before its time"
+        );
+        delays.push(delay);
+        now = failed.next_attempt_at;
+    }
+    // Deterministic: the same job failing the same way waits the same time.
+    let again = SqliteLedger::open_in_memory_with(&generous).unwrap();
+    setup(&again);
+    enqueue(&again, "A", 5, T0);
+    claim(&again, "r", T0);
+    let same = again.fail_job(id, "r", "timeout", true, None, T0).unwrap();
+    assert_eq!(same.next_attempt_at - T0, delays[0]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Admin operations
+// ---------------------------------------------------------------------------------------------
+
+/// Makes a dead job of `sku` on `channel` (permanent failure) and returns its id.
+fn dead_job(ledger: &impl LedgerStore, channel: &str, sku: &str, now: i64) -> i64 {
+    let id = ledger.enqueue_jobs(&[NewJob::new(channel, sku, 1)], now).unwrap()[0].id;
+    let claimed = ledger.claim_jobs("admin-test", Some(channel), 100, 60, now).unwrap();
+    assert!(claimed.iter().any(|j| j.id == id));
+    ledger
+        .fail_job(id, "admin-test", "HTTP 404: no such product", false, None, now)
+        .unwrap();
+    ledger.release_claims("admin-test", now).unwrap();
+    id
+}
+
+#[test]
+fn retry_all_clear_prune_list_and_counts() {
+    in_memory_and_on_file("jobs-admin", |name, ledger| {
+        let dead_a = dead_job(ledger, CH, "A", T0);
+        let dead_b = dead_job(ledger, CH, "B", T0 + 1);
+        let dead_other = dead_job(ledger, OTHER, "A", T0 + 2);
+        let pending = enqueue(ledger, "A", 2, T0 + 3);
+        let counts = ledger.job_counts(None).unwrap();
+        assert_eq!(
+            counts,
+            JobCounts {
+                pending: 1,
+                dead: 3,
+                ..JobCounts::default()
+            },
+            "{name}"
+        );
+        assert_eq!(ledger.job_counts(Some(CH)).unwrap().dead, 2, "{name}");
+
+        // Retry all of one channel: B requeued; A merged into its newer pending job.
+        assert_eq!(ledger.retry_all(Some(CH), T0 + 10).unwrap(), 2, "{name}");
+        assert_eq!(job(ledger, dead_b).status, Pending, "{name}");
+        assert_eq!(job(ledger, dead_a).status, Failed, "{name}");
+        assert_eq!(job(ledger, pending).attempts, 0, "{name}");
+        assert_eq!(job(ledger, dead_other).status, Dead, "{name}: other channel untouched");
+        assert_eq!(ledger.retry_all(Some(CH), T0 + 10).unwrap(), 0, "{name}: nothing left");
+        let counts = ledger.job_counts(None).unwrap();
+        assert_eq!(
+            [Pending, Running, Done, Failed, Dead].map(|s| counts.of(s)),
+            [2, 0, 0, 1, 1],
+            "{name}"
+        );
+
+        // Push everything through; B fails once first, so it shows as retrying.
+        let claimed = ledger.claim_jobs("r", None, 10, 60, T0 + 20).unwrap();
+        assert_eq!(claimed.len(), 2, "{name}");
+        ledger.fail_job(dead_b, "r", "timeout", true, None, T0 + 20).unwrap();
+        assert_eq!(ledger.job_counts(None).unwrap().retrying, 1, "{name}");
+        ledger.complete_job(pending, "r", T0 + 21).unwrap();
+        claim(ledger, "r", T0 + 100);
+        ledger.complete_job(dead_b, "r", T0 + 101).unwrap();
+
+        // Listing: newest first, filtered, paged.
+        let page = ledger
+            .list_jobs(&JobQuery {
+                channel: Some(CH.into()),
+                limit: 2,
+                ..JobQuery::default()
+            })
+            .unwrap();
+        assert_eq!(
+            page.jobs.iter().map(|j| j.id).collect::<Vec<_>>(),
+            [pending, dead_b],
+            "{name}"
+        );
+        let rest = ledger
+            .list_jobs(&JobQuery {
+                channel: Some(CH.into()),
+                before: page.next_before,
+                limit: 2,
+                ..JobQuery::default()
+            })
+            .unwrap();
+        assert_eq!(rest.jobs.iter().map(|j| j.id).collect::<Vec<_>>(), [dead_a], "{name}");
+        assert_eq!(rest.next_before, None, "{name}");
+        let dead = ledger
+            .list_jobs(&JobQuery {
+                status: Some(Dead),
+                ..JobQuery::default()
+            })
+            .unwrap();
+        assert_eq!(
+            dead.jobs.iter().map(|j| j.id).collect::<Vec<_>>(),
+            [dead_other],
+            "{name}"
+        );
+
+        // Prune: done and failed before the cut; dead stays.
+        assert_eq!(
+            ledger.prune_done_jobs(T0 + 50).unwrap(),
+            2,
+            "{name}: A (failed) and the pending-then-done job"
+        );
+        assert_eq!(ledger.prune_done_jobs(T0 + 200).unwrap(), 1, "{name}: B");
+        assert_eq!(ledger.job_counts(None).unwrap().dead, 1, "{name}");
+
+        // Clear: pending of one channel; dead letters.
+        enqueue(ledger, "A", 1, T0 + 300);
+        ledger.enqueue_jobs(&[NewJob::new(OTHER, "B", 1)], T0 + 300).unwrap();
+        assert_eq!(
+            ledger.clear_jobs(&ClearJobs::Pending { channel: CH.into() }).unwrap(),
+            1,
+            "{name}"
+        );
+        assert_eq!(
+            ledger
+                .clear_jobs(&ClearJobs::Dead {
+                    channel: Some(CH.into())
+                })
+                .unwrap(),
+            0,
+            "{name}"
+        );
+        assert_eq!(
+            ledger.clear_jobs(&ClearJobs::Dead { channel: None }).unwrap(),
+            1,
+            "{name}"
+        );
+        assert_eq!(
+            ledger.job_counts(None).unwrap(),
+            JobCounts {
+                pending: 1,
+                ..JobCounts::default()
+            },
+            "{name}"
+        );
+        // Running jobs are never cleared.
+        claim(ledger, "r", T0 + 400);
+        assert_eq!(
+            ledger
+                .clear_jobs(&ClearJobs::Pending { channel: OTHER.into() })
+                .unwrap(),
+            0
+        );
+        assert_eq!(ledger.clear_jobs(&ClearJobs::Finished { channel: None }).unwrap(), 0);
+        assert_eq!(ledger.job_counts(None).unwrap().running, 1, "{name}");
+    });
+}
+
+#[test]
+fn a_superseded_job_whose_newer_job_is_gone_is_never_pushed_again() {
+    let ledger = ledger();
+    let old = enqueue(&ledger, "A", 5, T0);
+    claim(&ledger, "r1", T0);
+    let newer = enqueue(&ledger, "A", 3, T0 + 1);
+    ledger.fail_job(old, "r1", "timeout", true, None, T0 + 2).unwrap();
+    assert_eq!(job(&ledger, old).status, Failed);
+    // The owner disconnects the channel: its pending jobs are cleared.
+    assert_eq!(
+        ledger.clear_jobs(&ClearJobs::Pending { channel: CH.into() }).unwrap(),
+        1
+    );
+    assert!(ledger.get_job(newer).unwrap().is_none());
+    let before = ledger.dump();
+    let error = ledger.retry_job(old, T0 + 3).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Conflict, "{error}");
+    assert!(error.to_string().contains("out of date"), "{error}");
+    assert_eq!(ledger.dump(), before);
+    assert_eq!(
+        ledger.retry_all(None, T0 + 3).unwrap(),
+        0,
+        "failed jobs are not in retry_all"
+    );
+}
+
+#[test]
+fn a_crashed_runner_s_jobs_are_re_run_by_another() {
+    let dir = TempDir::new("jobs-crash");
+    let path = dir.path().join("ledger.sqlite");
+    setup(&SqliteLedger::open(&path).unwrap());
+    let first = SqliteLedger::open(&path).unwrap();
+    let ids: Vec<i64> = ["A", "B"].iter().map(|sku| enqueue(&first, sku, 3, T0)).collect();
+    let taken = first.claim_jobs("runner-1", None, 10, 120, T0).unwrap();
+    assert_eq!(taken.len(), 2);
+    drop(first); // the runner dies without a word
+
+    let second = SqliteLedger::open(&path).unwrap();
+    assert!(second
+        .claim_jobs("runner-2", None, 10, 120, T0 + 119)
+        .unwrap()
+        .is_empty());
+    let rerun = second.claim_jobs("runner-2", None, 10, 120, T0 + 120).unwrap();
+    assert_eq!(rerun.iter().map(|j| j.id).collect::<Vec<_>>(), ids);
+    for job in &rerun {
+        assert_eq!((job.attempts, job.claim_owner.as_deref()), (2, Some("runner-2")));
+        assert_eq!(
+            job.idempotency_key,
+            taken[0..2].iter().find(|t| t.id == job.id).unwrap().idempotency_key
+        );
+        second.complete_job(job.id, "runner-2", T0 + 121).unwrap();
+    }
+    // The first runner comes back late: its results are refused, the newer ones kept.
+    let late = SqliteLedger::open(&path).unwrap();
+    let error = late.complete_job(ids[0], "runner-1", T0 + 122).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Conflict, "{error}");
+    assert_eq!(job(&late, ids[0]).status, Done);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Concurrency: several connections on one file
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn concurrent_runners_never_claim_a_job_twice_and_every_job_ends_done_once() {
+    const THREADS: usize = 4;
+    const SKUS: usize = 40;
+    let channels = [CH, OTHER, "ebay:EBAY_US", "amazon:ATVPDKIKX0DER"];
+    let dir = TempDir::new("jobs-threads");
+    let path = dir.path().join("ledger.sqlite");
+    {
+        let ledger = SqliteLedger::open(&path).unwrap();
+        setup(&ledger);
+        let mut new = Vec::new();
+        for s in 0..SKUS {
+            ledger.upsert_item(&item(&format!("S{s}"), "x"), T0).unwrap();
+            for channel in channels {
+                new.push(NewJob::new(channel, format!("S{s}"), s as i64));
+            }
+        }
+        ledger.enqueue_jobs(&new, T0).unwrap();
+    }
+    let total = SKUS * channels.len();
+    // Every claim seen, as (job id, owner), and every completion.
+    let claims: Mutex<Vec<(i64, String)>> = Mutex::new(Vec::new());
+    let barrier = std::sync::Barrier::new(THREADS);
+    std::thread::scope(|scope| {
+        for t in 0..THREADS {
+            let (path, barrier, claims) = (&path, &barrier, &claims);
+            scope.spawn(move || {
+                let ledger = SqliteLedger::open(path).unwrap();
+                let owner = format!("runner-{t}");
+                barrier.wait();
+                // Claims last an hour and time stands still: every claim stays valid, so a job
+                // seen twice would be a double claim.
+                let channel = (t % 2 == 1).then_some(channels[t % channels.len()]);
+                loop {
+                    let mut jobs = ledger.claim_jobs(&owner, channel, 7, 3600, T0).unwrap();
+                    if jobs.is_empty() && channel.is_some() {
+                        jobs = ledger.claim_jobs(&owner, None, 7, 3600, T0).unwrap();
+                    }
+                    if jobs.is_empty() {
+                        break;
+                    }
+                    claims
+                        .lock()
+                        .unwrap()
+                        .extend(jobs.iter().map(|j| (j.id, owner.clone())));
+                    for job in jobs {
+                        ledger.complete_job(job.id, &owner, T0).unwrap();
+                    }
+                }
+            });
+        }
+    });
+    let claims = claims.into_inner().unwrap();
+    let mut per_job: BTreeMap<i64, usize> = BTreeMap::new();
+    for (id, _) in &claims {
+        *per_job.entry(*id).or_default() += 1;
+    }
+    assert_eq!(per_job.len(), total, "every job was claimed");
+    assert!(per_job.values().all(|&n| n == 1), "no job was claimed twice");
+    let owners: std::collections::BTreeSet<&str> = claims.iter().map(|(_, o)| o.as_str()).collect();
+    assert!(owners.len() > 1, "the runners shared the work: {owners:?}");
+
+    let ledger = SqliteLedger::open(&path).unwrap();
+    assert_eq!(
+        ledger.job_counts(None).unwrap(),
+        JobCounts {
+            done: total as u64,
+            ..JobCounts::default()
+        }
+    );
+    assert_eq!(ledger.query_i64("SELECT COUNT(*) FROM jobs WHERE attempts != 1"), 0);
+    for s in 0..SKUS {
+        for channel in channels {
+            let listing = ledger.listing(channel, &format!("S{s}")).unwrap().unwrap();
+            assert_eq!(listing.last_pushed_quantity, Some(s as i64));
+        }
+    }
+}
