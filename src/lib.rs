@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(windows, feature(abi_vectorcall))]
 
+pub mod channels;
 pub mod error;
 pub mod gate;
 pub mod inbound;

@@ -1,0 +1,337 @@
+//! The HTTP edge shared by every adapter: one [`ureq::Agent`] configuration, one place that
+//! sends a request and records it, and the one failure classifier.
+
+use std::time::{Duration, SystemTime};
+
+use super::{Failure, HttpCall};
+
+/// Timeouts and identity for channel HTTP calls. Every adapter builds its agent from one of these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// Longest wait for a TCP (and TLS) connection.
+    pub connect_timeout: Duration,
+    /// Longest wait for the response headers and for the body, each.
+    pub read_timeout: Duration,
+    /// Longest time one whole call may take, connection to last body byte.
+    pub overall_timeout: Duration,
+    /// The `User-Agent` sent.
+    pub user_agent: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            connect_timeout: Duration::from_secs(5),
+            read_timeout: Duration::from_secs(20),
+            overall_timeout: Duration::from_secs(30),
+            user_agent: format!("inventory-sync/{}", crate::VERSION),
+        }
+    }
+}
+
+/// Builds the agent every adapter uses: the configured timeouts, HTTP statuses returned as
+/// responses (the classifier reads them), no redirects (a redirected API call is a configuration
+/// problem, and following it could send credentials elsewhere).
+pub fn agent(config: &HttpConfig) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_connect(Some(config.connect_timeout))
+        .timeout_recv_response(Some(config.read_timeout))
+        .timeout_recv_body(Some(config.read_timeout))
+        .timeout_global(Some(config.overall_timeout))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .user_agent(config.user_agent.as_str())
+        .build()
+        .into()
+}
+
+/// The most of a response body that is read.
+const MAX_BODY: u64 = 16 * 1024 * 1024;
+
+/// A response as the adapters need it.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    /// The HTTP status.
+    pub status: u16,
+    /// The `Retry-After` header, when present.
+    pub retry_after: Option<String>,
+    /// The body as text.
+    pub body: String,
+}
+
+/// Sends requests through the agent and records each as an [`HttpCall`].
+pub(crate) struct Transport {
+    agent: ureq::Agent,
+    calls: Vec<HttpCall>,
+}
+
+impl Transport {
+    pub(crate) fn new(config: &HttpConfig) -> Self {
+        Transport {
+            agent: agent(config),
+            calls: Vec::new(),
+        }
+    }
+
+    /// The calls recorded since the last `take_calls`.
+    pub(crate) fn take_calls(&mut self) -> Vec<HttpCall> {
+        std::mem::take(&mut self.calls)
+    }
+
+    /// Sends one request. `url` may carry a query string; only its path is recorded. A transport
+    /// failure comes back classified; any HTTP status comes back as a [`Reply`].
+    pub(crate) fn send(
+        &mut self,
+        method: &'static str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Result<Reply, Failure> {
+        let result = self.send_inner(method, url, headers, body);
+        self.calls.push(HttpCall {
+            method,
+            path: url_path(url),
+            status: result.as_ref().ok().map(|r| r.status),
+        });
+        result
+    }
+
+    fn send_inner(
+        &self,
+        method: &'static str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Result<Reply, Failure> {
+        let response = if method == "POST" {
+            let mut request = self.agent.post(url);
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            request.send(body.unwrap_or_default())
+        } else {
+            let mut request = self.agent.get(url);
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            request.call()
+        };
+        let response = response.map_err(|e| classify_transport(&e))?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = response
+            .into_body()
+            .with_config()
+            .limit(MAX_BODY)
+            .read_to_string()
+            .map_err(|e| classify_transport(&e))?;
+        Ok(Reply {
+            status,
+            retry_after,
+            body,
+        })
+    }
+}
+
+/// The path of `url` (scheme, host and query string removed), for call records.
+fn url_path(url: &str) -> String {
+    let without_query = url.split(['?', '#']).next().unwrap_or_default();
+    let after_scheme = without_query.split_once("://").map_or(without_query, |(_, rest)| rest);
+    match after_scheme.find('/') {
+        Some(index) => after_scheme[index..].to_string(),
+        None => "/".to_string(),
+    }
+}
+
+/// Classifies a failure to get a response. Timeouts, refused or dropped connections and other
+/// I/O errors are retryable; a malformed URL or a TLS/configuration problem is permanent. The
+/// message is ours, never ureq's text, which may quote the URL (and OAuth parameters with it).
+pub fn classify_transport(error: &ureq::Error) -> Failure {
+    use ureq::Error as E;
+    match error {
+        E::Timeout(which) => {
+            Failure::retryable(format!("the channel did not answer in time ({which})")).with_code("timeout")
+        }
+        E::Io(io) => Failure::retryable(format!("connection failed: {}", io.kind())).with_code("connection"),
+        E::ConnectionFailed => Failure::retryable("could not connect to the channel").with_code("connection"),
+        E::HostNotFound => Failure::retryable("the channel's host name did not resolve").with_code("connection"),
+        E::Protocol(_) | E::BodyStalled => {
+            Failure::retryable("the connection broke before a complete answer arrived").with_code("connection")
+        }
+        E::Decompress(..) => {
+            Failure::retryable("the channel's answer could not be decompressed").with_code("connection")
+        }
+        E::BadUri(_) | E::Http(_) => Failure::permanent("the channel's URL is not valid").with_code("config"),
+        E::BodyExceedsLimit(limit) => {
+            Failure::permanent(format!("the channel's answer is larger than {limit} bytes")).with_code("response")
+        }
+        E::TooManyRedirects | E::RedirectFailed => {
+            Failure::permanent("the channel redirected the request; check the base URL").with_code("config")
+        }
+        _ => Failure::permanent("the request could not be sent (TLS or client configuration)").with_code("config"),
+    }
+}
+
+/// Classifies an HTTP status: `None` for 2xx; 429 and 5xx retryable (with `Retry-After` seconds
+/// or HTTP-date, relative to `now`); any other status permanent. The reason names the status
+/// and, when the body is JSON with a `message` (WooCommerce) or `errors` string (Shopify),
+/// quotes it (at most 200 characters).
+pub fn classify_status(status: u16, retry_after: Option<&str>, body: &str, now: SystemTime) -> Option<Failure> {
+    if (200..300).contains(&status) {
+        return None;
+    }
+    let mut reason = format!("HTTP {status} {}", status_text(status));
+    if let Some(message) = body_message(body) {
+        reason.push_str(": ");
+        reason.push_str(&message);
+    }
+    let retryable = status == 429 || status >= 500;
+    let mut failure = if retryable {
+        Failure::retryable(reason)
+    } else {
+        Failure::permanent(reason)
+    };
+    if retryable {
+        failure.retry_after = retry_after.and_then(|v| parse_retry_after(v, now));
+    }
+    Some(failure.with_code(status.to_string()))
+}
+
+/// Parses `Retry-After`: delay seconds, or an HTTP-date (a date in the past means 0).
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<u64> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return value.parse().ok().or(Some(u64::MAX));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(
+        date.duration_since(now)
+            .map_or(0, |d| d.as_secs() + u64::from(d.subsec_nanos() > 0)),
+    )
+}
+
+/// A readable message from an error body, if it has one.
+pub(crate) fn body_message(body: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(body).ok()?;
+    let text = match (&value["message"], &value["errors"]) {
+        (serde_json::Value::String(m), _) => m.clone(),
+        (_, serde_json::Value::String(e)) => e.clone(),
+        (_, serde_json::Value::Array(list)) => list.first()?.get("message")?.as_str()?.to_string(),
+        _ => return None,
+    };
+    Some(shorten(&text))
+}
+
+/// At most 200 characters of `text`, on one line.
+pub(crate) fn shorten(text: &str) -> String {
+    let line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    match line.char_indices().nth(200) {
+        Some((index, _)) => format!("{}…", &line[..index]),
+        None => line,
+    }
+}
+
+fn status_text(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        409 => "Conflict",
+        413 => "Payload Too Large",
+        422 => "Unprocessable Entity",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(status: u16, retry_after: Option<&str>, body: &str, expected: Option<(bool, Option<u64>, &str)>) {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let got = classify_status(status, retry_after, body, now).map(|f| (f.retryable, f.retry_after, f.reason));
+        let expected = expected.map(|(r, a, m)| (r, a, m.to_string()));
+        assert_eq!(got, expected, "{status} {retry_after:?}");
+    }
+
+    #[test]
+    fn statuses_are_classified_in_one_place() {
+        check(200, None, "", None);
+        check(201, Some("5"), "", None);
+        check(429, Some("7"), "", Some((true, Some(7), "HTTP 429 Too Many Requests")));
+        check(
+            429,
+            Some("Tue, 14 Nov 2023 22:13:50 GMT"),
+            "",
+            Some((true, Some(30), "HTTP 429 Too Many Requests")),
+        );
+        check(
+            503,
+            Some("Tue, 14 Nov 2023 22:00:00 GMT"),
+            "",
+            Some((true, Some(0), "HTTP 503 Service Unavailable")),
+        );
+        check(
+            500,
+            Some("soon"),
+            "oops",
+            Some((true, None, "HTTP 500 Internal Server Error")),
+        );
+        check(502, None, "", Some((true, None, "HTTP 502 Bad Gateway")));
+        check(
+            400,
+            Some("9"),
+            r#"{"code":"rest_invalid_param","message":"Invalid parameter(s): update","data":{"status":400}}"#,
+            Some((false, None, "HTTP 400 Bad Request: Invalid parameter(s): update")),
+        );
+        check(
+            401,
+            None,
+            r#"{"errors":"[API] Invalid API key or access token (unrecognized login or wrong password)"}"#,
+            Some((
+                false,
+                None,
+                "HTTP 401 Unauthorized: [API] Invalid API key or access token (unrecognized login or wrong password)",
+            )),
+        );
+        check(404, None, "<html>", Some((false, None, "HTTP 404 Not Found")));
+        check(413, None, "", Some((false, None, "HTTP 413 Payload Too Large")));
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(parse_retry_after("120", now), Some(120));
+        assert_eq!(parse_retry_after(" 0 ", now), Some(0));
+        assert_eq!(parse_retry_after("-1", now), None);
+        assert_eq!(parse_retry_after("", now), None);
+        assert_eq!(parse_retry_after("99999999999999999999999", now), Some(u64::MAX));
+        assert_eq!(parse_retry_after("Tue, 14 Nov 2023 22:14:20 GMT", now), Some(60));
+    }
+
+    #[test]
+    fn long_messages_are_shortened() {
+        let long = "x".repeat(500);
+        assert_eq!(shorten(&long).chars().count(), 201);
+        assert_eq!(shorten("a\nb"), "a b");
+    }
+
+    #[test]
+    fn paths_drop_host_and_query() {
+        assert_eq!(
+            url_path("http://127.0.0.1:8080/wp-json/wc/v3/products?sku=A&oauth_signature=x"),
+            "/wp-json/wc/v3/products"
+        );
+        assert_eq!(url_path("https://shop.example"), "/");
+    }
+}

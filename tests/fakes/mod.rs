@@ -1,0 +1,218 @@
+//! Fake channel servers for the adapter tests: std `TcpListener` on 127.0.0.1, port 0, one
+//! thread each, a tiny HTTP/1.1 reader (test-only), `Connection: close` on every answer. A
+//! server stops (and its thread is joined) when dropped.
+#![allow(dead_code)]
+
+pub mod shopify;
+pub mod woocommerce;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use inventory_sync::channels::http::HttpConfig;
+
+/// Timeouts short enough that every failure test finishes in well under a second or two.
+pub fn fast_http() -> HttpConfig {
+    HttpConfig {
+        connect_timeout: Duration::from_millis(500),
+        read_timeout: Duration::from_millis(400),
+        overall_timeout: Duration::from_secs(3),
+        user_agent: "inventory-sync-tests".into(),
+    }
+}
+
+/// A misbehaviour a fake performs for the next request instead of (or before) answering.
+#[derive(Debug, Clone)]
+pub enum Misbehave {
+    /// Answer with this status, an optional `Retry-After`, and an error body.
+    Status(u16, Option<String>),
+    /// Wait this long before answering (beyond the client's timeout).
+    Slow(Duration),
+    /// Read the request, then close the connection without answering.
+    Drop,
+    /// Shopify only: a `THROTTLED` GraphQL error.
+    Throttled,
+}
+
+/// A parsed request.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    /// Decoded query parameters, in order.
+    pub query: Vec<(String, String)>,
+    /// Header names lower-cased.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// What the handler wants sent back.
+pub enum Reply {
+    Respond {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
+    Drop,
+    Slow(Duration, Box<Reply>),
+}
+
+impl Reply {
+    pub fn json(status: u16, body: serde_json::Value) -> Reply {
+        Reply::Respond {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.to_string(),
+        }
+    }
+}
+
+pub struct Server {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    pub fn start(handler: impl Fn(Request) -> Reply + Send + 'static) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::spawn(move || {
+            while !flag.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((stream, _)) => serve(stream, &handler, &flag),
+                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
+                }
+            }
+        });
+        Server {
+            port,
+            stop,
+            handle: Some(handle),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn serve(mut stream: TcpStream, handler: &impl Fn(Request) -> Reply, stop: &AtomicBool) {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let Some(request) = read_request(&mut stream) else {
+        return;
+    };
+    let mut reply = handler(request);
+    loop {
+        match reply {
+            Reply::Drop => return,
+            Reply::Slow(delay, next) => {
+                let until = Instant::now() + delay;
+                while Instant::now() < until && !stop.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                reply = *next;
+            }
+            Reply::Respond { status, headers, body } => {
+                let mut head = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                    body.len()
+                );
+                for (k, v) in headers {
+                    head.push_str(&format!("{k}: {v}\r\n"));
+                }
+                head.push_str("\r\n");
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(body.as_bytes());
+                let _ = stream.flush();
+                return;
+            }
+        }
+    }
+}
+
+fn read_request(stream: &mut TcpStream) -> Option<Request> {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(pos) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break pos;
+        }
+        let n = stream.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buffer[..head_end]).to_string();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next()?.split(' ');
+    let method = first.next()?.to_string();
+    let target = first.next()?.to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let length: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = buffer[head_end + 4..].to_vec();
+    while body.len() < length {
+        let n = stream.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    let (path, raw_query) = target.split_once('?').unwrap_or((&target, ""));
+    let query = raw_query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect();
+    Some(Request {
+        method,
+        path: path.to_string(),
+        query,
+        headers,
+        body,
+    })
+}
+
+fn decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .to_string()
+}
