@@ -12,6 +12,7 @@
 #![cfg_attr(windows, feature(abi_vectorcall))]
 
 pub mod channels;
+pub mod crypto;
 pub mod error;
 pub mod gate;
 pub mod inbound;

@@ -14,6 +14,8 @@
 pub mod http;
 pub mod oauth1;
 pub mod shopify;
+pub mod source;
+pub mod webhook;
 pub mod woocommerce;
 
 use crate::error::Result;
@@ -25,14 +27,17 @@ pub enum ChannelKind {
     Shopify,
     /// Another WooCommerce store, through its REST API v3.
     WooCommerceRemote,
+    /// An ERP's or distributor's endpoint taking Standard-Webhooks-signed stock events.
+    Webhook,
 }
 
 impl ChannelKind {
-    /// The channel kind's fixed name (`shopify`, `woocommerce_remote`), as in `product.md`.
+    /// The channel kind's fixed name (`shopify`, `woocommerce_remote`, `webhook`), as in `product.md`.
     pub fn as_str(self) -> &'static str {
         match self {
             ChannelKind::Shopify => "shopify",
             ChannelKind::WooCommerceRemote => "woocommerce_remote",
+            ChannelKind::Webhook => "webhook",
         }
     }
 }
