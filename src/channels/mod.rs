@@ -11,8 +11,11 @@
 //! gave one); any other 4xx is permanent, with a readable reason. Credentials never appear in a
 //! message, a [`Failure`], an [`HttpCall`] or `Debug` output ([`Secret`]).
 
+pub mod amazon;
+pub mod ebay;
 pub mod http;
 pub mod oauth1;
+pub mod oauth2;
 pub mod shopify;
 pub mod woocommerce;
 
@@ -25,14 +28,21 @@ pub enum ChannelKind {
     Shopify,
     /// Another WooCommerce store, through its REST API v3.
     WooCommerceRemote,
+    /// eBay, through the Sell Inventory API.
+    Ebay,
+    /// Amazon, through the Selling Partner API (Listings Items).
+    Amazon,
 }
 
 impl ChannelKind {
-    /// The channel kind's fixed name (`shopify`, `woocommerce_remote`), as in `product.md`.
+    /// The channel kind's fixed name (`shopify`, `woocommerce_remote`, `ebay`, `amazon`), as in
+    /// `product.md`.
     pub fn as_str(self) -> &'static str {
         match self {
             ChannelKind::Shopify => "shopify",
             ChannelKind::WooCommerceRemote => "woocommerce_remote",
+            ChannelKind::Ebay => "ebay",
+            ChannelKind::Amazon => "amazon",
         }
     }
 }
@@ -47,7 +57,7 @@ pub struct Push {
     /// The job's idempotency key (stable across retries of the same intended change).
     pub idempotency_key: String,
     /// The channel's id for the SKU when already known (from the listing); looked up otherwise.
-    /// Its format is the adapter's (see [`shopify`] and [`woocommerce`]).
+    /// Its format is the adapter's (see [`shopify`], [`woocommerce`], [`ebay`] and [`amazon`]).
     pub remote_id: Option<String>,
     /// The quantity the channel last showed, when known; used for compare-and-set where the
     /// channel has it (Shopify's `changeFromQuantity`).
@@ -120,6 +130,13 @@ pub enum Outcome {
         /// caller can account for the difference as drift or sales there.
         observed_before: Option<i64>,
     },
+    /// The channel took the write for asynchronous processing and has not applied it yet
+    /// (Amazon's `ACCEPTED`): delivered, but the quantity is not known to show yet. A later read
+    /// (reconciliation) confirms it.
+    Accepted {
+        /// The channel's id for the SKU (to store in the listing).
+        remote_id: String,
+    },
     /// The item was not applied.
     Failed(Failure),
 }
@@ -139,11 +156,16 @@ impl ItemResult {
         matches!(self.outcome, Outcome::Applied { .. })
     }
 
+    /// Whether the channel took the item: applied, or accepted for later processing.
+    pub fn is_delivered(&self) -> bool {
+        !matches!(self.outcome, Outcome::Failed(_))
+    }
+
     /// The failure, when the item failed.
     pub fn failure(&self) -> Option<&Failure> {
         match &self.outcome {
             Outcome::Failed(failure) => Some(failure),
-            Outcome::Applied { .. } => None,
+            Outcome::Applied { .. } | Outcome::Accepted { .. } => None,
         }
     }
 }
@@ -152,7 +174,7 @@ impl ItemResult {
 /// string (OAuth parameters travel there).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpCall {
-    /// `GET` or `POST`.
+    /// `GET`, `POST`, `PUT` or `PATCH`.
     pub method: &'static str,
     /// The path of the URL, without query string.
     pub path: String,
@@ -200,6 +222,12 @@ pub trait Channel {
     /// Finds the channel's id for each SKU; SKUs the channel does not have are left out.
     fn lookup(&mut self, skus: &[String]) -> Result<Vec<(String, String)>>;
 
+    /// Whether [`Channel::read`] can report remote quantities (a signed-webhook receiver cannot);
+    /// reconciliation skips channels that cannot be read.
+    fn readable(&self) -> bool {
+        true
+    }
+
     /// Reads the channel's current quantity for each SKU; SKUs the channel does not have (or
     /// does not track stock for) are left out.
     fn read(&mut self, skus: &[String]) -> Result<Vec<(String, i64)>>;
@@ -207,6 +235,23 @@ pub trait Channel {
     /// The HTTP calls made by `lookup` and `read` since the last call to this method (push
     /// reports its own in [`PushReport::calls`]).
     fn take_calls(&mut self) -> Vec<HttpCall>;
+}
+
+/// Paces the HTTP calls made to one channel. Adapters call [`Pacer::before_call`] before every
+/// request they send (lookups, reads and writes alike); it returns once the call may be made
+/// (a token bucket whose state the sync layer keeps in the ledger store, so it holds across PHP
+/// requests). Adapters own no clock for pacing.
+pub trait Pacer: Send {
+    /// Blocks until one more call may be made.
+    fn before_call(&mut self);
+}
+
+/// No pacing: every call may be made at once (tests, channels without a rate limit).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unpaced;
+
+impl Pacer for Unpaced {
+    fn before_call(&mut self) {}
 }
 
 /// A credential (access token, consumer secret). Its `Debug` output is redacted, and it has no
