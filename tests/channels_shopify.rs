@@ -342,3 +342,25 @@ fn the_fake_is_strict_about_array_size_and_field_names() {
     );
     assert_eq!(unknown["errors"][0]["extensions"]["code"], "INVALID_VARIABLE");
 }
+
+#[test]
+fn the_pacer_is_asked_once_per_http_call() {
+    let fake = ShopifyFake::new(TOKEN);
+    fake.add_variant("A", 1);
+    fake.add_variant("B", 1);
+    let (pacer, count) = fakes::counting_pacer();
+    let mut shopify = adapter(&fake, TOKEN).with_pacer(pacer);
+    let report = shopify.push(&[push("A", 2), push("B", 3)]).expect("push");
+    assert_eq!(report.applied(), 2, "{report:?}");
+    assert_eq!(report.calls.len(), 2, "one look-up, one mutation");
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), report.calls.len());
+    shopify.read(&["A".to_string()]).expect("read");
+    shopify.lookup(&["B".to_string()]).expect("lookup");
+    let more = shopify.take_calls();
+    assert_eq!(more.len(), 2);
+    assert_eq!(
+        count.load(std::sync::atomic::Ordering::SeqCst),
+        report.calls.len() + more.len()
+    );
+    assert_eq!(fake.requests().len(), count.load(std::sync::atomic::Ordering::SeqCst));
+}

@@ -272,3 +272,25 @@ fn a_store_with_a_lower_batch_limit_answers_413_which_is_permanent() {
         "HTTP 413 Payload Too Large: Unable to accept more than 1 items for this request."
     );
 }
+
+#[test]
+fn the_pacer_is_asked_once_per_http_call() {
+    let fake = WooFake::new(KEY, SECRET);
+    fake.add_product("A", 1);
+    fake.add_variable("P", &[("P-1", 1)]);
+    let (pacer, count) = fakes::counting_pacer();
+    let mut woo = adapter(&fake).with_pacer(pacer);
+    let report = woo.push(&[push("A", 2), push("P-1", 3)]).expect("push");
+    assert_eq!(report.applied(), 2, "{report:?}");
+    assert_eq!(report.calls.len(), 3, "one look-up, two batches");
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), report.calls.len());
+    woo.read(&["A".to_string()]).expect("read");
+    woo.lookup(&["P-1".to_string()]).expect("lookup");
+    let more = woo.take_calls();
+    assert_eq!(more.len(), 2);
+    assert_eq!(
+        count.load(std::sync::atomic::Ordering::SeqCst),
+        report.calls.len() + more.len()
+    );
+    assert_eq!(fake.requests().len(), count.load(std::sync::atomic::Ordering::SeqCst));
+}

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::{Failure, HttpCall};
+use super::{Failure, HttpCall, Pacer, Unpaced};
 
 /// Timeouts and identity for channel HTTP calls. Every adapter builds its agent from one of these.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,10 +59,12 @@ pub(crate) struct Reply {
     pub body: String,
 }
 
-/// Sends requests through the agent and records each as an [`HttpCall`].
+/// Sends requests through the agent, paced by the channel's [`Pacer`], and records each as an
+/// [`HttpCall`].
 pub(crate) struct Transport {
     agent: ureq::Agent,
     calls: Vec<HttpCall>,
+    pacer: Box<dyn Pacer>,
 }
 
 impl Transport {
@@ -70,7 +72,13 @@ impl Transport {
         Transport {
             agent: agent(config),
             calls: Vec::new(),
+            pacer: Box::new(Unpaced),
         }
+    }
+
+    /// Replaces the pacer asked before every request (the default is [`Unpaced`]).
+    pub(crate) fn set_pacer(&mut self, pacer: Box<dyn Pacer>) {
+        self.pacer = pacer;
     }
 
     /// The calls recorded since the last `take_calls`.
@@ -78,8 +86,9 @@ impl Transport {
         std::mem::take(&mut self.calls)
     }
 
-    /// Sends one request. `url` may carry a query string; only its path is recorded. A transport
-    /// failure comes back classified; any HTTP status comes back as a [`Reply`].
+    /// Sends one request (`GET`, `POST`, `PUT` or `PATCH`) once the pacer allows it. `url` may
+    /// carry a query string; only its path is recorded. A transport failure comes back
+    /// classified; any HTTP status comes back as a [`Reply`].
     pub(crate) fn send(
         &mut self,
         method: &'static str,
@@ -87,6 +96,7 @@ impl Transport {
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> Result<Reply, Failure> {
+        self.pacer.before_call();
         let result = self.send_inner(method, url, headers, body);
         self.calls.push(HttpCall {
             method,
@@ -103,8 +113,12 @@ impl Transport {
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> Result<Reply, Failure> {
-        let response = if method == "POST" {
-            let mut request = self.agent.post(url);
+        let response = if method != "GET" {
+            let mut request = match method {
+                "PATCH" => self.agent.patch(url),
+                "PUT" => self.agent.put(url),
+                _ => self.agent.post(url),
+            };
             for (name, value) in headers {
                 request = request.header(*name, *value);
             }

@@ -11,8 +11,11 @@
 //! gave one); any other 4xx is permanent, with a readable reason. Credentials never appear in a
 //! message, a [`Failure`], an [`HttpCall`] or `Debug` output ([`Secret`]).
 
+pub mod amazon;
+pub mod ebay;
 pub mod http;
 pub mod oauth1;
+pub mod oauth2;
 pub mod shopify;
 pub mod source;
 pub mod webhook;
@@ -27,17 +30,24 @@ pub enum ChannelKind {
     Shopify,
     /// Another WooCommerce store, through its REST API v3.
     WooCommerceRemote,
+    /// eBay, through the Sell Inventory API.
+    Ebay,
+    /// Amazon, through the Selling Partner API (Listings Items).
+    Amazon,
     /// An ERP's or distributor's endpoint taking Standard-Webhooks-signed stock events.
     Webhook,
 }
 
 impl ChannelKind {
-    /// The channel kind's fixed name (`shopify`, `woocommerce_remote`, `webhook`), as in `product.md`.
+    /// The channel kind's fixed name (`shopify`, `woocommerce_remote`, `ebay`, `amazon`,
+    /// `webhook`), as in `product.md`.
     pub fn as_str(self) -> &'static str {
         match self {
             ChannelKind::Shopify => "shopify",
             ChannelKind::WooCommerceRemote => "woocommerce_remote",
             ChannelKind::Webhook => "webhook",
+            ChannelKind::Ebay => "ebay",
+            ChannelKind::Amazon => "amazon",
         }
     }
 }
@@ -52,7 +62,7 @@ pub struct Push {
     /// The job's idempotency key (stable across retries of the same intended change).
     pub idempotency_key: String,
     /// The channel's id for the SKU when already known (from the listing); looked up otherwise.
-    /// Its format is the adapter's (see [`shopify`] and [`woocommerce`]).
+    /// Its format is the adapter's (see [`shopify`], [`woocommerce`], [`ebay`] and [`amazon`]).
     pub remote_id: Option<String>,
     /// The quantity the channel last showed, when known; used for compare-and-set where the
     /// channel has it (Shopify's `changeFromQuantity`).
@@ -169,7 +179,7 @@ impl ItemResult {
 /// string (OAuth parameters travel there).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpCall {
-    /// `GET` or `POST`.
+    /// `GET`, `POST`, `PUT` or `PATCH`.
     pub method: &'static str,
     /// The path of the URL, without query string.
     pub path: String,

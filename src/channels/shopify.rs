@@ -30,8 +30,8 @@ use serde_json::{json, Value};
 
 use super::http::{classify_status, shorten, HttpConfig, Transport};
 use super::{
-    derive_idempotency_key, stops_push, Channel, ChannelKind, Failure, HttpCall, ItemResult, Outcome, Push, PushReport,
-    Secret,
+    derive_idempotency_key, stops_push, Channel, ChannelKind, Failure, HttpCall, ItemResult, Outcome, Pacer, Push,
+    PushReport, Secret,
 };
 use crate::error::{Error, Result};
 
@@ -208,6 +208,13 @@ impl Shopify {
             cache: HashMap::new(),
             throttle: None,
         })
+    }
+
+    /// The same adapter with `pacer` asked before every HTTP request it sends (the default is
+    /// [`super::Unpaced`]).
+    pub fn with_pacer(mut self, pacer: Box<dyn Pacer>) -> Self {
+        self.transport.set_pacer(pacer);
+        self
     }
 
     /// The throttle state from the latest answer, so the caller can pace its pushes.

@@ -27,7 +27,7 @@ use serde_json::{json, Value};
 use super::http::{classify_status, shorten, HttpConfig, Transport};
 use super::oauth1::{self, OneLegged, SignatureMethod};
 use super::{
-    fail_all, stops_push, Channel, ChannelKind, Failure, HttpCall, ItemResult, Outcome, Push, PushReport, Secret,
+    fail_all, stops_push, Channel, ChannelKind, Failure, HttpCall, ItemResult, Outcome, Pacer, Push, PushReport, Secret,
 };
 use crate::error::{Error, Result};
 
@@ -146,6 +146,13 @@ impl WooCommerce {
             nonce_seed: std::collections::hash_map::RandomState::new(),
             nonce_counter: AtomicU64::new(0),
         })
+    }
+
+    /// The same adapter with `pacer` asked before every HTTP request it sends (the default is
+    /// [`super::Unpaced`]).
+    pub fn with_pacer(mut self, pacer: Box<dyn Pacer>) -> Self {
+        self.transport.set_pacer(pacer);
+        self
     }
 
     fn is_https(&self) -> bool {

@@ -4,18 +4,21 @@
 #![allow(dead_code)]
 
 pub mod erp_source;
+pub mod amazon;
+pub mod ebay;
 pub mod shopify;
 pub mod webhook_receiver;
 pub mod woocommerce;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use inventory_sync::channels::http::HttpConfig;
+use inventory_sync::channels::Pacer;
 
 /// Timeouts short enough that every failure test finishes in well under a second or two.
 pub fn fast_http() -> HttpConfig {
@@ -25,6 +28,38 @@ pub fn fast_http() -> HttpConfig {
         overall_timeout: Duration::from_secs(3),
         user_agent: "inventory-sync-tests".into(),
     }
+}
+
+/// A pacer that counts how often an adapter asked it (once per HTTP request is the contract).
+pub struct CountingPacer(pub Arc<AtomicUsize>);
+
+impl Pacer for CountingPacer {
+    fn before_call(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A counting pacer for `with_pacer` and the counter to read.
+pub fn counting_pacer() -> (Box<dyn Pacer>, Arc<AtomicUsize>) {
+    let count = Arc::new(AtomicUsize::new(0));
+    (Box::new(CountingPacer(count.clone())), count)
+}
+
+/// Decodes an `application/x-www-form-urlencoded` body (`+` and `%20` are spaces).
+pub fn form(body: &[u8]) -> Vec<(String, String)> {
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(&k.replace('+', " ")), decode(&v.replace('+', " ")))
+        })
+        .collect()
+}
+
+/// Decodes one percent-encoded path segment.
+pub fn decode_segment(text: &str) -> String {
+    decode(text)
 }
 
 /// A misbehaviour a fake performs for the next request instead of (or before) answering.
