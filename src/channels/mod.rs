@@ -12,6 +12,7 @@
 //! message, a [`Failure`], an [`HttpCall`] or `Debug` output ([`Secret`]).
 
 pub mod amazon;
+pub mod connect;
 pub mod ebay;
 pub mod http;
 pub mod oauth1;

@@ -3,9 +3,9 @@
 //! server stops (and its thread is joined) when dropped.
 #![allow(dead_code)]
 
-pub mod erp_source;
 pub mod amazon;
 pub mod ebay;
+pub mod erp_source;
 pub mod shopify;
 pub mod webhook_receiver;
 pub mod woocommerce;
