@@ -1,0 +1,137 @@
+//! The test fakes as one long-running process, for `./build.sh demo` and the sync benchmark:
+//! a fake Shopify, eBay, remote WooCommerce store and ERP webhook receiver on 127.0.0.1 (ports
+//! picked by the kernel), each stocking the SKUs given, plus a small control server.
+//!
+//! ```text
+//! cargo run --release --example fake_channels -- SKU-1 SKU-2 …
+//! ```
+//!
+//! Prints one JSON line — every fake's URL and credentials, and the control URL — then serves
+//! until stdin closes or the process is stopped (the demo stops it by process group). The control
+//! server answers `GET /state` with every channel's remote quantity per SKU, and
+//! `POST /sell?channel=…&sku=…` takes one unit off a channel's remote quantity (a sale there).
+//! Test-only code: never shipped, loopback only.
+
+#[path = "../tests/fakes/mod.rs"]
+mod fakes;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+
+use fakes::ebay::EbayFake;
+use fakes::shopify::ShopifyFake;
+use fakes::webhook_receiver::WebhookReceiver;
+use fakes::woocommerce::WooFake;
+use fakes::{Reply, Request, Server};
+
+const SHOPIFY_TOKEN: &str = "shpat_demo_token_0123456789";
+const WOO_KEY: &str = "ck_demo_key_0123456789";
+const WOO_SECRET: &str = "cs_demo_secret_0123456789";
+const EBAY_CLIENT: &str = "demo-client-id";
+const EBAY_SECRET: &str = "demo-client-secret";
+const EBAY_REFRESH: &str = "demo-refresh-token";
+const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+struct Fakes {
+    skus: Vec<String>,
+    shopify: ShopifyFake,
+    ebay: EbayFake,
+    woocommerce: WooFake,
+    webhook: WebhookReceiver,
+}
+
+impl Fakes {
+    fn state(&self) -> Value {
+        let mut shopify = BTreeMap::new();
+        let mut ebay = BTreeMap::new();
+        let mut woocommerce = BTreeMap::new();
+        for sku in &self.skus {
+            shopify.insert(sku.clone(), json!(self.shopify.available(sku)));
+            ebay.insert(sku.clone(), json!(self.ebay.quantity(sku)));
+            woocommerce.insert(sku.clone(), json!(self.woocommerce.stock(sku)));
+        }
+        // The receiver keeps events; the newest quantity per SKU is what the ERP was told.
+        let mut erp = BTreeMap::new();
+        for delivery in self.webhook.events() {
+            if let Some(items) = delivery.event["data"]["items"].as_array() {
+                for item in items {
+                    if let Some(sku) = item["sku"].as_str() {
+                        erp.insert(sku.to_string(), item["quantity"].clone());
+                    }
+                }
+            }
+        }
+        json!({ "shopify": shopify, "ebay": ebay, "woocommerce_remote": woocommerce, "webhook": erp })
+    }
+
+    fn sell(&self, channel: &str, sku: &str) -> Option<i64> {
+        match channel {
+            "shopify" => {
+                let now = self.shopify.available(sku)?;
+                self.shopify.set_available(sku, now - 1);
+                self.shopify.available(sku)
+            }
+            _ => None,
+        }
+    }
+}
+
+fn control(fakes: &Fakes, request: Request) -> Reply {
+    match (request.method.as_str(), request.path.as_str()) {
+        ("GET", "/state") => Reply::json(200, fakes.state()),
+        ("POST", "/sell") => {
+            let (Some(channel), Some(sku)) = (request.param("channel"), request.param("sku")) else {
+                return Reply::json(400, json!({ "error": "channel and sku are required" }));
+            };
+            match fakes.sell(channel, sku) {
+                Some(left) => Reply::json(200, json!({ "channel": channel, "sku": sku, "remote": left })),
+                None => Reply::json(404, json!({ "error": "unknown channel or SKU (sales: shopify only)" })),
+            }
+        }
+        _ => Reply::json(404, json!({ "error": "GET /state or POST /sell" })),
+    }
+}
+
+fn main() {
+    let skus: Vec<String> = std::env::args().skip(1).collect();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let fakes = Arc::new(Fakes {
+        shopify: ShopifyFake::new(SHOPIFY_TOKEN),
+        ebay: EbayFake::new(EBAY_CLIENT, EBAY_SECRET, EBAY_REFRESH),
+        woocommerce: WooFake::new(WOO_KEY, WOO_SECRET),
+        webhook: WebhookReceiver::new(WEBHOOK_SECRET, now),
+        skus: skus.clone(),
+    });
+    for sku in &skus {
+        fakes.shopify.add_variant(sku, 0);
+        fakes.ebay.add_item(sku, 0, 1);
+        fakes.woocommerce.add_product(sku, 0);
+    }
+    let shared = fakes.clone();
+    let server = Server::start(move |request| control(&shared, request));
+    let refresh = json!({ "client_id": EBAY_CLIENT, "client_secret": EBAY_SECRET, "refresh_token": EBAY_REFRESH });
+    println!(
+        "{}",
+        json!({
+            "control": server.url(),
+            "channels": {
+                "shopify": { "settings": { "shop_url": fakes.shopify.url() }, "credentials": { "access_token": SHOPIFY_TOKEN } },
+                "ebay": { "settings": { "api_url": fakes.ebay.url() }, "credentials": refresh },
+                "woocommerce_remote": { "settings": { "store_url": fakes.woocommerce.url() },
+                                        "credentials": { "consumer_key": WOO_KEY, "consumer_secret": WOO_SECRET } },
+                "webhook": { "settings": { "url": fakes.webhook.url() }, "credentials": { "secret": WEBHOOK_SECRET } },
+            }
+        })
+    );
+    // Serve until the parent closes stdin (or stops the process group).
+    let mut sink = Vec::new();
+    let _ = std::io::stdin().read_to_end(&mut sink);
+    drop(server);
+}
