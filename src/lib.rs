@@ -21,6 +21,7 @@ pub mod inventory;
 pub mod ledger;
 pub mod signature;
 pub mod stock;
+pub mod sync;
 
 #[doc(hidden)]
 pub mod php;

@@ -22,10 +22,12 @@
 //!   (`max(0, on_hand − reserved)`) covers it, else [`Error::Conflict`] and nothing is recorded.
 
 pub mod access;
+pub mod channel;
 pub mod inbound;
 pub mod job;
 pub mod listing;
 mod rules;
+pub mod run;
 mod schema;
 mod sqlite;
 #[cfg(test)]
@@ -35,9 +37,13 @@ pub use access::{
     ApiKey, IssuedApiKey, KeyCheck, NewApiKey, RateDecision, Scope, SecurityEvent, SecurityPage, SecurityQuery,
     SecurityRecord,
 };
+pub use channel::{AllocationSettings, ChannelConfig, ChannelInput, ChannelType, RateLimit};
 pub use inbound::{InboundEvent, InboundOutcome, InboundPage, InboundQuery, InboundRecord};
 pub use job::{Backoff, ClearJobs, Enqueued, Job, JobCounts, JobPage, JobQuery, JobRef, JobStatus, NewJob};
 pub use listing::Listing;
+pub use run::{
+    DriftPage, DriftQuery, DriftRecord, NewDrift, RunStatus, SyncCounts, SyncKind, SyncRun, SyncRunPage, SyncRunQuery,
+};
 pub use sqlite::{SqliteLedger, SqliteOptions};
 
 use crate::{Error, Result};
@@ -838,6 +844,81 @@ pub trait LedgerStore {
     /// Deletes done and failed (superseded) jobs last changed before `older_than` (unix seconds);
     /// returns how many. Dead jobs are kept until an admin retries or clears them.
     fn prune_done_jobs(&self, older_than: i64) -> Result<usize>;
+
+    // -- Sync engine: channels, pacing, runs, drift, state (see [`channel`], [`run`]) ---------
+
+    /// Creates a channel, or updates the one with the same key, and returns it as stored (its id
+    /// and `created_at` are kept on update; credentials as [`ChannelInput::credentials`] says).
+    ///
+    /// Errors: [`Error::Validation`] naming the field, [`Error::NotFound`] for an eligible
+    /// location that does not exist.
+    fn save_channel(&self, input: &ChannelInput, now: i64) -> Result<ChannelConfig>;
+
+    /// The channel with this key, if any.
+    fn channel(&self, key: &str) -> Result<Option<ChannelConfig>>;
+
+    /// Every channel, in the order they were added.
+    fn list_channels(&self) -> Result<Vec<ChannelConfig>>;
+
+    /// Deletes a channel, with its listings, its finished jobs and its pacing bucket (a channel
+    /// added again later under the same key starts from nothing: an old listing would make the
+    /// planner believe the channel already shows a quantity). Returns what was deleted.
+    ///
+    /// Errors: [`Error::NotFound`]; [`Error::Conflict`] while the channel has pending or running
+    /// jobs — deleting would drop pushes silently: disable it and clear its pending jobs first.
+    fn delete_channel(&self, key: &str) -> Result<ChannelConfig>;
+
+    /// Takes one call's token from the channel's bucket (`burst` tokens refilled at
+    /// `rate_per_second`), shared by every process: 0 means call now; otherwise the milliseconds
+    /// to wait before calling. The token is reserved either way, so concurrent runners queue up
+    /// behind each other instead of overshooting. `rate_per_second` 0 means no limit (always 0,
+    /// nothing stored). One write transaction; `now_ms` is unix milliseconds.
+    ///
+    /// Errors: [`Error::Validation`] for an empty channel or a rate that is negative or not
+    /// finite.
+    fn take_pacing_token(&self, channel: &str, rate_per_second: f64, burst: u32, now_ms: i64) -> Result<u64>;
+
+    /// Every listing of these SKUs, on every channel, by SKU then channel (for planning many
+    /// SKUs at once). Unknown SKUs have none.
+    fn listings_of(&self, skus: &[&str]) -> Result<Vec<Listing>>;
+
+    /// The pending and running jobs of these SKUs, on every channel, by id: what the channels
+    /// are about to get (for planning).
+    fn open_jobs(&self, skus: &[&str]) -> Result<Vec<Job>>;
+
+    /// A page of one channel's listings, by SKU, after the SKU `after` (for reconciliation).
+    /// `limit` is 1–[`MAX_PAGE`].
+    fn channel_listings(&self, channel: &str, after: Option<&str>, limit: u32) -> Result<Vec<Listing>>;
+
+    /// Records that a sync run started; returns it (status running).
+    fn start_sync_run(&self, kind: SyncKind, now: i64) -> Result<SyncRun>;
+
+    /// Records the end of a run with its counts: done, or failed when `error` is given (cleaned
+    /// and cut to [`run::MAX_RUN_ERROR_CHARS`]). Errors: [`Error::NotFound`];
+    /// [`Error::Conflict`] for a run already finished.
+    fn finish_sync_run(&self, id: i64, counts: &SyncCounts, error: Option<&str>, now: i64) -> Result<SyncRun>;
+
+    /// Runs newest first, paged by id, optionally of one kind and one status.
+    fn list_sync_runs(&self, query: &SyncRunQuery) -> Result<SyncRunPage>;
+
+    /// Deletes finished runs started before `older_than` (unix seconds); returns how many.
+    fn prune_sync_runs(&self, older_than: i64) -> Result<usize>;
+
+    /// Appends drift records (at most [`job::MAX_ENQUEUE`] per call, all or nothing); returns
+    /// how many. [`Error::Validation`] naming the entry (`drift[2].expected`).
+    fn record_drift(&self, records: &[NewDrift], now: i64) -> Result<usize>;
+
+    /// Drift records newest first, paged by id, optionally of one channel and one SKU.
+    fn list_drift(&self, query: &DriftQuery) -> Result<DriftPage>;
+
+    /// Deletes drift records found before `older_than` (unix seconds); returns how many.
+    fn prune_drift(&self, older_than: i64) -> Result<usize>;
+
+    /// A named value the sync engine keeps between runs (a cursor), if set.
+    fn sync_state(&self, name: &str) -> Result<Option<String>>;
+
+    /// Sets a named value (name 1–100 characters, value up to 4000).
+    fn set_sync_state(&self, name: &str, value: &str, now: i64) -> Result<()>;
 }
 
 impl ItemInput {

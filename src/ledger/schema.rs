@@ -208,8 +208,92 @@ CREATE INDEX jobs_pair ON jobs (channel, sku, id);
 CREATE INDEX jobs_finished ON jobs (status, updated_at) WHERE status IN ('done', 'failed');
 "#;
 
+/// Version 4: the sync engine — configured channels, pacing buckets, the sync runs log, drift
+/// found by reconciliation, and cursors. New tables only.
+const SYNC_V4: &str = r#"
+-- Channels as configured (see ledger/channel.rs). credentials is sealed text, opaque here.
+CREATE TABLE channels (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    key                 TEXT NOT NULL UNIQUE,
+    kind                TEXT NOT NULL CHECK (kind IN ('woocommerce_local', 'woocommerce_remote', 'shopify', 'ebay',
+                                                      'amazon', 'webhook')),
+    name                TEXT NOT NULL,
+    enabled             INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+    mode                TEXT NOT NULL CHECK (mode IN ('shared', 'partitioned')),
+    weight              INTEGER NOT NULL CHECK (weight >= 0),
+    priority            INTEGER NOT NULL,
+    buffer              INTEGER NOT NULL CHECK (buffer >= 0),
+    max_quantity        INTEGER CHECK (max_quantity >= 0),
+    zero_threshold      INTEGER NOT NULL CHECK (zero_threshold >= 0),
+    percent             INTEGER CHECK (percent BETWEEN 0 AND 100),
+    include_incoming    INTEGER NOT NULL CHECK (include_incoming IN (0, 1)),
+    include_supplier    INTEGER NOT NULL CHECK (include_supplier IN (0, 1)),
+    eligible_locations  TEXT NOT NULL,
+    batch_size          INTEGER NOT NULL CHECK (batch_size >= 1),
+    rate_per_second     REAL NOT NULL CHECK (rate_per_second >= 0),
+    rate_burst          INTEGER NOT NULL CHECK (rate_burst >= 0),
+    min_change          INTEGER NOT NULL CHECK (min_change >= 0),
+    low_stock_level     INTEGER NOT NULL CHECK (low_stock_level >= 0),
+    settings            TEXT NOT NULL,
+    credentials         TEXT,
+    created_at          INTEGER NOT NULL,
+    updated_at          INTEGER NOT NULL
+);
+
+-- One token bucket per channel key, shared by every runner process: tokens may go below zero
+-- (reserved by runners waiting for their turn).
+CREATE TABLE pacing (
+    channel    TEXT PRIMARY KEY NOT NULL,
+    tokens     REAL NOT NULL,
+    updated_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE sync_runs (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind        TEXT NOT NULL CHECK (kind IN ('queue', 'incremental', 'full', 'reconcile', 'pull')),
+    status      TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed')),
+    skus        INTEGER NOT NULL DEFAULT 0,
+    planned     INTEGER NOT NULL DEFAULT 0,
+    enqueued    INTEGER NOT NULL DEFAULT 0,
+    pushed      INTEGER NOT NULL DEFAULT 0,
+    failed      INTEGER NOT NULL DEFAULT 0,
+    retried     INTEGER NOT NULL DEFAULT 0,
+    dead        INTEGER NOT NULL DEFAULT 0,
+    drift       INTEGER NOT NULL DEFAULT 0,
+    skipped     INTEGER NOT NULL DEFAULT 0,
+    calls       INTEGER NOT NULL DEFAULT 0,
+    duration_ms INTEGER NOT NULL DEFAULT 0,
+    error       TEXT,
+    started_at  INTEGER NOT NULL,
+    finished_at INTEGER
+);
+CREATE INDEX sync_runs_kind ON sync_runs (kind, id);
+CREATE INDEX sync_runs_started ON sync_runs (started_at);
+
+CREATE TABLE drift (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    channel     TEXT NOT NULL,
+    sku         TEXT NOT NULL,
+    expected    INTEGER NOT NULL,
+    remote      INTEGER NOT NULL,
+    repaired    INTEGER NOT NULL CHECK (repaired IN (0, 1)),
+    run_id      INTEGER,
+    recorded_at INTEGER NOT NULL
+);
+CREATE INDEX drift_channel ON drift (channel, id);
+CREATE INDEX drift_sku ON drift (sku, id);
+CREATE INDEX drift_recorded ON drift (recorded_at);
+
+-- Small named values the sync engine keeps between runs (the incremental cursor, …).
+CREATE TABLE sync_state (
+    name       TEXT PRIMARY KEY NOT NULL,
+    value      TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+"#;
+
 /// Every schema step, oldest first; the schema version is the number applied. Append only.
-pub(crate) const MIGRATIONS: &[&str] = &[LEDGER_V1, ACCESS_AND_LOGS_V2, OUTBOX_V3];
+pub(crate) const MIGRATIONS: &[&str] = &[LEDGER_V1, ACCESS_AND_LOGS_V2, OUTBOX_V3, SYNC_V4];
 
 /// The schema version this build writes.
 #[cfg(test)]
@@ -268,7 +352,7 @@ mod tests {
     use crate::ledger::SqliteLedger;
 
     /// A step a later build might add, to test upgrades past the current version.
-    const TEST_NEXT: &str = "CREATE TABLE channels (id INTEGER PRIMARY KEY, name TEXT NOT NULL);";
+    const TEST_NEXT: &str = "CREATE TABLE future_things (id INTEGER PRIMARY KEY, name TEXT NOT NULL);";
 
     fn tables(conn: &Connection) -> Vec<String> {
         let mut stmt = conn
@@ -306,16 +390,21 @@ mod tests {
             tables(&conn),
             [
                 "api_keys",
+                "channels",
+                "drift",
                 "inbound_events",
                 "items",
                 "jobs",
                 "listings",
                 "locations",
                 "movements",
+                "pacing",
                 "rate_limits",
                 "reservations",
                 "security_events",
-                "stock_levels"
+                "stock_levels",
+                "sync_runs",
+                "sync_state"
             ]
         );
         // Opening again is a no-op.
@@ -334,7 +423,7 @@ mod tests {
         let newer: Vec<&str> = MIGRATIONS.iter().copied().chain([TEST_NEXT]).collect();
         migrate(&mut conn, &newer).unwrap();
         assert_eq!(user_version(&conn).unwrap(), latest_version() + 1);
-        assert!(tables(&conn).contains(&"channels".to_owned()));
+        assert!(tables(&conn).contains(&"future_things".to_owned()));
         // Applying the same list again changes nothing (and does not fail on CREATE TABLE).
         migrate(&mut conn, &newer).unwrap();
         assert_eq!(user_version(&conn).unwrap(), latest_version() + 1);
@@ -472,7 +561,7 @@ mod tests {
         assert!(before.iter().all(|rows| !rows.is_empty()));
 
         let ledger = SqliteLedger::open(&path).unwrap();
-        assert_eq!(ledger.query_i64("PRAGMA user_version"), 3);
+        assert_eq!(ledger.query_i64("PRAGMA user_version"), latest_version());
         {
             let conn = Connection::open(&path).unwrap();
             let after: Vec<Vec<String>> = v2_tables.iter().map(|t| rows(&conn, t)).collect();
@@ -536,7 +625,7 @@ mod tests {
         assert!(migrate(&mut conn, &broken).is_err());
         assert_eq!(user_version(&conn).unwrap(), latest_version());
         assert!(
-            !tables(&conn).contains(&"channels".to_owned()),
+            !tables(&conn).contains(&"future_things".to_owned()),
             "the whole upgrade rolls back"
         );
     }

@@ -17,13 +17,17 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, Transact
 
 use super::rules::{self, At, Leg, Quantities};
 use super::schema;
-use super::{access, job, listing};
+use super::{access, job, listing, run};
 use super::{
     AlertThresholds, ApiKey, Backoff, ChangedSkus, ClearJobs, HistoryPage, HistoryQuery, InboundEvent, InboundPage,
     InboundQuery, InboundRecord, IssuedApiKey, Item, ItemInput, ItemPage, ItemQuery, Job, JobCounts, JobPage, JobQuery,
     JobRef, KeyCheck, LedgerStore, Listing, Location, LocationStock, Movement, MovementKind, MovementOutcome,
     MovementRequest, NewApiKey, NewJob, RateDecision, SecurityEvent, SecurityPage, SecurityQuery, SecurityRecord,
     SkuStock, LEDGER_EVENT_PREFIX, MAX_BATCH,
+};
+use super::{
+    ChannelConfig, ChannelInput, DriftPage, DriftQuery, NewDrift, SyncCounts, SyncKind, SyncRun, SyncRunPage,
+    SyncRunQuery,
 };
 use crate::error::ErrorKind;
 use crate::{Error, Result};
@@ -32,6 +36,7 @@ mod jobs;
 mod keys;
 mod listings;
 mod logs;
+mod sync;
 
 /// Prefix of the event ids of releases recorded by reservation expiry.
 const EXPIRY_PREFIX: &str = "expire:";
@@ -174,6 +179,11 @@ impl SqliteLedger {
             "inbound_events",
             "listings",
             "jobs",
+            "channels",
+            "pacing",
+            "sync_runs",
+            "drift",
+            "sync_state",
         ];
         for table in tables {
             let mut stmt = conn
@@ -579,6 +589,106 @@ impl LedgerStore for SqliteLedger {
 
     fn prune_done_jobs(&self, older_than: i64) -> Result<usize> {
         self.write(|tx| jobs::prune_done(tx, older_than))
+    }
+
+    fn save_channel(&self, input: &ChannelInput, now: i64) -> Result<ChannelConfig> {
+        let valid = input.validated()?;
+        self.write(|tx| sync::save_channel(tx, &valid, now))
+    }
+
+    fn channel(&self, key: &str) -> Result<Option<ChannelConfig>> {
+        sync::find_channel(&self.lock(), key.trim())
+    }
+
+    fn list_channels(&self) -> Result<Vec<ChannelConfig>> {
+        sync::list_channels(&self.lock())
+    }
+
+    fn delete_channel(&self, key: &str) -> Result<ChannelConfig> {
+        let key = listing::channel(key).map_err(|e| match e {
+            Error::Validation { message, .. } => Error::validation("key", message),
+            other => other,
+        })?;
+        self.write(|tx| sync::delete_channel(tx, &key))
+    }
+
+    fn take_pacing_token(&self, channel: &str, rate_per_second: f64, burst: u32, now_ms: i64) -> Result<u64> {
+        let channel = listing::channel(channel)?;
+        if !rate_per_second.is_finite() || rate_per_second < 0.0 {
+            return Err(Error::validation(
+                "rate_per_second",
+                format!("must be a number of at least 0, got {rate_per_second}"),
+            ));
+        }
+        if rate_per_second == 0.0 {
+            return Ok(0);
+        }
+        self.write(|tx| sync::take_pacing_token(tx, &channel, rate_per_second, burst, now_ms))
+    }
+
+    fn listings_of(&self, skus: &[&str]) -> Result<Vec<Listing>> {
+        self.read(|conn| sync::listings_of(conn, skus))
+    }
+
+    fn open_jobs(&self, skus: &[&str]) -> Result<Vec<Job>> {
+        self.read(|conn| sync::open_jobs(conn, skus))
+    }
+
+    fn channel_listings(&self, channel: &str, after: Option<&str>, limit: u32) -> Result<Vec<Listing>> {
+        let channel = listing::channel(channel)?;
+        let limit = rules::page_limit(limit)?;
+        sync::channel_listings(&self.lock(), &channel, after.unwrap_or(""), limit)
+    }
+
+    fn start_sync_run(&self, kind: SyncKind, now: i64) -> Result<SyncRun> {
+        self.write(|tx| sync::start_run(tx, kind, now))
+    }
+
+    fn finish_sync_run(&self, id: i64, counts: &SyncCounts, error: Option<&str>, now: i64) -> Result<SyncRun> {
+        let error = run::error_text(error);
+        self.write(|tx| sync::finish_run(tx, id, counts, error.as_deref(), now))
+    }
+
+    fn list_sync_runs(&self, query: &SyncRunQuery) -> Result<SyncRunPage> {
+        let limit = rules::page_limit(query.limit)?;
+        sync::list_runs(&self.lock(), query, limit)
+    }
+
+    fn prune_sync_runs(&self, older_than: i64) -> Result<usize> {
+        self.write(|tx| sync::prune_runs(tx, older_than))
+    }
+
+    fn record_drift(&self, records: &[NewDrift], now: i64) -> Result<usize> {
+        if records.len() > job::MAX_ENQUEUE {
+            return Err(Error::validation(
+                "drift",
+                format!("at most {} records per call, got {}", job::MAX_ENQUEUE, records.len()),
+            ));
+        }
+        let valid = records
+            .iter()
+            .enumerate()
+            .map(|(i, record)| record.validated(&format!("drift[{i}].")))
+            .collect::<Result<Vec<_>>>()?;
+        self.write(|tx| sync::record_drift(tx, &valid, now))
+    }
+
+    fn list_drift(&self, query: &DriftQuery) -> Result<DriftPage> {
+        let limit = rules::page_limit(query.limit)?;
+        sync::list_drift(&self.lock(), query, limit)
+    }
+
+    fn prune_drift(&self, older_than: i64) -> Result<usize> {
+        self.write(|tx| sync::prune_drift(tx, older_than))
+    }
+
+    fn sync_state(&self, name: &str) -> Result<Option<String>> {
+        sync::state(&self.lock(), &run::state_name(name)?)
+    }
+
+    fn set_sync_state(&self, name: &str, value: &str, now: i64) -> Result<()> {
+        let (name, value) = (run::state_name(name)?, run::state_value(value)?);
+        self.write(|tx| sync::set_state(tx, &name, &value, now))
     }
 }
 

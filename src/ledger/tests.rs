@@ -12,6 +12,7 @@ use MovementKind::*;
 mod channel_logs;
 mod jobs;
 mod keys;
+mod sync;
 
 const T0: i64 = 1_700_000_000;
 

@@ -42,6 +42,12 @@ struct State {
     fail_skus: HashMap<String, String>,
     idempotent: HashMap<String, (Value, Value)>,
     throttle: (f64, f64, f64),
+    /// Quantities applied per SKU, in order (idempotent replays and refusals are not writes).
+    writes: HashMap<String, Vec<i64>>,
+    /// Performed for every request while set (the store is down), instead of the script.
+    outage: Option<Misbehave>,
+    /// Every answer waits this long first (a slow store).
+    delay: Option<std::time::Duration>,
 }
 
 pub struct ShopifyFake {
@@ -151,6 +157,26 @@ impl ShopifyFake {
     pub fn lookups(&self) -> usize {
         self.requests().len() - self.mutations().len()
     }
+
+    /// The quantities applied to `sku`, in order.
+    pub fn writes(&self, sku: &str) -> Vec<i64> {
+        self.lock().writes.get(sku).cloned().unwrap_or_default()
+    }
+
+    /// Every request misbehaves this way until called with `None`.
+    pub fn set_outage(&self, what: Option<Misbehave>) {
+        self.lock().outage = what;
+    }
+
+    /// Every answer waits `delay` first, until called with `None`.
+    pub fn set_delay(&self, delay: Option<std::time::Duration>) {
+        self.lock().delay = delay;
+    }
+
+    /// Writes of `sku` are accepted again.
+    pub fn unfail_sku(&self, sku: &str) {
+        self.lock().fail_skus.remove(sku);
+    }
 }
 
 fn cost(state: &State, requested: f64) -> Value {
@@ -167,6 +193,15 @@ fn graphql_error(message: String, code: &str) -> Reply {
 }
 
 fn handle(shared: &Arc<Mutex<State>>, request: Request) -> Reply {
+    let delay = shared.lock().expect("fake state").delay;
+    let reply = answer(shared, request);
+    match delay {
+        Some(delay) => Reply::Slow(delay, Box::new(reply)),
+        None => reply,
+    }
+}
+
+fn answer(shared: &Arc<Mutex<State>>, request: Request) -> Reply {
     let mut state = shared.lock().expect("fake state");
     if request.method != "POST" || request.path != format!("/admin/api/{VERSION}/graphql.json") {
         return Reply::json(404, json!({ "errors": "Not Found" }));
@@ -184,7 +219,8 @@ fn handle(shared: &Arc<Mutex<State>>, request: Request) -> Reply {
             json!({ "errors": "[API] Invalid API key or access token (unrecognized login or wrong password)" }),
         );
     }
-    if let Some(what) = state.script.pop_front() {
+    let scripted = state.outage.clone().or_else(|| state.script.pop_front());
+    if let Some(what) = scripted {
         match what {
             Misbehave::Status(status, retry_after) => {
                 let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
@@ -423,6 +459,8 @@ fn set_quantities(state: &mut State, query: &str, variables: &Value) -> Reply {
         let mut changes = Vec::new();
         for (v, l, quantity, before) in targets {
             state.variants[v].levels[l].1 = quantity;
+            let sku = state.variants[v].sku.clone();
+            state.writes.entry(sku).or_default().push(quantity);
             changes.push(
                 json!({ "name": "available", "delta": quantity - before, "quantityAfterChange": quantity,
                 "item": { "id": state.variants[v].item_id }, "location": { "id": state.variants[v].levels[l].0 } }),

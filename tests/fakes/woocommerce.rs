@@ -45,6 +45,12 @@ struct State {
     nonces: HashSet<String>,
     requests: Vec<Recorded>,
     batch_limit: usize,
+    /// Quantities applied per SKU, in order.
+    writes: HashMap<String, Vec<i64>>,
+    /// Performed for every request while set (the store is down), instead of the script.
+    outage: Option<Misbehave>,
+    /// Every answer waits this long first (a slow store).
+    delay: Option<std::time::Duration>,
 }
 
 pub struct WooFake {
@@ -142,6 +148,33 @@ impl WooFake {
 
     pub fn requests(&self) -> Vec<Recorded> {
         self.lock().requests.clone()
+    }
+
+    /// The quantities applied to `sku`, in order.
+    pub fn writes(&self, sku: &str) -> Vec<i64> {
+        self.lock().writes.get(sku).cloned().unwrap_or_default()
+    }
+
+    /// Every request misbehaves this way until called with `None`.
+    pub fn set_outage(&self, what: Option<Misbehave>) {
+        self.lock().outage = what;
+    }
+
+    /// Every answer waits `delay` first, until called with `None`.
+    pub fn set_delay(&self, delay: Option<std::time::Duration>) {
+        self.lock().delay = delay;
+    }
+
+    /// Writes of `sku` are accepted again.
+    pub fn unfail_sku(&self, sku: &str) {
+        self.lock().fail_skus.remove(sku);
+    }
+
+    /// Changes the quantity on the store's side (a sale there).
+    pub fn set_stock(&self, sku: &str, quantity: i64) {
+        if let Some(product) = self.lock().products.values_mut().find(|p| p.sku == sku) {
+            product.stock_quantity = Some(quantity);
+        }
     }
 
     pub fn batch_calls(&self) -> Vec<Recorded> {
@@ -242,6 +275,15 @@ fn product_json(p: &Product) -> Value {
 }
 
 fn handle(shared: &Arc<Mutex<State>>, request: Request) -> Reply {
+    let delay = shared.lock().expect("fake state").delay;
+    let reply = answer(shared, request);
+    match delay {
+        Some(delay) => Reply::Slow(delay, Box::new(reply)),
+        None => reply,
+    }
+}
+
+fn answer(shared: &Arc<Mutex<State>>, request: Request) -> Reply {
     let mut state = shared.lock().expect("fake state");
     let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
     state.requests.push(Recorded {
@@ -257,7 +299,8 @@ fn handle(shared: &Arc<Mutex<State>>, request: Request) -> Reply {
     if let Err(reply) = check_oauth(&mut state, &request) {
         return reply;
     }
-    if let Some(what) = state.script.pop_front() {
+    let scripted = state.outage.clone().or_else(|| state.script.pop_front());
+    if let Some(what) = scripted {
         match what {
             Misbehave::Status(status, retry_after) => {
                 let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
@@ -401,6 +444,8 @@ fn batch(state: &mut State, body: &Value, parent: Option<u64>) -> Reply {
         }
         if let Some(quantity) = item["stock_quantity"].as_i64() {
             stored.stock_quantity = Some(quantity);
+            let sku = stored.sku.clone();
+            state.writes.entry(sku).or_default().push(quantity);
         }
         answers.push(product_json(stored));
     }

@@ -1,0 +1,381 @@
+//! The sync log: one record per sync run (queue run, incremental or full sync, reconciliation,
+//! pull) with its counts, the drift reconciliation found, and a small key/value state for cursors.
+//! Plain values shared by every backend.
+//!
+//! **Drift** is kept in its own log ([`DriftRecord`]: channel, SKU, expected, remote, repaired,
+//! the run that found it) rather than only as a count: the dashboard shows which listings drifted
+//! and the owner can see whether a channel keeps drifting. What a channel showed is also recorded
+//! on its listing (`record_listing_seen`), which the planner reads.
+
+use super::listing;
+use super::rules;
+use super::MAX_QUANTITY;
+use crate::{Error, Result};
+
+/// Longest error text kept on a run, in characters (longer texts are cut).
+pub const MAX_RUN_ERROR_CHARS: usize = 2000;
+
+/// Longest sync state name, in characters.
+pub const MAX_STATE_NAME_CHARS: usize = 100;
+
+/// Longest sync state value, in characters.
+pub const MAX_STATE_VALUE_CHARS: usize = 4000;
+
+/// What a sync run did. The string forms (`as_str`, `parse`) are what PHP and the logs use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SyncKind {
+    /// A queue run: claimed jobs pushed to channels.
+    Queue,
+    /// SKUs changed since the last incremental sync re-planned.
+    Incremental,
+    /// Every SKU re-planned.
+    Full,
+    /// Readable channels compared with what they should show, drift repaired.
+    Reconcile,
+    /// A primary source's levels applied.
+    Pull,
+}
+
+impl SyncKind {
+    /// Every kind, in a fixed order.
+    pub const ALL: [SyncKind; 5] = [
+        SyncKind::Queue,
+        SyncKind::Incremental,
+        SyncKind::Full,
+        SyncKind::Reconcile,
+        SyncKind::Pull,
+    ];
+
+    /// The kind's name as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncKind::Queue => "queue",
+            SyncKind::Incremental => "incremental",
+            SyncKind::Full => "full",
+            SyncKind::Reconcile => "reconcile",
+            SyncKind::Pull => "pull",
+        }
+    }
+
+    /// Parses a kind name (trimmed, case-insensitive).
+    pub fn parse(text: &str) -> Result<Self> {
+        let wanted = text.trim().to_ascii_lowercase();
+        SyncKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == wanted)
+            .ok_or_else(|| {
+                let names: Vec<&str> = SyncKind::ALL.iter().map(|k| k.as_str()).collect();
+                Error::validation(
+                    "kind",
+                    format!("unknown sync kind {text:?}; expected one of {}", names.join(", ")),
+                )
+            })
+    }
+}
+
+impl std::fmt::Display for SyncKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a run counted. Each kind fills the counts that apply to it and leaves the others 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SyncCounts {
+    /// SKUs looked at.
+    pub skus: u64,
+    /// Jobs the plan asked for.
+    pub planned: u64,
+    /// Jobs created or changed in the outbox by them (the rest already carried the value).
+    pub enqueued: u64,
+    /// Quantities delivered to channels (applied or accepted).
+    pub pushed: u64,
+    /// Pushes that failed (retried + dead).
+    pub failed: u64,
+    /// Failed pushes back in line with backoff.
+    pub retried: u64,
+    /// Failed pushes given up (permanent failure or attempt limit).
+    pub dead: u64,
+    /// Listings found showing another number than expected.
+    pub drift: u64,
+    /// SKUs skipped (unknown SKUs in a pull, listings a channel does not have, …).
+    pub skipped: u64,
+    /// HTTP calls made to channels or sources.
+    pub calls: u64,
+    /// How long the run took, in milliseconds (measured by the caller).
+    pub duration_ms: u64,
+}
+
+/// Where a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RunStatus {
+    /// Started, not finished (still going, or its process stopped).
+    Running,
+    /// Finished without an error.
+    Done,
+    /// Finished with an error (see [`SyncRun::error`]); its counts say how far it got.
+    Failed,
+}
+
+impl RunStatus {
+    /// The status's name as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Done => "done",
+            RunStatus::Failed => "failed",
+        }
+    }
+
+    /// Parses a status name (trimmed, case-insensitive).
+    pub fn parse(text: &str) -> Result<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "running" => Ok(RunStatus::Running),
+            "done" => Ok(RunStatus::Done),
+            "failed" => Ok(RunStatus::Failed),
+            _ => Err(Error::validation(
+                "status",
+                format!("unknown run status {text:?}; expected running, done or failed"),
+            )),
+        }
+    }
+}
+
+/// One sync run as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncRun {
+    /// Increases with every run; the paging cursor.
+    pub id: i64,
+    /// What the run did.
+    pub kind: SyncKind,
+    /// Where it is.
+    pub status: RunStatus,
+    /// What it counted (zeros while running).
+    pub counts: SyncCounts,
+    /// Why it failed, or what went wrong on the way (a channel that could not be built, …).
+    pub error: Option<String>,
+    /// When it started (unix seconds).
+    pub started_at: i64,
+    /// When it finished (unix seconds).
+    pub finished_at: Option<i64>,
+}
+
+/// Which runs to show: newest first, before a cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncRunQuery {
+    /// Only this kind.
+    pub kind: Option<SyncKind>,
+    /// Only this status.
+    pub status: Option<RunStatus>,
+    /// Only runs with an id below this (the previous page's `next_before`).
+    pub before: Option<i64>,
+    /// Page size, 1–[`MAX_PAGE`](super::MAX_PAGE).
+    pub limit: u32,
+}
+
+impl Default for SyncRunQuery {
+    fn default() -> Self {
+        SyncRunQuery {
+            kind: None,
+            status: None,
+            before: None,
+            limit: 50,
+        }
+    }
+}
+
+/// A page of runs, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncRunPage {
+    /// The runs.
+    pub runs: Vec<SyncRun>,
+    /// Pass as [`SyncRunQuery::before`] for the next page; `None` on the last page.
+    pub next_before: Option<i64>,
+}
+
+/// A listing found showing another number than it should.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDrift {
+    /// The channel key.
+    pub channel: String,
+    /// The SKU.
+    pub sku: String,
+    /// What the channel should show (its allocation).
+    pub expected: i64,
+    /// What it showed.
+    pub remote: i64,
+    /// Whether a job to repair it was enqueued.
+    pub repaired: bool,
+    /// The run that found it.
+    pub run_id: Option<i64>,
+}
+
+impl NewDrift {
+    /// The record checked and normalised, or a validation error naming the field, prefixed with
+    /// `prefix` (`drift[3].`).
+    pub(crate) fn validated(&self, prefix: &str) -> Result<NewDrift> {
+        let named = |error: Error| match error {
+            Error::Validation { field, message } => Error::validation(format!("{prefix}{field}"), message),
+            other => other,
+        };
+        Ok(NewDrift {
+            channel: listing::channel(&self.channel).map_err(named)?,
+            sku: rules::sku("sku", &self.sku).map_err(named)?,
+            expected: rules::in_range("expected", self.expected, 0, MAX_QUANTITY).map_err(named)?,
+            remote: rules::in_range("remote", self.remote, -MAX_QUANTITY, MAX_QUANTITY).map_err(named)?,
+            repaired: self.repaired,
+            run_id: self.run_id,
+        })
+    }
+}
+
+/// One drift record as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriftRecord {
+    /// Increases with every record; the paging cursor.
+    pub id: i64,
+    /// The channel key.
+    pub channel: String,
+    /// The SKU.
+    pub sku: String,
+    /// What the channel should have shown.
+    pub expected: i64,
+    /// What it showed.
+    pub remote: i64,
+    /// Whether a repair job was enqueued.
+    pub repaired: bool,
+    /// The run that found it.
+    pub run_id: Option<i64>,
+    /// When it was found (unix seconds).
+    pub recorded_at: i64,
+}
+
+/// Which drift records to show: newest first, before a cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriftQuery {
+    /// Only this channel.
+    pub channel: Option<String>,
+    /// Only this SKU.
+    pub sku: Option<String>,
+    /// Only records with an id below this.
+    pub before: Option<i64>,
+    /// Page size, 1–[`MAX_PAGE`](super::MAX_PAGE).
+    pub limit: u32,
+}
+
+impl Default for DriftQuery {
+    fn default() -> Self {
+        DriftQuery {
+            channel: None,
+            sku: None,
+            before: None,
+            limit: 50,
+        }
+    }
+}
+
+/// A page of drift records, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriftPage {
+    /// The records.
+    pub records: Vec<DriftRecord>,
+    /// Pass as [`DriftQuery::before`] for the next page; `None` on the last page.
+    pub next_before: Option<i64>,
+}
+
+/// A run's error text as kept: trimmed, control characters (but line breaks) as spaces, cut to
+/// [`MAX_RUN_ERROR_CHARS`]; empty means none.
+pub(crate) fn error_text(value: Option<&str>) -> Option<String> {
+    let cleaned: String = value?
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
+        .collect();
+    let cleaned = super::access::redact_keys(cleaned.trim()).into_owned();
+    if cleaned.is_empty() {
+        return None;
+    }
+    if cleaned.chars().count() <= MAX_RUN_ERROR_CHARS {
+        return Some(cleaned);
+    }
+    let mut cut: String = cleaned.chars().take(MAX_RUN_ERROR_CHARS - 1).collect();
+    cut.push('…');
+    Some(cut)
+}
+
+/// A sync state name: trimmed, 1–100 characters, single line.
+pub(crate) fn state_name(value: &str) -> Result<String> {
+    rules::required("name", value, MAX_STATE_NAME_CHARS)
+}
+
+/// A sync state value: at most 4000 characters, kept as given.
+pub(crate) fn state_value(value: &str) -> Result<String> {
+    let chars = value.chars().count();
+    if chars > MAX_STATE_VALUE_CHARS {
+        return Err(Error::validation(
+            "value",
+            format!("must be at most {MAX_STATE_VALUE_CHARS} characters, got {chars}"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_and_statuses_parse_and_print() {
+        for kind in SyncKind::ALL {
+            assert_eq!(SyncKind::parse(kind.as_str()).unwrap(), kind);
+        }
+        for status in [RunStatus::Running, RunStatus::Done, RunStatus::Failed] {
+            assert_eq!(RunStatus::parse(status.as_str()).unwrap(), status);
+        }
+        assert!(SyncKind::parse("nightly").is_err());
+        assert!(RunStatus::parse("lost").is_err());
+    }
+
+    #[test]
+    fn drift_and_state_inputs_are_checked() {
+        let drift = NewDrift {
+            channel: " shop ".into(),
+            sku: " A ".into(),
+            expected: 3,
+            remote: -1,
+            repaired: true,
+            run_id: None,
+        };
+        let valid = drift.validated("").unwrap();
+        assert_eq!((valid.channel.as_str(), valid.sku.as_str()), ("shop", "A"));
+        let field = |d: NewDrift| match d.validated("drift[1].") {
+            Err(Error::Validation { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            field(NewDrift {
+                expected: -1,
+                ..drift.clone()
+            }),
+            "drift[1].expected"
+        );
+        assert_eq!(
+            field(NewDrift {
+                channel: "".into(),
+                ..drift.clone()
+            }),
+            "drift[1].channel"
+        );
+        assert_eq!(
+            field(NewDrift {
+                sku: "".into(),
+                ..drift
+            }),
+            "drift[1].sku"
+        );
+        assert!(state_name(" ").is_err());
+        assert!(state_value(&"x".repeat(MAX_STATE_VALUE_CHARS + 1)).is_err());
+        assert_eq!(error_text(Some("  ")), None);
+        assert_eq!(error_text(Some(" a\u{0}b ")).as_deref(), Some("a b"));
+    }
+}

@@ -1,0 +1,399 @@
+//! What the sync engine keeps through [`LedgerStore`], on SQLite: channels, pacing buckets (also
+//! across two connections to one file), sync runs, drift, named state and the planner's bulk reads.
+
+use super::{in_memory_and_on_file, setup, TempDir, T0};
+use crate::error::ErrorKind;
+use crate::ledger::{
+    AllocationSettings, ChannelInput, ChannelType, DriftQuery, JobStatus, LedgerStore, NewDrift, NewJob, RateLimit,
+    RunStatus, SqliteLedger, SyncCounts, SyncKind, SyncRunQuery,
+};
+use crate::stock::AllocationMode;
+use crate::Error;
+
+fn shopify(key: &str) -> ChannelInput {
+    let mut input = ChannelInput::new(key, ChannelType::Shopify, format!("Shop {key}"));
+    input.settings = r#"{"base_url": "https://demo.myshopify.com"}"#.into();
+    input.credentials = Some("sealed:v1:abc".into());
+    input
+}
+
+fn field_of(error: Error) -> String {
+    match error {
+        Error::Validation { field, .. } => field,
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+#[test]
+fn channels_are_saved_read_updated_and_listed() {
+    in_memory_and_on_file("sync-channels", |name, ledger| {
+        let mut input = shopify("shopify-main");
+        input.allocation = AllocationSettings {
+            mode: AllocationMode::Partitioned { weight: 3 },
+            priority: 2,
+            buffer: 1,
+            max: Some(50),
+            zero_threshold: 2,
+            percent: None,
+            include_incoming: true,
+            include_supplier: false,
+            eligible_locations: vec!["WH2".into(), "WH1".into()],
+        };
+        input.batch_size = 250;
+        input.rate = RateLimit {
+            per_second: 2.5,
+            burst: 4,
+        };
+        input.min_change = 3;
+        input.low_stock_level = 5;
+        let saved = ledger.save_channel(&input, T0).unwrap();
+        assert_eq!(
+            (saved.key.as_str(), saved.kind, saved.enabled, saved.batch_size),
+            ("shopify-main", ChannelType::Shopify, true, 250),
+            "{name}"
+        );
+        assert_eq!(saved.allocation, input.allocation, "{name}");
+        assert_eq!(
+            (saved.rate, saved.min_change, saved.low_stock_level),
+            (input.rate, 3, 5)
+        );
+        assert_eq!(saved.credentials.as_deref(), Some("sealed:v1:abc"));
+        assert_eq!(saved.settings_json().unwrap()["base_url"], "https://demo.myshopify.com");
+        assert_eq!(ledger.channel("shopify-main").unwrap().as_ref(), Some(&saved));
+        assert_eq!(ledger.channel("nope").unwrap(), None);
+
+        // An update keeps the id, created_at and (with None) the credentials.
+        let mut update = shopify("shopify-main");
+        update.enabled = false;
+        update.credentials = None;
+        let updated = ledger.save_channel(&update, T0 + 10).unwrap();
+        assert_eq!(
+            (updated.id, updated.created_at, updated.updated_at),
+            (saved.id, T0, T0 + 10)
+        );
+        assert_eq!(updated.credentials.as_deref(), Some("sealed:v1:abc"), "{name}");
+        assert!(!updated.enabled);
+        assert_eq!(updated.allocation, AllocationSettings::default());
+        // "" removes the credentials.
+        update.credentials = Some(String::new());
+        assert_eq!(ledger.save_channel(&update, T0 + 11).unwrap().credentials, None);
+
+        let woo = ledger
+            .save_channel(
+                &ChannelInput::new("woo", ChannelType::WooCommerceLocal, "This store"),
+                T0,
+            )
+            .unwrap();
+        assert!(woo.id > saved.id);
+        let keys: Vec<String> = ledger.list_channels().unwrap().into_iter().map(|c| c.key).collect();
+        assert_eq!(keys, ["shopify-main", "woo"], "{name}");
+        let rule = woo.to_rule();
+        assert_eq!((rule.channel_id, rule.name.as_str()), (woo.id, "This store"));
+    });
+}
+
+#[test]
+fn a_bad_channel_is_refused_naming_the_field_and_nothing_is_stored() {
+    let ledger = super::ledger();
+    let mut input = shopify("c");
+    input.allocation.eligible_locations = vec!["NOWHERE".into()];
+    let error = ledger.save_channel(&input, T0).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotFound, "{error}");
+    input.allocation.eligible_locations = vec![];
+    input.allocation.percent = Some(50);
+    input.allocation.buffer = 1;
+    assert_eq!(
+        field_of(ledger.save_channel(&input, T0).unwrap_err()),
+        "allocation.buffer"
+    );
+    input.allocation = AllocationSettings::default();
+    input.batch_size = 0;
+    assert_eq!(field_of(ledger.save_channel(&input, T0).unwrap_err()), "batch_size");
+    assert!(ledger.list_channels().unwrap().is_empty());
+}
+
+#[test]
+fn a_channel_with_jobs_waiting_cannot_be_deleted_and_deleting_forgets_its_listings() {
+    let ledger = super::ledger();
+    ledger.save_channel(&shopify("c"), T0).unwrap();
+    ledger.save_channel(&shopify("other"), T0).unwrap();
+    ledger.enqueue_jobs(&[NewJob::new("c", "A", 4)], T0).unwrap();
+    ledger.enqueue_jobs(&[NewJob::new("other", "A", 4)], T0).unwrap();
+    let error = ledger.delete_channel("c").unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Conflict);
+    assert!(error.to_string().contains("1 pending"), "{error}");
+
+    let claimed = ledger.claim_jobs("runner", Some("c"), 10, 60, T0).unwrap();
+    let error = ledger.delete_channel("c").unwrap_err();
+    assert!(error.to_string().contains("1 running"), "{error}");
+    ledger.complete_job(claimed[0].id, "runner", T0 + 1).unwrap();
+    assert!(ledger.listing("c", "A").unwrap().is_some());
+    ledger.take_pacing_token("c", 1.0, 1, 0).unwrap();
+
+    let deleted = ledger.delete_channel("c").unwrap();
+    assert_eq!(deleted.key, "c");
+    assert_eq!(ledger.channel("c").unwrap(), None);
+    assert_eq!(
+        ledger.listing("c", "A").unwrap(),
+        None,
+        "a re-added channel starts from nothing"
+    );
+    assert_eq!(ledger.job_counts(Some("c")).unwrap().done, 0);
+    // The bucket was forgotten: a fresh one is full again.
+    assert_eq!(ledger.take_pacing_token("c", 1.0, 1, 0).unwrap(), 0);
+    // Other channels are untouched.
+    assert_eq!(ledger.job_counts(Some("other")).unwrap().pending, 1);
+    assert_eq!(ledger.delete_channel("c").unwrap_err().kind(), ErrorKind::NotFound);
+}
+
+#[test]
+fn the_pacing_bucket_lets_a_burst_through_then_spaces_calls_at_the_rate() {
+    let ledger = super::ledger();
+    // 2 per second, burst 3: three calls go now, then each waits 500 ms more than the previous.
+    let waits: Vec<u64> = (0..6)
+        .map(|_| ledger.take_pacing_token("ch", 2.0, 3, 10_000).unwrap())
+        .collect();
+    assert_eq!(waits, [0, 0, 0, 500, 1000, 1500]);
+    // Time passes: 2 s refill 4 tokens, paying the debt of 3 → one token is there again.
+    assert_eq!(ledger.take_pacing_token("ch", 2.0, 3, 12_000).unwrap(), 0);
+    assert_eq!(ledger.take_pacing_token("ch", 2.0, 3, 12_000).unwrap(), 500);
+    // A long quiet spell refills only up to the burst.
+    let after_quiet: Vec<u64> = (0..4)
+        .map(|_| ledger.take_pacing_token("ch", 2.0, 3, 1_000_000).unwrap())
+        .collect();
+    assert_eq!(after_quiet, [0, 0, 0, 500]);
+    // A clock that went back refills nothing.
+    assert_eq!(ledger.take_pacing_token("ch", 2.0, 3, 0).unwrap(), 1000);
+    // Buckets are per channel; rate 0 is no limit.
+    assert_eq!(ledger.take_pacing_token("other", 2.0, 1, 10_000).unwrap(), 0);
+    assert_eq!(ledger.take_pacing_token("free", 0.0, 0, 10_000).unwrap(), 0);
+    assert_eq!(ledger.take_pacing_token("free", 0.0, 0, 10_000).unwrap(), 0);
+    assert_eq!(
+        field_of(ledger.take_pacing_token("ch", -1.0, 1, 0).unwrap_err()),
+        "rate_per_second"
+    );
+    assert_eq!(
+        field_of(ledger.take_pacing_token(" ", 1.0, 1, 0).unwrap_err()),
+        "channel"
+    );
+}
+
+#[test]
+fn two_connections_to_one_file_share_one_bucket() {
+    let dir = TempDir::new("sync-pacing");
+    let path = dir.path().join("ledger.sqlite");
+    let first = SqliteLedger::open(&path).unwrap();
+    let second = SqliteLedger::open(&path).unwrap();
+    // 1 per second, burst 2: the two connections alternate, and together they get exactly the
+    // burst at once and one more per second after it.
+    let mut waits = Vec::new();
+    for i in 0..6 {
+        let ledger = if i % 2 == 0 { &first } else { &second };
+        waits.push(ledger.take_pacing_token("shared", 1.0, 2, 50_000).unwrap());
+    }
+    assert_eq!(waits, [0, 0, 1000, 2000, 3000, 4000]);
+
+    // From threads at once: every token is handed out once, so the waits are all different.
+    let waits = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                let ledger = SqliteLedger::open(&path).unwrap();
+                for _ in 0..5 {
+                    let wait = ledger.take_pacing_token("threads", 10.0, 1, 90_000).unwrap();
+                    waits.lock().unwrap().push(wait);
+                }
+            });
+        }
+    });
+    let mut waits = waits.into_inner().unwrap();
+    waits.sort_unstable();
+    let expected: Vec<u64> = (0..20).map(|i| i * 100).collect();
+    assert_eq!(waits, expected);
+}
+
+#[test]
+fn runs_are_started_finished_and_listed_newest_first() {
+    in_memory_and_on_file("sync-runs", |name, ledger| {
+        let full = ledger.start_sync_run(SyncKind::Full, T0).unwrap();
+        assert_eq!(
+            (full.status, full.finished_at, full.counts),
+            (RunStatus::Running, None, SyncCounts::default())
+        );
+        let counts = SyncCounts {
+            skus: 10,
+            planned: 4,
+            enqueued: 3,
+            duration_ms: 120,
+            ..SyncCounts::default()
+        };
+        let done = ledger.finish_sync_run(full.id, &counts, None, T0 + 1).unwrap();
+        assert_eq!(
+            (done.status, done.counts, done.finished_at),
+            (RunStatus::Done, counts, Some(T0 + 1))
+        );
+        let again = ledger.finish_sync_run(full.id, &counts, None, T0 + 2).unwrap_err();
+        assert_eq!(again.kind(), ErrorKind::Conflict, "{name}");
+
+        let queue = ledger.start_sync_run(SyncKind::Queue, T0 + 5).unwrap();
+        let failed = ledger
+            .finish_sync_run(
+                queue.id,
+                &SyncCounts::default(),
+                Some(" channel x: HTTP 503\u{0} "),
+                T0 + 6,
+            )
+            .unwrap();
+        assert_eq!(
+            (failed.status, failed.error.as_deref()),
+            (RunStatus::Failed, Some("channel x: HTTP 503"))
+        );
+        let open = ledger.start_sync_run(SyncKind::Queue, T0 + 7).unwrap();
+
+        let all = ledger.list_sync_runs(&SyncRunQuery::default()).unwrap();
+        let ids: Vec<i64> = all.runs.iter().map(|r| r.id).collect();
+        assert_eq!(ids, [open.id, queue.id, full.id], "{name}");
+        let queues = ledger
+            .list_sync_runs(&SyncRunQuery {
+                kind: Some(SyncKind::Queue),
+                limit: 1,
+                ..SyncRunQuery::default()
+            })
+            .unwrap();
+        assert_eq!((queues.runs[0].id, queues.next_before), (open.id, Some(open.id)));
+        let second = ledger
+            .list_sync_runs(&SyncRunQuery {
+                kind: Some(SyncKind::Queue),
+                before: queues.next_before,
+                limit: 1,
+                ..SyncRunQuery::default()
+            })
+            .unwrap();
+        assert_eq!((second.runs[0].id, second.next_before), (queue.id, None));
+        let failed_only = ledger
+            .list_sync_runs(&SyncRunQuery {
+                status: Some(RunStatus::Failed),
+                ..SyncRunQuery::default()
+            })
+            .unwrap();
+        assert_eq!(failed_only.runs.len(), 1);
+
+        // Pruning keeps running runs and newer ones.
+        assert_eq!(ledger.prune_sync_runs(T0 + 100).unwrap(), 2);
+        let left: Vec<i64> = ledger
+            .list_sync_runs(&SyncRunQuery::default())
+            .unwrap()
+            .runs
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(left, [open.id]);
+        assert_eq!(
+            ledger.finish_sync_run(9999, &counts, None, T0).unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+    });
+}
+
+#[test]
+fn drift_is_recorded_listed_and_pruned() {
+    let ledger = super::ledger();
+    let drift = |sku: &str, remote: i64| NewDrift {
+        channel: "shop".into(),
+        sku: sku.into(),
+        expected: 4,
+        remote,
+        repaired: true,
+        run_id: Some(7),
+    };
+    assert_eq!(ledger.record_drift(&[drift("A", 6), drift("B", -1)], T0).unwrap(), 2);
+    assert_eq!(
+        field_of(
+            ledger
+                .record_drift(
+                    &[
+                        drift("A", 1),
+                        NewDrift {
+                            expected: -1,
+                            ..drift("B", 1)
+                        }
+                    ],
+                    T0
+                )
+                .unwrap_err()
+        ),
+        "drift[1].expected"
+    );
+    let page = ledger.list_drift(&DriftQuery::default()).unwrap();
+    let got: Vec<(String, i64, i64, bool, Option<i64>)> = page
+        .records
+        .iter()
+        .map(|r| (r.sku.clone(), r.expected, r.remote, r.repaired, r.run_id))
+        .collect();
+    assert_eq!(
+        got,
+        [("B".into(), 4, -1, true, Some(7)), ("A".into(), 4, 6, true, Some(7))],
+        "newest first; the refused batch added nothing"
+    );
+    let only_a = ledger
+        .list_drift(&DriftQuery {
+            sku: Some("A".into()),
+            ..DriftQuery::default()
+        })
+        .unwrap();
+    assert_eq!(only_a.records.len(), 1);
+    assert_eq!(ledger.prune_drift(T0 + 1).unwrap(), 2);
+    assert!(ledger.list_drift(&DriftQuery::default()).unwrap().records.is_empty());
+}
+
+#[test]
+fn named_state_is_kept() {
+    in_memory_and_on_file("sync-state", |name, ledger| {
+        assert_eq!(ledger.sync_state("incremental.cursor").unwrap(), None, "{name}");
+        ledger.set_sync_state("incremental.cursor", "41", T0).unwrap();
+        ledger.set_sync_state(" incremental.cursor ", "42", T0 + 1).unwrap();
+        assert_eq!(ledger.sync_state("incremental.cursor").unwrap().as_deref(), Some("42"));
+        assert_eq!(field_of(ledger.set_sync_state("", "1", T0).unwrap_err()), "name");
+    });
+}
+
+#[test]
+fn the_planner_reads_listings_and_open_jobs_of_many_skus_at_once() {
+    let ledger = SqliteLedger::open_in_memory().unwrap();
+    setup(&ledger);
+    // Enough SKUs to need several IN lists.
+    let skus: Vec<String> = (0..1200).map(|i| format!("S{i:04}")).collect();
+    for sku in &skus {
+        ledger.upsert_item(&super::item(sku, sku), T0).unwrap();
+    }
+    for sku in skus.iter().step_by(3) {
+        ledger.record_listing_pushed("shop", sku, 5, T0).unwrap();
+        ledger.record_listing_seen("woo", sku, 2, T0).unwrap();
+    }
+    let jobs: Vec<NewJob> = skus
+        .iter()
+        .step_by(2)
+        .map(|sku| NewJob::new("shop", sku.clone(), 1))
+        .collect();
+    for chunk in jobs.chunks(1000) {
+        ledger.enqueue_jobs(chunk, T0).unwrap();
+    }
+    let claimed = ledger.claim_jobs("runner", None, 10, 60, T0).unwrap();
+    ledger.complete_job(claimed[0].id, "runner", T0).unwrap();
+
+    let asked: Vec<&str> = skus.iter().map(String::as_str).chain(["UNKNOWN"]).collect();
+    let listings = ledger.listings_of(&asked).unwrap();
+    // Every third SKU on two channels; the completed job was a drop on one of them (drops are
+    // claimed first), so it added no listing.
+    assert_eq!(listings.len(), 400 * 2);
+    assert!(listings
+        .windows(2)
+        .all(|w| (&w[0].sku, &w[0].channel) < (&w[1].sku, &w[1].channel)));
+    let open = ledger.open_jobs(&asked).unwrap();
+    assert_eq!(open.len(), 600 - 1);
+    assert!(open
+        .iter()
+        .all(|j| matches!(j.status, JobStatus::Pending | JobStatus::Running)));
+    assert_eq!(open.iter().filter(|j| j.status == JobStatus::Running).count(), 9);
+    assert!(ledger.open_jobs(&[]).unwrap().is_empty());
+}
