@@ -120,6 +120,13 @@ pub enum Outcome {
         /// caller can account for the difference as drift or sales there.
         observed_before: Option<i64>,
     },
+    /// The channel took the write for asynchronous processing and has not applied it yet
+    /// (Amazon's `ACCEPTED`): delivered, but the quantity is not known to show yet. A later read
+    /// (reconciliation) confirms it.
+    Accepted {
+        /// The channel's id for the SKU (to store in the listing).
+        remote_id: String,
+    },
     /// The item was not applied.
     Failed(Failure),
 }
@@ -139,11 +146,16 @@ impl ItemResult {
         matches!(self.outcome, Outcome::Applied { .. })
     }
 
+    /// Whether the channel took the item: applied, or accepted for later processing.
+    pub fn is_delivered(&self) -> bool {
+        !matches!(self.outcome, Outcome::Failed(_))
+    }
+
     /// The failure, when the item failed.
     pub fn failure(&self) -> Option<&Failure> {
         match &self.outcome {
             Outcome::Failed(failure) => Some(failure),
-            Outcome::Applied { .. } => None,
+            Outcome::Applied { .. } | Outcome::Accepted { .. } => None,
         }
     }
 }
@@ -200,6 +212,12 @@ pub trait Channel {
     /// Finds the channel's id for each SKU; SKUs the channel does not have are left out.
     fn lookup(&mut self, skus: &[String]) -> Result<Vec<(String, String)>>;
 
+    /// Whether [`Channel::read`] can report remote quantities (a signed-webhook receiver cannot);
+    /// reconciliation skips channels that cannot be read.
+    fn readable(&self) -> bool {
+        true
+    }
+
     /// Reads the channel's current quantity for each SKU; SKUs the channel does not have (or
     /// does not track stock for) are left out.
     fn read(&mut self, skus: &[String]) -> Result<Vec<(String, i64)>>;
@@ -207,6 +225,23 @@ pub trait Channel {
     /// The HTTP calls made by `lookup` and `read` since the last call to this method (push
     /// reports its own in [`PushReport::calls`]).
     fn take_calls(&mut self) -> Vec<HttpCall>;
+}
+
+/// Paces the HTTP calls made to one channel. Adapters call [`Pacer::before_call`] before every
+/// request they send (lookups, reads and writes alike); it returns once the call may be made
+/// (a token bucket whose state the sync layer keeps in the ledger store, so it holds across PHP
+/// requests). Adapters own no clock for pacing.
+pub trait Pacer: Send {
+    /// Blocks until one more call may be made.
+    fn before_call(&mut self);
+}
+
+/// No pacing: every call may be made at once (tests, channels without a rate limit).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unpaced;
+
+impl Pacer for Unpaced {
+    fn before_call(&mut self) {}
 }
 
 /// A credential (access token, consumer secret). Its `Debug` output is redacted, and it has no
