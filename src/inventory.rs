@@ -213,9 +213,14 @@ pub fn allocate_all(
     mut visit: impl FnMut(&str, &[i64]) -> Result<()>,
 ) -> Result<()> {
     let mut quantities = Vec::with_capacity(rules.rules().len());
-    each_stocked_sku(store, |sku, levels| {
+    // Which levels count for which rule: remade only when the locations change.
+    let mut layout = stock::Layout::default();
+    each_stocked_sku(store, |sku, levels, moved| {
+        if moved {
+            layout = rules.layout(levels);
+        }
         rules
-            .quantities(levels, supplier_stock(sku), &mut quantities)
+            .quantities_in(&layout, levels, supplier_stock(sku), &mut quantities)
             .map_err(|e| at_sku(e, sku))?;
         visit(sku, &quantities)
     })
@@ -228,7 +233,7 @@ pub fn allocate_all_explained(
     supplier_stock: impl Fn(&str) -> i64,
     mut visit: impl FnMut(&str, Vec<Allocation>) -> Result<()>,
 ) -> Result<()> {
-    each_stocked_sku(store, |sku, levels| {
+    each_stocked_sku(store, |sku, levels, _| {
         let allocations = rules
             .allocate(levels, supplier_stock(sku))
             .map_err(|e| at_sku(e, sku))?;
@@ -237,25 +242,31 @@ pub fn allocate_all_explained(
 }
 
 /// Every item with its levels in the stock math's terms, in SKU order, through one reused buffer.
+/// `visit` also learns whether the levels' locations (codes, order, active flags) may differ from
+/// the previous SKU's: false when they are the same.
 fn each_stocked_sku(
     store: &dyn LedgerStore,
-    mut visit: impl FnMut(&str, &[stock::StockLevel]) -> Result<()>,
+    mut visit: impl FnMut(&str, &[stock::StockLevel], bool) -> Result<()>,
 ) -> Result<()> {
     let locations = store.list_locations()?;
     let mut levels: Vec<stock::StockLevel> = Vec::new();
+    let mut first = true;
     store.for_each_stock(&mut |stock| {
+        let mut moved = std::mem::take(&mut first) || levels.len() != stock.levels.len();
         levels.truncate(stock.levels.len());
         for (i, level) in stock.levels.iter().enumerate() {
             match levels.get_mut(i) {
                 // SKU after SKU, the same locations come in the same order: keep the code and
                 // the priority looked up for the previous SKU.
                 Some(kept) if kept.location == level.location => {
+                    moved |= kept.active != level.active;
                     kept.on_hand = level.on_hand;
                     kept.reserved = level.reserved;
                     kept.incoming = level.incoming;
                     kept.active = level.active;
                 }
                 Some(kept) => {
+                    moved = true;
                     let mut code = std::mem::take(&mut kept.location);
                     code.clear();
                     code.push_str(&level.location);
@@ -267,10 +278,13 @@ fn each_stocked_sku(
                         &locations,
                     );
                 }
-                None => levels.push(to_stock_level(level.clone(), &locations)),
+                None => {
+                    moved = true;
+                    levels.push(to_stock_level(level.clone(), &locations));
+                }
             }
         }
-        visit(&stock.sku, &levels)
+        visit(&stock.sku, &levels, moved)
     })
 }
 

@@ -294,6 +294,21 @@ impl<'a> Key<'a> {
         }
     }
 
+    /// Whether this key equals `other` as PHP compares array keys: the same integer, or the
+    /// same bytes (the very same string answers at once).
+    #[inline]
+    pub fn same(self, other: Key<'_>) -> bool {
+        match (self, other) {
+            (Key::Int(a), Key::Int(b)) => a == b,
+            (Key::Str(a), Key::Str(b)) => {
+                // Array keys carry their hash once computed (0 = not yet): differing hashes
+                // settle most comparisons without reading the text.
+                std::ptr::eq(a, b) || ((a.h == 0 || b.h == 0 || a.h == b.h) && a.as_bytes() == b.as_bytes())
+            }
+            _ => false,
+        }
+    }
+
     /// The same key for an array being built: a string key is shared with the input (its
     /// reference count goes up), not copied.
     #[inline]
@@ -357,6 +372,141 @@ pub struct Entries<'a> {
     next: u32,
     used: u32,
     packed: bool,
+}
+
+impl Entries<'_> {
+    /// The storage slot the next call to `next` looks at first: one past the slot of the entry
+    /// it returned last.
+    #[inline]
+    pub fn next_slot(&self) -> u32 {
+        self.next
+    }
+}
+
+/// The value in storage slot `slot` of `table` as it lies there (no reference followed, possibly
+/// a deleted slot), or `None` past the used slots.
+#[inline]
+fn slot_value(table: &ZendHashTable, slot: u32) -> Option<&Zval> {
+    if slot >= table.nNumUsed {
+        return None;
+    }
+    // SAFETY: as in `Entries::next`: a live array's `nNumUsed` slots, zvals when packed, buckets
+    // (whose value comes first) otherwise.
+    unsafe {
+        let flags = table.u.flags;
+        Some(if flags & HASH_FLAG_PACKED != 0 {
+            &*table.__bindgen_anon_1.arPacked.add(slot as usize)
+        } else {
+            &(*table.__bindgen_anon_1.arData.add(slot as usize)).val
+        })
+    }
+}
+
+/// The array `value` holds itself (a reference is not followed: it only matters for speed here).
+#[inline]
+fn direct_array(value: &Zval) -> Option<&ZendHashTable> {
+    // SAFETY: the type byte of a live zval, then its array pointer when the type says array.
+    unsafe { (value.u1.v.type_ == IS_ARRAY_TYPE).then(|| &*value.value.arr) }
+}
+
+/// `IS_ARRAY` (`Zend/zend_types.h`).
+const IS_ARRAY_TYPE: u8 = 7;
+
+/// Asks the CPU to start loading the cache line that holds `address`. Only a hint: it changes no
+/// result, and a prefetch never faults.
+#[inline(always)]
+fn prefetch<T>(address: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `prefetcht0` reads nothing architecturally and never faults, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(address.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = address;
+}
+
+/// The cache lines of `len` bytes from `start`.
+#[inline(always)]
+fn prefetch_bytes(start: *const u8, len: usize) {
+    let mut offset = 0;
+    while offset < len {
+        prefetch(start.wrapping_add(offset));
+        offset += 64;
+    }
+    if len > 0 {
+        prefetch(start.wrapping_add(len - 1));
+    }
+}
+
+/// The storage of `table`'s first `slots` used slots.
+#[inline(always)]
+fn prefetch_slots(table: &ZendHashTable, slots: u32) {
+    let used = table.nNumUsed.min(slots) as usize;
+    // SAFETY: reading the flags word and the storage pointer of a live array (plain data).
+    let (flags, start) = unsafe { (table.u.flags, table.__bindgen_anon_1.arData.cast::<u8>().cast_const()) };
+    let size = if flags & HASH_FLAG_PACKED != 0 {
+        std::mem::size_of::<Zval>()
+    } else {
+        std::mem::size_of::<Bucket>()
+    };
+    prefetch_bytes(start, used * size);
+}
+
+/// Walking a two-level array of lists (`[key => [key => [a, b, c], …], …]`, the shape of
+/// `allocate_many()`'s stock) is a chain of dependent loads from memory for every entry: the
+/// entry's array, its storage, each list, each list's storage. [`NestedPrefetch::ahead`] starts
+/// those loads for entries a few positions ahead, one step of the chain per position, so that
+/// by the time an entry is read its memory is in the cache. It reads only what the step before
+/// brought in, and only ever hints: what the walk returns does not depend on it.
+pub struct NestedPrefetch<'a> {
+    table: &'a ZendHashTable,
+}
+
+/// How many entries apart the steps of the chain run.
+const PREFETCH_DISTANCE: u32 = 3;
+/// At most this many levels and list items per entry are prefetched.
+const PREFETCH_ITEMS: u32 = 8;
+
+impl<'a> NestedPrefetch<'a> {
+    /// For the entries of `table`.
+    pub fn new(table: &'a ZendHashTable) -> Self {
+        NestedPrefetch { table }
+    }
+
+    /// Starts loading for the entries after storage slot `slot` (the one about to be read).
+    #[inline]
+    pub fn ahead(&self, slot: u32) {
+        let d = PREFETCH_DISTANCE;
+        // Step 1, farthest ahead: the entry's array.
+        if let Some(inner) = self.inner(slot + 4 * d) {
+            prefetch(inner);
+        }
+        // Step 2: its storage (brought in by step 1, `d` entries ago).
+        if let Some(inner) = self.inner(slot + 3 * d) {
+            prefetch_slots(inner, PREFETCH_ITEMS);
+        }
+        // Step 3: the lists it holds.
+        if let Some(inner) = self.inner(slot + 2 * d) {
+            for i in 0..inner.nNumUsed.min(PREFETCH_ITEMS) {
+                if let Some(list) = slot_value(inner, i).and_then(direct_array) {
+                    prefetch(list);
+                }
+            }
+        }
+        // Step 4: the lists' storage.
+        if let Some(inner) = self.inner(slot + d) {
+            for i in 0..inner.nNumUsed.min(PREFETCH_ITEMS) {
+                if let Some(list) = slot_value(inner, i).and_then(direct_array) {
+                    prefetch_slots(list, PREFETCH_ITEMS);
+                }
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn inner(&self, slot: u32) -> Option<&'a ZendHashTable> {
+        slot_value(self.table, slot).and_then(direct_array)
+    }
 }
 
 impl<'a> Iterator for Entries<'a> {

@@ -10,14 +10,14 @@
 
 use ext_php_rs::boxed::ZBox;
 use ext_php_rs::builders::ModuleBuilder;
-use ext_php_rs::ffi::{zend_hash_next_index_insert, IS_LONG};
+use ext_php_rs::ffi::{zend_hash_add_new, zend_hash_next_index_insert, IS_LONG};
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendHashTable, Zval};
 
-use super::convert::{entries, list_of, type_name, Arr, Fields, Key};
+use super::convert::{entries, list_of, type_name, Arr, Entries, Fields, Key, NestedPrefetch};
 use crate::inventory;
 use crate::ledger::LedgerStore;
-use crate::stock::{Allocation, AllocationMode, ChannelRule, RuleSet, StockLevel};
+use crate::stock::{Allocation, AllocationMode, ChannelRule, Layout, RuleSet, StockLevel};
 use crate::{Error, Result};
 
 type Table = ZBox<ZendHashTable>;
@@ -260,6 +260,54 @@ impl<'a> Options<'a> {
     }
 }
 
+/// The supplier figures for the SKUs of `stock`, one SKU after the other. When the figures'
+/// keys come in the order of the stock's (as when they were collected by walking the stock),
+/// they are taken in step with it, with no lookup; otherwise each SKU is looked up.
+enum SupplierWalk<'a> {
+    InStep(std::iter::Peekable<Entries<'a>>),
+    Lookup,
+}
+
+impl<'a> SupplierWalk<'a> {
+    fn new(stock: &ZendHashTable, supplier: Option<&'a ZendHashTable>) -> Self {
+        let Some(supplier) = supplier else {
+            return SupplierWalk::Lookup;
+        };
+        // In step when every figure's SKU is found walking the stock once. Keys are unique, so
+        // then a SKU the walk does not meet at the head of the figures has none.
+        let mut figures = entries(supplier).peekable();
+        for (sku, _) in entries(stock) {
+            match figures.peek() {
+                Some((key, _)) if key.same(sku) => {
+                    figures.next();
+                }
+                Some(_) => {}
+                None => break,
+            }
+        }
+        if figures.peek().is_some() {
+            return SupplierWalk::Lookup;
+        }
+        SupplierWalk::InStep(entries(supplier).peekable())
+    }
+
+    /// The figure for `sku`, the next SKU of the stock (0 when there is none).
+    #[inline]
+    fn next(&mut self, sku: Key<'_>, options: &Options<'_>) -> i64 {
+        match self {
+            SupplierWalk::Lookup => options.supplier_stock(sku),
+            SupplierWalk::InStep(figures) => match figures.peek() {
+                Some((key, value)) if key.same(sku) => {
+                    let figure = value.long().unwrap_or(0);
+                    figures.next();
+                    figure
+                }
+                _ => 0,
+            },
+        }
+    }
+}
+
 fn allocate_stock(stock: &ZendHashTable, rules: &RuleSet<'_>, options: &Options<'_>) -> Result<Table> {
     let mut out = ZendHashTable::with_capacity(u32::try_from(stock.len()).unwrap_or(u32::MAX));
     // Reused for every SKU: once they have grown, reading a SKU allocates nothing.
@@ -267,21 +315,51 @@ fn allocate_stock(stock: &ZendHashTable, rules: &RuleSet<'_>, options: &Options<
     let mut levels: Vec<StockLevel> = Vec::new();
     let mut quantities: Vec<i64> = Vec::with_capacity(rules.rules().len());
     let wants_supplier = rules.rules().iter().any(|rule| rule.include_supplier);
-    for (sku, value) in entries(stock) {
-        read_levels(sku, value, options, &mut slots, &mut levels)?;
-        let supplier = if wants_supplier { options.supplier_stock(sku) } else { 0 };
+    // Which levels count for which rule, for the locations the levels are at: remade only when
+    // a SKU's locations differ from the previous one's.
+    let mut layout = Layout::default();
+    let mut figures = SupplierWalk::new(stock, options.supplier_stock.filter(|_| wants_supplier));
+    let prefetch = NestedPrefetch::new(stock);
+    let mut walk = entries(stock);
+    while let Some((sku, value)) = walk.next() {
+        prefetch.ahead(walk.next_slot());
+        if read_levels(sku, value, options, &mut slots, &mut levels)? {
+            layout = rules.layout(&levels);
+        }
+        let supplier = if wants_supplier { figures.next(sku, options) } else { 0 };
         let allocated = if options.explain {
             explained(rules, &levels, supplier).map_err(|e| at_sku(e, sku))?
         } else {
             rules
-                .quantities(&levels, supplier, &mut quantities)
+                .quantities_in(&layout, &levels, supplier, &mut quantities)
                 .map_err(|e| at_sku(e, sku))?;
             int_list(&quantities)
         };
-        out.insert(sku.array_key(), allocated)
-            .map_err(|e| Error::validation(format!("stock[{sku}]"), format!("cannot be converted for PHP: {e}")))?;
+        append(&mut out, sku, allocated);
     }
     Ok(out)
+}
+
+/// Adds `value` under `key`, a key `out` does not hold yet (the keys come from one array, so
+/// each is new): the engine's `zend_hash_add_new`, which skips looking for the key first. A
+/// string key is shared with the input, not copied.
+fn append(out: &mut ZendHashTable, key: Key<'_>, value: Table) {
+    let mut zval = std::mem::ManuallyDrop::new(Zval::new());
+    zval.set_hashtable(value);
+    // SAFETY: `out` is an array we own and `zval` holds an array we own. Both engine functions
+    // copy the zval into the array, which then owns it (so `zval` is not dropped here), and add a
+    // reference to a string key that is not interned; the key is a live string of the input.
+    unsafe {
+        match key {
+            Key::Int(n) => {
+                #[allow(clippy::cast_sign_loss)]
+                zend_hash_index_add_new(out, n as u64, &mut *zval);
+            }
+            Key::Str(name) => {
+                zend_hash_add_new(out, std::ptr::from_ref(name).cast_mut(), &mut *zval);
+            }
+        }
+    }
 }
 
 /// Where the previous SKU's location at the same position came from. Catalogues list the same
@@ -294,14 +372,16 @@ struct Slot<'a> {
 }
 
 /// Reads `stock[sku]` into `levels` (cleared first). `slots` remembers, position by position,
-/// the keys the previous SKU's levels came from.
+/// the keys the previous SKU's levels came from. Returns whether the levels' locations (codes,
+/// order, settings) may differ from the previous SKU's: false only when every key is the very
+/// same as last time.
 fn read_levels<'a>(
     sku: Key<'_>,
     value: &'a Zval,
     options: &Options<'_>,
     slots: &mut Vec<Slot<'a>>,
     levels: &mut Vec<StockLevel>,
-) -> Result<()> {
+) -> Result<bool> {
     let table = value.array().ok_or_else(|| {
         Error::validation(
             format!("stock[{sku}]"),
@@ -312,6 +392,7 @@ fn read_levels<'a>(
         )
     })?;
     let mut count = 0;
+    let mut changed = false;
     for (location, quantities) in entries(table) {
         let [on_hand, reserved, incoming] = read_quantities(quantities)
             .map_err(|message| Error::validation(format!("stock[{sku}][{location}]"), message))?;
@@ -319,6 +400,7 @@ fn read_levels<'a>(
         let setting = match known {
             Some(slot) => slot.setting,
             None => {
+                changed = true;
                 let mut code = levels
                     .get_mut(count)
                     .map_or_else(String::new, |level| std::mem::take(&mut level.location));
@@ -355,9 +437,10 @@ fn read_levels<'a>(
         count += 1;
     }
     // Fewer levels than the previous SKU: drop the rest (their strings go with them, rarely).
+    changed |= count != slots.len();
     slots.truncate(count);
     levels.truncate(count);
-    Ok(())
+    Ok(changed)
 }
 
 /// A PHP list of integers, written the way the engine's own `ZEND_HASH_FILL_PACKED` does: the
@@ -399,6 +482,10 @@ fn int_list(items: &[i64]) -> Table {
 }
 
 extern "C" {
+    /// `ZEND_API zval* ZEND_FASTCALL zend_hash_index_add_new(HashTable *ht, zend_ulong h, zval
+    /// *pData)` (`Zend/zend_hash.c`). Not among the bindings ext-php-rs generates.
+    fn zend_hash_index_add_new(ht: *mut ZendHashTable, h: u64, data: *mut Zval) -> *mut Zval;
+
     /// `ZEND_API void ZEND_FASTCALL zend_hash_real_init_packed(HashTable *ht)` (`Zend/zend_hash.c`;
     /// `ZEND_FASTCALL` is the default calling convention on x86-64 and arm64). Not among the
     /// bindings ext-php-rs generates.

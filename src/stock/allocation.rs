@@ -2,8 +2,8 @@
 //! choices `product.md` leaves open, are documented on [`allocate`].
 
 use super::{
-    decimal, promise_total, qty, sum_available, validate_levels, AvailableToPromise, PromiseOptions, Quantity,
-    StockLevel, Trace,
+    counts, decimal, promise_total, qty, same_code, sum_available, validate_level_quantities, validate_levels,
+    AvailableToPromise, PromiseOptions, Quantity, StockLevel, Trace,
 };
 use crate::{Error, Result};
 
@@ -236,6 +236,9 @@ pub struct RuleSet<'r> {
     pool_eligible: Vec<String>,
     /// One claim per partitioned rule, in rule order.
     claims: Vec<Claim>,
+    /// Each claim's place in the order that breaks rounding ties (priority, channel id, rule
+    /// order), in claim order.
+    tie_ranks: Vec<u32>,
 }
 
 impl<'r> RuleSet<'r> {
@@ -243,18 +246,28 @@ impl<'r> RuleSet<'r> {
     pub fn new(rules: &'r [ChannelRule]) -> Result<Self> {
         validate_rules(rules)?;
         let partitioned: Vec<&ChannelRule> = rules.iter().filter(|r| r.weight().is_some()).collect();
+        let claims: Vec<Claim> = partitioned
+            .iter()
+            .map(|rule| Claim {
+                weight: rule.weight().unwrap_or(0),
+                priority: rule.priority,
+                channel_id: rule.channel_id,
+            })
+            .collect();
+        let mut order: Vec<usize> = (0..claims.len()).collect();
+        order.sort_by_key(|&i| claims.get(i).map(|claim| (claim.priority, claim.channel_id, i)));
+        let mut tie_ranks = vec![0u32; claims.len()];
+        for (rank, &i) in order.iter().enumerate() {
+            if let Some(slot) = tie_ranks.get_mut(i) {
+                *slot = u32::try_from(rank).unwrap_or(u32::MAX);
+            }
+        }
         Ok(RuleSet {
             rules,
             pool_rule: partitioned.first().copied(),
             pool_eligible: union_of_eligible(&partitioned),
-            claims: partitioned
-                .iter()
-                .map(|rule| Claim {
-                    weight: rule.weight().unwrap_or(0),
-                    priority: rule.priority,
-                    channel_id: rule.channel_id,
-                })
-                .collect(),
+            claims,
+            tie_ranks,
         })
     }
 
@@ -278,12 +291,157 @@ impl<'r> RuleSet<'r> {
         Ok(())
     }
 
-    fn allocate_valid(&self, levels: &[StockLevel], supplier_stock: i64) -> Result<Vec<Allocation>> {
-        let start = |eligible: &[String], options: &PromiseOptions| {
-            AvailableToPromise::new(sum_available(levels, eligible), options).explanation()
+    /// Which of the levels count for each rule (and for the partitioned rules' pool), worked out
+    /// once for SKUs stocked at the same locations: the same codes in the same order, with the
+    /// same active flags. Then [`RuleSet::quantities_in`] allocates each such SKU without
+    /// comparing a location code. Only the levels' `location` and `active` are read.
+    pub fn layout(&self, levels: &[StockLevel]) -> Layout {
+        // Codes that validation would reject (or more levels than a mask holds): no masks, so
+        // each SKU takes the general way, which reports the same error as `quantities`.
+        let valid = levels.len() <= MAX_LAYOUT_LEVELS
+            && levels.iter().enumerate().all(|(i, level)| {
+                !level.location.chars().all(char::is_whitespace)
+                    && !levels[..i]
+                        .iter()
+                        .any(|earlier| same_code(&earlier.location, &level.location))
+            });
+        if !valid {
+            return Layout { masks: None };
+        }
+        let mask = |eligible: &[String]| {
+            levels
+                .iter()
+                .enumerate()
+                .filter(|(_, level)| counts(level, eligible))
+                .fold(0u64, |mask, (i, _)| mask | 1 << i)
         };
+        Layout {
+            masks: Some(Masks {
+                levels: levels.len(),
+                pool: mask(&self.pool_eligible),
+                rules: self.rules.iter().map(|rule| mask(&rule.eligible_locations)).collect(),
+            }),
+        }
+    }
+
+    /// [`RuleSet::quantities`] for a SKU whose levels have the locations `layout` was made from
+    /// ([`RuleSet::layout`]; their `location` and `active` are not looked at again): the same
+    /// quantities and the same errors.
+    pub fn quantities_in(
+        &self,
+        layout: &Layout,
+        levels: &[StockLevel],
+        supplier_stock: i64,
+        quantities: &mut Vec<i64>,
+    ) -> Result<()> {
+        let Some(masks) = layout.masks.as_ref().filter(|masks| masks.levels == levels.len()) else {
+            return self.quantities(levels, supplier_stock, quantities);
+        };
+        quantities.clear();
+        // The codes were checked when the layout was made; this is the rest of the validation.
+        for level in levels {
+            validate_level_quantities(level)?;
+        }
+        // Available to promise over the levels a mask selects: `promise_total`'s arithmetic.
+        let promise = |mask: u64, include_incoming: bool, include_supplier: bool| {
+            let (available, incoming) = levels.iter().enumerate().filter(|(i, _)| mask >> i & 1 != 0).fold(
+                (0i64, 0i64),
+                |(available, incoming), (_, level)| {
+                    (
+                        available.saturating_add(level.sellable()),
+                        incoming.saturating_add(level.incoming),
+                    )
+                },
+            );
+            let incoming = if include_incoming { incoming } else { 0 };
+            let supplier = if include_supplier { supplier_stock } else { 0 };
+            // `available` is never negative, so this is `promise_steps` on a number.
+            available.saturating_add(incoming).saturating_add(supplier).max(0)
+        };
+        let pool = self.pool_rule.map_or(0, |first| {
+            promise(masks.pool, first.include_incoming, first.include_supplier)
+        });
+        let mut shares = [0i64; INLINE_CLAIMS];
+        let Some(shares) = shares.get_mut(..self.claims.len()) else {
+            // More partitioned channels than the quick split takes: the general way.
+            return self.quantities(levels, supplier_stock, quantities);
+        };
+        if !self.quick_split(pool, shares) {
+            return self.quantities(levels, supplier_stock, quantities);
+        }
+        let mut shares = shares.iter();
+        for (rule, &mask) in self.rules.iter().zip(&masks.rules) {
+            let own = promise(mask, rule.include_incoming, rule.include_supplier);
+            let value = match rule.mode {
+                // One share per partitioned rule, in order.
+                AllocationMode::Partitioned { .. } => shares.next().copied().unwrap_or(0).min(own),
+                AllocationMode::Shared => match rule.percent.filter(|p| *p != 100) {
+                    Some(percent) => percent_of(own, percent),
+                    None => own,
+                },
+            };
+            quantities.push(limits(value, rule).max(0));
+        }
+        Ok(())
+    }
+
+    /// [`split`]'s shares of `pool` (never negative here) into `shares`, one per claim, in 64-bit
+    /// arithmetic; false (and nothing written) when the numbers could need more than 64 bits.
+    fn quick_split(&self, pool: i64, shares: &mut [i64]) -> bool {
+        let total: u64 = self.claims.iter().map(|claim| u64::from(claim.weight)).sum();
+        let (Ok(pool), true) = (u32::try_from(pool), total <= u64::from(u32::MAX)) else {
+            return false;
+        };
+        if total == 0 || pool == 0 {
+            shares.fill(0);
+            return true;
+        }
+        // pool < 2^32 and weight < 2^32: the product fits. Each claim's place in the order of
+        // largest remainder, then tie rank, is one number: remainder (< total ≤ 2^32) above, the
+        // inverted rank below; the higher the key, the earlier the claim.
+        let mut keys = [0u64; INLINE_CLAIMS];
+        let mut given = 0u64;
+        for (((claim, share), key), rank) in self
+            .claims
+            .iter()
+            .zip(shares.iter_mut())
+            .zip(&mut keys)
+            .zip(&self.tie_ranks)
+        {
+            let exact = u64::from(pool) * u64::from(claim.weight);
+            let floor = exact / total;
+            *share = i64::try_from(floor).unwrap_or(i64::MAX);
+            *key = (exact % total) << 32 | u64::from(!rank);
+            given += floor;
+        }
+        // Fewer units are left over than there are claims: one each to the first `left_over`
+        // claims in that order, i.e. those with fewer than `left_over` claims before them.
+        let left_over = u64::from(pool).saturating_sub(given);
+        if left_over > 0 {
+            let keys = keys.get(..shares.len()).unwrap_or(&[]);
+            for (share, key) in shares.iter_mut().zip(keys) {
+                let before = keys.iter().map(|other| u64::from(other > key)).sum::<u64>();
+                *share += i64::from(before < left_over);
+            }
+        }
+        true
+    }
+
+    /// The locations a sum is over.
+    fn eligible(&self, over: Over) -> &[String] {
+        match over {
+            Over::Pool => &self.pool_eligible,
+            Over::Rule(i) => self.rules.get(i).map_or(&[], |rule| &rule.eligible_locations),
+        }
+    }
+
+    fn allocate_valid(&self, levels: &[StockLevel], supplier_stock: i64) -> Result<Vec<Allocation>> {
+        let start = |over: Over, options: &PromiseOptions| {
+            AvailableToPromise::new(sum_available(levels, self.eligible(over)), options).explanation()
+        };
+        let own = |over: Over, options: &PromiseOptions| promise_total(levels, self.eligible(over), options);
         let mut allocations = Vec::with_capacity(self.rules.len());
-        self.run(levels, supplier_stock, start, |rule, ex, base, share| {
+        self.run(supplier_stock, start, own, |rule, ex, base, share| {
             allocations.push(Allocation {
                 channel_id: rule.channel_id,
                 quantity: ex.value.max(0),
@@ -296,37 +454,39 @@ impl<'r> RuleSet<'r> {
     }
 
     fn quantities_valid(&self, levels: &[StockLevel], supplier_stock: i64, quantities: &mut Vec<i64>) {
-        let start = |eligible: &[String], options: &PromiseOptions| Quantity(promise_total(levels, eligible, options));
-        self.run(levels, supplier_stock, start, |_, quantity, _, _| {
+        let own = |over: Over, options: &PromiseOptions| promise_total(levels, self.eligible(over), options);
+        let start = |over: Over, options: &PromiseOptions| Quantity(own(over, options));
+        self.run(supplier_stock, start, own, |_, quantity, _, _| {
             quantities.push(quantity.value().max(0));
         });
     }
 
     /// The rules applied to one SKU's validated levels, the one place the allocation steps run.
-    /// `start` opens a channel's trace at the available to promise over some locations; `emit`
-    /// receives each rule's finished trace, the number it started from (its own promise, or the
-    /// pool) and its share, in rule order.
+    /// `start` opens a channel's trace at the available to promise over some locations (the
+    /// pool's or a rule's), `own` gives that number alone; `emit` receives each rule's finished
+    /// trace, the number it started from (its own promise, or the pool) and its share, in rule
+    /// order.
     fn run<T: Trace + Clone>(
         &self,
-        levels: &[StockLevel],
         supplier_stock: i64,
-        start: impl Fn(&[String], &PromiseOptions) -> T,
+        start: impl Fn(Over, &PromiseOptions) -> T,
+        own: impl Fn(Over, &PromiseOptions) -> i64,
         mut emit: impl FnMut(&'r ChannelRule, T, i64, Option<Share>),
     ) {
         let pool = self
             .pool_rule
-            .map(|first| start(&self.pool_eligible, &first.promise_options(supplier_stock)));
+            .map(|first| start(Over::Pool, &first.promise_options(supplier_stock)));
         let pool_total = pool.as_ref().map_or(0, Trace::value);
         with_scratch(self.claims.len(), |parts: &mut [SplitPart]| {
             split(pool_total, &self.claims, parts);
             let mut splits = parts.iter();
-            for rule in self.rules {
+            for (i, rule) in self.rules.iter().enumerate() {
                 let options = rule.promise_options(supplier_stock);
                 // Splits come in the order of the partitioned rules, and exist whenever the pool
                 // does.
                 match rule.weight().and_then(|_| splits.next()).zip(pool.as_ref()) {
                     Some((part, pool)) => {
-                        let own = promise_total(levels, &rule.eligible_locations, &options);
+                        let own = own(Over::Rule(i), &options);
                         let mut trace = pool.clone();
                         partitioned_steps(&mut trace, rule, pool_total, part, own);
                         let share = Share {
@@ -338,7 +498,7 @@ impl<'r> RuleSet<'r> {
                         emit(rule, trace, pool_total, Some(share));
                     }
                     None => {
-                        let mut trace = start(&rule.eligible_locations, &options);
+                        let mut trace = start(Over::Rule(i), &options);
                         let base = trace.value();
                         shared_steps(&mut trace, rule);
                         emit(rule, trace, base, None);
@@ -347,6 +507,35 @@ impl<'r> RuleSet<'r> {
             }
         });
     }
+}
+
+/// The locations a sum is over: the partitioned rules' pool, or one rule's own (by index).
+#[derive(Debug, Clone, Copy)]
+enum Over {
+    Pool,
+    Rule(usize),
+}
+
+/// A [`Layout`] holds one bit per level.
+const MAX_LAYOUT_LEVELS: usize = 64;
+
+/// Which levels count for each sum of a [`RuleSet`], for SKUs stocked at the same locations in
+/// the same order ([`RuleSet::layout`]).
+#[derive(Debug, Clone, Default)]
+pub struct Layout {
+    /// `None` when the codes would be rejected, or there are too many levels: such SKUs take
+    /// the general way.
+    masks: Option<Masks>,
+}
+
+#[derive(Debug, Clone)]
+struct Masks {
+    /// How many levels the layout was made for.
+    levels: usize,
+    /// Bit `i` set = level `i` counts for the pool.
+    pool: u64,
+    /// The same for each rule, in rule order.
+    rules: Vec<u64>,
 }
 
 fn validate_rules(rules: &[ChannelRule]) -> Result<()> {
@@ -399,6 +588,23 @@ fn union_of_eligible(rules: &[&ChannelRule]) -> Vec<String> {
     union.sort();
     union.dedup();
     union
+}
+
+/// `floor(value × percent / 100)` for a non-negative value, as [`shared_steps`] computes it.
+fn percent_of(value: i64, percent: u32) -> i64 {
+    let scaled = u128::try_from(value).unwrap_or(0) * u128::from(percent);
+    let floor = div_rem(scaled, 100).map_or(0, |(floor, _)| floor);
+    i64::try_from(floor).unwrap_or(i64::MAX)
+}
+
+/// [`apply_limits`] on a number, written without branches on the number (a catalogue's numbers
+/// are too varied for branch prediction): the buffer (never negative) comes off, a negative
+/// number becomes 0, a number at or below the zero threshold becomes 0, the cap applies.
+#[inline]
+fn limits(value: i64, rule: &ChannelRule) -> i64 {
+    let value = value.saturating_sub(rule.buffer).max(0);
+    let value = if value <= rule.zero_threshold { 0 } else { value };
+    value.min(rule.max.unwrap_or(i64::MAX))
 }
 
 /// Percent mode on the channel's own available to promise, then the limits.
@@ -1369,6 +1575,48 @@ mod tests {
             set.quantities(&levels, supplier, &mut buffer).map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert_eq!(&buffer, &expected);
             prop_assert_eq!(set.allocate(&levels, supplier).map_err(|e| TestCaseError::fail(e.to_string()))?, allocations);
+
+            // Through a layout of the same locations.
+            let layout = set.layout(&levels);
+            set.quantities_in(&layout, &levels, supplier, &mut buffer).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(&buffer, &expected);
+        }
+
+        #[test]
+        fn a_layout_serves_every_sku_at_the_same_locations(
+            (levels, rules, _supplier) in scenario(),
+            others in proptest::collection::vec(
+                (proptest::collection::vec((-100i64..1_000, 0i64..100, 0i64..50), 5), -50i64..100),
+                1..8,
+            ),
+            big in any::<bool>(),
+        ) {
+            let set = RuleSet::new(&rules).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let layout = set.layout(&levels);
+            let mut buffer = Vec::new();
+            for (numbers, other_supplier) in others {
+                // The same codes, order and active flags; other numbers (some beyond 32 bits, so
+                // that the split takes its general way too).
+                let scale = if big { 1 << 40 } else { 1 };
+                let sku: Vec<StockLevel> = levels
+                    .iter()
+                    .zip(numbers)
+                    .map(|(level, (on_hand, reserved, incoming))| StockLevel {
+                        on_hand: on_hand * scale,
+                        reserved,
+                        incoming,
+                        ..level.clone()
+                    })
+                    .collect();
+                let expected: Vec<i64> = allocate(&sku, &rules, other_supplier)
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?
+                    .iter()
+                    .map(|a| a.quantity)
+                    .collect();
+                set.quantities_in(&layout, &sku, other_supplier, &mut buffer)
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(&buffer, &expected, "levels {:?}", sku);
+            }
         }
 
         #[test]
@@ -1386,7 +1634,12 @@ mod tests {
             let expected = allocate(&levels, &rules, supplier)
                 .map(|allocations| allocations.iter().map(|a| a.quantity).collect::<Vec<_>>())
                 .map_err(|e| e.to_string());
-            prop_assert_eq!(allocate_quantities(&levels, &rules, supplier).map_err(|e| e.to_string()), expected);
+            prop_assert_eq!(allocate_quantities(&levels, &rules, supplier).map_err(|e| e.to_string()), expected.clone());
+            if let Ok(set) = RuleSet::new(&rules) {
+                let mut buffer = Vec::new();
+                let got = set.quantities_in(&set.layout(&levels), &levels, supplier, &mut buffer);
+                prop_assert_eq!(got.map(|()| buffer).map_err(|e| e.to_string()), expected);
+            }
         }
     }
 }

@@ -27,7 +27,7 @@ pub use alerts::{
     alert, sales_velocity, Alert, AlertLevel, AlertThresholds, AlertTrigger, ThresholdOverrides,
     DEFAULT_VELOCITY_WINDOW_DAYS, MIN_VELOCITY,
 };
-pub use allocation::{allocate, allocate_quantities, Allocation, AllocationMode, ChannelRule, RuleSet, Share};
+pub use allocation::{allocate, allocate_quantities, Allocation, AllocationMode, ChannelRule, Layout, RuleSet, Share};
 pub use reorder::{suggest_reorder, ReorderInput, ReorderSettings, ReorderSuggestion};
 
 use crate::{Error, Result};
@@ -248,18 +248,26 @@ fn validate_levels(levels: &[StockLevel]) -> Result<()> {
                 format!("{code}: more than one stock level for the same location"),
             ));
         }
-        if level.reserved < 0 {
-            return Err(Error::validation(
-                "reserved",
-                format!("{code}: must not be negative, got {}", qty(level.reserved)),
-            ));
-        }
-        if level.incoming < 0 {
-            return Err(Error::validation(
-                "incoming",
-                format!("{code}: must not be negative, got {}", qty(level.incoming)),
-            ));
-        }
+        validate_level_quantities(level)?;
+    }
+    Ok(())
+}
+
+/// The checks [`validate_levels`] makes on one level's numbers, in the same order: for levels
+/// whose codes are already known to be valid, these are all of its checks.
+#[inline]
+fn validate_level_quantities(level: &StockLevel) -> Result<()> {
+    if level.reserved < 0 {
+        return Err(Error::validation(
+            "reserved",
+            format!("{}: must not be negative, got {}", level.location, qty(level.reserved)),
+        ));
+    }
+    if level.incoming < 0 {
+        return Err(Error::validation(
+            "incoming",
+            format!("{}: must not be negative, got {}", level.location, qty(level.incoming)),
+        ));
     }
     Ok(())
 }
@@ -269,10 +277,12 @@ const SMALL_LEVELS: usize = 16;
 
 /// The levels that count for `eligible` (empty = every location): active and eligible.
 fn counted<'a>(levels: &'a [StockLevel], eligible: &'a [String]) -> impl Iterator<Item = &'a StockLevel> {
-    levels
-        .iter()
-        .filter(|level| level.active)
-        .filter(move |level| eligible.is_empty() || eligible.iter().any(|code| same_code(code, &level.location)))
+    levels.iter().filter(move |level| counts(level, eligible))
+}
+
+/// Whether `level` counts for `eligible` (empty = every location): active and eligible.
+fn counts(level: &StockLevel, eligible: &[String]) -> bool {
+    level.active && (eligible.is_empty() || eligible.iter().any(|code| same_code(code, &level.location)))
 }
 
 /// Whether two location codes are equal. Compared inline: codes are a few bytes long, and a
