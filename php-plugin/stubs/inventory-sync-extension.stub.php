@@ -137,9 +137,12 @@ namespace InventorySync {
 	 */
 	class Ledger {
 		/**
-		 * Opens (creating and migrating if needed) the ledger file. Options: busy_timeout_ms.
+		 * Opens (creating and migrating if needed) the ledger file. Options: busy_timeout_ms;
+		 * credential_key (the site's secret material, at least 16 bytes: channel credentials and
+		 * the source token are sealed with a key derived from it); http_timeout_ms (longest
+		 * channel call, default 30000).
 		 *
-		 * @param array{busy_timeout_ms?: int}|null $options
+		 * @param array{busy_timeout_ms?: int, credential_key?: string, http_timeout_ms?: int}|null $options
 		 */
 		public function __construct( string $path, ?array $options = null ) {}
 
@@ -326,6 +329,95 @@ namespace InventorySync {
 		 * @return array{items: list<array>, next_after: ?string}
 		 */
 		public function searchStock( ?array $query = null ): array {}
+
+		/**
+		 * Creates or updates a channel: key, kind, name, enabled, allocation {mode, weight,
+		 * priority, buffer, max, zero_threshold, percent, include_incoming, include_supplier,
+		 * locations}, batch_size, rate {per_second, burst}, min_change, low_stock_level, settings,
+		 * credentials (checked against the kind, stored encrypted; a blank value keeps the stored
+		 * one). Returns the channel, credentials masked.
+		 */
+		public function saveChannel( array $channel ): array {}
+
+		/** Every channel (credentials masked). */
+		public function channels(): array {}
+
+		/** The channel with this key (credentials masked), or null. */
+		public function channel( string $key ): ?array {}
+
+		/** Deletes a channel and its listings; Exception\ConflictException while it has open jobs. */
+		public function deleteChannel( string $key ): array {}
+
+		/**
+		 * Plans the SKUs for every enabled channel; $origin (the channel the change came from) is
+		 * not written back.
+		 *
+		 * @param list<string> $skus
+		 * @return array{skus: int, skipped: int, planned: int, first_pushes: int, unchanged: int, echoes: int, held_back: int, enqueued: int}
+		 */
+		public function syncSkus( array $skus, ?string $origin = null ): array {}
+
+		/** Plans the SKUs changed since the last incremental run; recorded as a sync run. */
+		public function syncIncremental(): array {}
+
+		/** Plans every item for every enabled channel; recorded as a sync run. */
+		public function syncFull(): array {}
+
+		/**
+		 * Pushes due jobs to the channels. Options: owner, budget_ms, job_limit, claim_seconds.
+		 *
+		 * @return array{run_id: int, pushed: int, accepted: int, failed: int, retried: int, dead: int, calls: int, elapsed_ms: int, channels: array<string, array>}
+		 */
+		public function runQueue( ?array $options = null ): array {}
+
+		/** Claims jobs of the woocommerce_local channels for $owner (applied in PHP). */
+		public function claimLocalJobs( string $owner, ?int $limit = null, ?int $claim_seconds = null ): array {}
+
+		/** Marks a job $owner claimed as pushed. */
+		public function completeJob( int $id, string $owner ): array {}
+
+		/** Records a failed push of a claimed job: retried with backoff when $retryable, else dead. */
+		public function failJob( int $id, string $owner, string $error, bool $retryable ): array {}
+
+		/** Reads every readable channel, records drift and enqueues repairs; recorded as a run. */
+		public function reconcile(): array {}
+
+		/** Saves the primary source (name, url, token, per_page, max_pages, location); token masked. */
+		public function saveSource( array $source ): ?array {}
+
+		/** The primary source (token masked), or null. */
+		public function source(): ?array {}
+
+		/** Reads the primary source and records its levels as pull $pull_id. */
+		public function pullSource( string $pull_id ): array {}
+
+		/**
+		 * Records levels a site supplies itself from $source as pull $pull_id.
+		 *
+		 * @param list<array{sku: string, location: string, quantity: int}> $levels
+		 */
+		public function pullLevels( string $source, string $pull_id, array $levels ): array {}
+
+		/** Sync runs, newest first: kind, status, before, limit. */
+		public function syncRuns( ?array $query = null ): array {}
+
+		/** Drift found by reconciliation, newest first: channel, sku, before, limit. */
+		public function drift( ?array $query = null ): array {}
+
+		/** Outbox jobs, newest first: channel, status, before, limit. */
+		public function jobs( ?array $query = null ): array {}
+
+		/** Jobs per status (pending, retrying, running, done, failed, dead), of one channel or all. */
+		public function jobCounts( ?string $channel = null ): array {}
+
+		/** Puts a dead or failed job back in line; returns the job carrying the retry. */
+		public function retryJob( int $id ): array {}
+
+		/** Retries every dead job, of one channel or all; returns how many. */
+		public function retryAll( ?string $channel = null ): int {}
+
+		/** Deletes jobs: status dead, finished or pending (pending needs a channel); returns how many. */
+		public function clearJobs( array $filter ): int {}
 	}
 }
 

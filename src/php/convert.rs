@@ -151,6 +151,20 @@ impl<'a> Fields<'a> {
             .transpose()
     }
 
+    /// An optional nested array as a JSON object (string keys; string, number, bool, null and
+    /// nested array values, at most [`MAX_JSON_DEPTH`] deep): channel settings and credentials.
+    pub fn json_object(&self, key: &str) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        let name = self.name(key);
+        match json_of(v, &name, 0)? {
+            serde_json::Value::Object(map) => Ok(Some(map)),
+            serde_json::Value::Array(list) if list.is_empty() => Ok(Some(serde_json::Map::new())),
+            _ => Err(Error::validation(name, "must be an array of named fields")),
+        }
+    }
+
     /// An optional list of strings.
     pub fn strings(&self, key: &str) -> Result<Option<Vec<String>>> {
         let Some(v) = self.get(key) else {
@@ -168,6 +182,60 @@ impl<'a> Fields<'a> {
             .collect::<Result<Vec<_>>>()
             .map(Some)
     }
+}
+
+/// How deep [`Fields::json_object`] reads nested arrays.
+pub const MAX_JSON_DEPTH: usize = 8;
+
+/// A PHP value as JSON: a list as an array, any other array as an object.
+fn json_of(value: &Zval, path: &str, depth: usize) -> Result<serde_json::Value> {
+    use serde_json::Value;
+    if value.is_null() {
+        return Ok(Value::Null);
+    }
+    if value.is_bool() {
+        return Ok(Value::Bool(value.bool().unwrap_or(false)));
+    }
+    if value.is_long() {
+        return Ok(Value::from(value.long().unwrap_or(0)));
+    }
+    if value.is_double() {
+        return value
+            .double()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .ok_or_else(|| Error::validation(path, "must be a finite number"));
+    }
+    if value.is_string() {
+        return value
+            .str()
+            .map(|s| Value::String(s.to_string()))
+            .ok_or_else(|| Error::validation(path, "must be a UTF-8 string"));
+    }
+    let Some(table) = value.array() else {
+        return Err(Error::validation(path, format!("cannot be {}", type_name(value))));
+    };
+    if depth >= MAX_JSON_DEPTH {
+        return Err(Error::validation(
+            path,
+            format!("nests deeper than {MAX_JSON_DEPTH} levels"),
+        ));
+    }
+    if !table.is_empty() && table.has_sequential_keys() {
+        return table
+            .values()
+            .enumerate()
+            .map(|(i, item)| json_of(item, &format!("{path}[{i}]"), depth + 1))
+            .collect::<Result<Vec<_>>>()
+            .map(Value::Array);
+    }
+    let mut map = serde_json::Map::new();
+    for (key, item) in entries(table) {
+        let name = key.to_string();
+        let child = json_of(item, &format!("{path}.{name}"), depth + 1)?;
+        map.insert(name, child);
+    }
+    Ok(Value::Object(map))
 }
 
 /// The values of a PHP list (keys 0, 1, 2, … in order) at `path`.

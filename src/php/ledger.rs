@@ -14,12 +14,16 @@ use super::access;
 use super::convert::{list_from, list_of, string_list, Arr, Fields};
 use super::exceptions::error_code;
 use super::stock::channel_rules;
+use super::sync;
+use crate::channels::http::HttpConfig;
+use crate::crypto::CredentialKey;
 use crate::inventory::{self, Planning, SkuAlert, SkuReorder};
 use crate::ledger::{
     self, HistoryQuery, Item, ItemInput, ItemQuery, LedgerStore, Location, LocationStock, Movement, MovementKind,
     MovementOutcome, MovementRequest, SkuStock, SqliteLedger, SqliteOptions, StockLevel, MAX_BATCH,
 };
 use crate::stock::{AlertThresholds, AlertTrigger, Allocation};
+use crate::sync::Adapters;
 use crate::{Error, Result};
 
 type Table = ZBox<ZendHashTable>;
@@ -65,12 +69,17 @@ const PLANNING_THRESHOLD_FIELDS: &[&str] = &[
 pub struct Ledger {
     store: Box<dyn LedgerStore>,
     path: String,
+    /// Builds channel adapters and seals credentials with the site's key.
+    adapters: Adapters,
 }
 
 #[php_impl]
 impl Ledger {
     /// Opens (creating and migrating if needed) the ledger file at `$path`. Options:
-    /// `busy_timeout_ms` (default 5000).
+    /// `busy_timeout_ms` (default 5000), `credential_key` (the site's secret material, at least
+    /// 16 bytes, from which the key sealing channel credentials is derived; without it channels
+    /// with credentials cannot be saved or pushed to), `http_timeout_ms` (the longest one
+    /// channel call may take, default 30000).
     pub fn __construct(path: String, options: Option<&ZendHashTable>) -> PhpResult<Self> {
         Ok(Self::open(path, options)?)
     }
@@ -339,6 +348,166 @@ impl Ledger {
     pub fn search_stock(&self, query: Option<&ZendHashTable>) -> PhpResult<Table> {
         Ok(access::search_stock(self.store(), query, super::now())?)
     }
+
+    // -- Channels and sync ---------------------------------------------------------------------
+
+    /// Creates or updates a channel: key, kind, name, enabled, allocation {mode, weight,
+    /// priority, buffer, max, zero_threshold, percent, include_incoming, include_supplier,
+    /// locations}, batch_size, rate {per_second, burst}, min_change, low_stock_level, settings
+    /// (array), credentials (array; checked against the kind and stored encrypted; a blank
+    /// value keeps the stored one). Returns the channel with its credentials masked.
+    pub fn save_channel(&self, channel: &ZendHashTable) -> PhpResult<Table> {
+        Ok(sync::save_channel(self.store(), &self.adapters, channel, super::now())?)
+    }
+
+    /// Every channel (credentials masked).
+    pub fn channels(&self) -> PhpResult<Table> {
+        Ok(sync::channels(self.store(), &self.adapters)?)
+    }
+
+    /// The channel with this key (credentials masked), or null.
+    pub fn channel(&self, key: String) -> PhpResult<Option<Table>> {
+        Ok(self
+            .store
+            .channel(&key)?
+            .map(|c| sync::channel_out(&self.adapters, &c))
+            .transpose()?)
+    }
+
+    /// Deletes a channel and its listings; refused (ConflictException) while it has open jobs.
+    pub fn delete_channel(&self, key: String) -> PhpResult<Table> {
+        let deleted = self.store.delete_channel(&key)?;
+        Ok(sync::channel_out(&self.adapters, &deleted)?)
+    }
+
+    /// Plans `$skus` for every enabled channel: jobs where a channel's allocation differs from
+    /// what it last got. `$origin`: the channel the change came from (not written back).
+    pub fn sync_skus(&self, skus: &ZendHashTable, origin: Option<String>) -> PhpResult<Table> {
+        Ok(sync::sync_skus(self.store(), skus, origin.as_deref(), super::now())?)
+    }
+
+    /// Plans the SKUs changed since the last incremental run; recorded as a sync run.
+    pub fn sync_incremental(&self) -> PhpResult<Table> {
+        Ok(sync::sync_report_out(&crate::sync::incremental(
+            self.store(),
+            super::now(),
+        )?)?)
+    }
+
+    /// Plans every item for every enabled channel; recorded as a sync run.
+    pub fn sync_full(&self) -> PhpResult<Table> {
+        Ok(sync::sync_report_out(&crate::sync::full(self.store(), super::now())?)?)
+    }
+
+    /// Pushes due jobs to the channels. Options: owner, budget_ms (default 50000), job_limit
+    /// (default 10000), claim_seconds (default 300). Returns pushed, accepted, failed, retried,
+    /// dead, calls, elapsed_ms and per channel figures.
+    pub fn run_queue(&self, options: Option<&ZendHashTable>) -> PhpResult<Table> {
+        Ok(sync::run_queue(self.store(), &self.adapters, options)?)
+    }
+
+    /// Claims jobs of the `woocommerce_local` channels for `$owner` (applied in PHP, then
+    /// answered with `completeJob()` or `failJob()`).
+    pub fn claim_local_jobs(&self, owner: String, limit: Option<i64>, claim_seconds: Option<i64>) -> PhpResult<Table> {
+        let limit = limit.map(|n| u32::try_from(n).unwrap_or(0));
+        let claim = claim_seconds.map(|n| u32::try_from(n).unwrap_or(0));
+        Ok(sync::claim_local_jobs(
+            self.store(),
+            &owner,
+            limit,
+            claim,
+            super::now(),
+        )?)
+    }
+
+    /// Marks a claimed job as pushed (the listing records its quantity).
+    pub fn complete_job(&self, id: i64, owner: String) -> PhpResult<Table> {
+        Ok(sync::job_out(&self.store.complete_job(id, &owner, super::now())?)?)
+    }
+
+    /// Records a failed push of a claimed job: retried with backoff when `$retryable`, else dead.
+    pub fn fail_job(&self, id: i64, owner: String, error: String, retryable: bool) -> PhpResult<Table> {
+        Ok(sync::job_out(&self.store.fail_job(
+            id,
+            &owner,
+            &error,
+            retryable,
+            None,
+            super::now(),
+        )?)?)
+    }
+
+    /// Reads every readable channel, records drift and enqueues repairs; recorded as a run.
+    pub fn reconcile(&self) -> PhpResult<Table> {
+        Ok(sync::reconcile(self.store(), &self.adapters)?)
+    }
+
+    /// Saves the primary source (name, url, token, per_page, max_pages); the token is stored
+    /// encrypted and a blank one keeps the stored token. Returns it with the token masked.
+    pub fn save_source(&self, source: &ZendHashTable) -> PhpResult<Option<Table>> {
+        Ok(sync::save_source(self.store(), &self.adapters, source, super::now())?)
+    }
+
+    /// The primary source (token masked), or null.
+    pub fn source(&self) -> PhpResult<Option<Table>> {
+        Ok(sync::source_out(self.store(), &self.adapters)?)
+    }
+
+    /// Reads the primary source and records its levels as adjustments (pull `$pull_id`: the same
+    /// id never counts twice); recorded as a run.
+    pub fn pull_source(&self, pull_id: String) -> PhpResult<Table> {
+        Ok(sync::pull_source(self.store(), &self.adapters, &pull_id, super::now())?)
+    }
+
+    /// Records levels a site supplies itself ([sku, location, quantity], …) from `$source` as pull
+    /// `$pull_id`.
+    pub fn pull_levels(&self, source: String, pull_id: String, levels: &ZendHashTable) -> PhpResult<Table> {
+        Ok(sync::pull_levels(
+            self.store(),
+            &source,
+            &pull_id,
+            levels,
+            super::now(),
+        )?)
+    }
+
+    /// Sync runs, newest first: kind, status, before, limit.
+    pub fn sync_runs(&self, query: Option<&ZendHashTable>) -> PhpResult<Table> {
+        Ok(sync::sync_runs(self.store(), query)?)
+    }
+
+    /// Drift found by reconciliation, newest first: channel, sku, before, limit.
+    pub fn drift(&self, query: Option<&ZendHashTable>) -> PhpResult<Table> {
+        Ok(sync::drift(self.store(), query)?)
+    }
+
+    /// Outbox jobs, newest first: channel, status, before, limit.
+    pub fn jobs(&self, query: Option<&ZendHashTable>) -> PhpResult<Table> {
+        Ok(sync::jobs(self.store(), query)?)
+    }
+
+    /// How many jobs are in each status, of one channel or all.
+    pub fn job_counts(&self, channel: Option<String>) -> PhpResult<Table> {
+        Ok(sync::job_counts_out(&self.store.job_counts(channel.as_deref())?)?)
+    }
+
+    /// Puts a dead or failed job back in line; returns the job carrying the retry.
+    pub fn retry_job(&self, id: i64) -> PhpResult<Table> {
+        Ok(sync::job_out(&self.store.retry_job(id, super::now())?)?)
+    }
+
+    /// Retries every dead job, of one channel or all; returns how many.
+    pub fn retry_all(&self, channel: Option<String>) -> PhpResult<i64> {
+        let n = self.store.retry_all(channel.as_deref(), super::now())?;
+        Ok(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+
+    /// Deletes jobs: `['status' => 'dead'|'finished'|'pending', 'channel' => ?]` (pending needs a
+    /// channel; running jobs are never deleted). Returns how many.
+    pub fn clear_jobs(&self, filter: &ZendHashTable) -> PhpResult<i64> {
+        let n = self.store.clear_jobs(&sync::clear_filter(filter)?)?;
+        Ok(i64::try_from(n).unwrap_or(i64::MAX))
+    }
 }
 
 impl Ledger {
@@ -348,11 +517,25 @@ impl Ledger {
 
     fn open(path: String, options: Option<&ZendHashTable>) -> Result<Self> {
         let mut sqlite = SqliteOptions::default();
+        let mut key = None;
+        let mut http = HttpConfig::default();
         if let Some(options) = options {
-            let f = Fields::new(options, "", &["busy_timeout_ms"])?;
+            let f = Fields::new(options, "", &["busy_timeout_ms", "credential_key", "http_timeout_ms"])?;
             if let Some(ms) = f.int("busy_timeout_ms")? {
                 let ms = u64::try_from(ms).map_err(|_| Error::validation("busy_timeout_ms", "must not be negative"))?;
                 sqlite.busy_timeout = std::time::Duration::from_millis(ms);
+            }
+            if let Some(material) = f.binary("credential_key")? {
+                key = Some(CredentialKey::derive(&material)?);
+            }
+            if let Some(ms) = f.int("http_timeout_ms")? {
+                if !(100..=600_000).contains(&ms) {
+                    return Err(Error::validation("http_timeout_ms", "must be between 100 and 600000"));
+                }
+                let overall = std::time::Duration::from_millis(ms.unsigned_abs());
+                http.overall_timeout = overall;
+                http.read_timeout = http.read_timeout.min(overall);
+                http.connect_timeout = http.connect_timeout.min(overall);
             }
         }
         if path.trim().is_empty() {
@@ -362,6 +545,7 @@ impl Ledger {
         Ok(Ledger {
             store: Box::new(store),
             path,
+            adapters: Adapters::new(key, http),
         })
     }
 

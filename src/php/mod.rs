@@ -14,6 +14,7 @@ pub mod exceptions;
 mod ledger;
 mod signature;
 mod stock;
+mod sync;
 
 /// `phpinfo()` section of the extension.
 extern "C" fn module_info(_module: *mut ModuleEntry) {

@@ -13,12 +13,14 @@
 //! waits (pacing) or measures a time budget.
 
 pub mod engine;
+pub mod factory;
 pub mod plan;
 pub mod pull;
 pub mod reconcile;
 pub mod runner;
 
 pub use engine::{full, incremental, sync_skus, PlanCounts, SyncReport, INCREMENTAL_CURSOR};
+pub use factory::Adapters;
 pub use plan::{Decision, Target, Verdict};
 pub use pull::{pull, PullReport, SourceLevel};
 pub use reconcile::{reconcile, ReconcileReport};

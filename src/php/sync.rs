@@ -1,0 +1,672 @@
+//! The sync engine as PHP sees it: channels (with sealed credentials), planning, the queue
+//! runner, the local channel's jobs, reconciliation, the primary-source pull, and the reports
+//! (runs, drift, jobs). Conversions only; the `Ledger` methods in [`super::ledger`] call these.
+
+use std::time::Duration;
+
+use ext_php_rs::boxed::ZBox;
+use ext_php_rs::types::ZendHashTable;
+use serde_json::{json, Map, Value};
+
+use super::convert::{list_from, list_of, string_list, Arr, Fields};
+use crate::channels::source::{PrimarySource, SourceConfig};
+use crate::channels::{Secret, Unpaced};
+use crate::crypto;
+use crate::ledger::{
+    AllocationSettings, ChannelConfig, ChannelInput, ChannelType, ClearJobs, DriftQuery, DriftRecord, Job, JobCounts,
+    JobQuery, JobStatus, LedgerStore, RateLimit, RunStatus, SyncKind, SyncRun, SyncRunQuery,
+};
+use crate::stock::AllocationMode;
+use crate::sync::{self, Adapters, PlanCounts, PullReport, RunOptions, SyncReport, SystemClock};
+use crate::{Error, Result};
+
+type Table = ZBox<ZendHashTable>;
+
+const CHANNEL_FIELDS: &[&str] = &[
+    "key",
+    "kind",
+    "name",
+    "enabled",
+    "allocation",
+    "batch_size",
+    "rate",
+    "min_change",
+    "low_stock_level",
+    "settings",
+    "credentials",
+];
+const ALLOCATION_FIELDS: &[&str] = &[
+    "mode",
+    "weight",
+    "priority",
+    "buffer",
+    "max",
+    "zero_threshold",
+    "percent",
+    "include_incoming",
+    "include_supplier",
+    "locations",
+];
+const RATE_FIELDS: &[&str] = &["per_second", "burst"];
+const RUN_FIELDS: &[&str] = &["owner", "budget_ms", "job_limit", "claim_seconds"];
+const SOURCE_FIELDS: &[&str] = &["name", "url", "token", "per_page", "max_pages", "location"];
+const LEVEL_FIELDS: &[&str] = &["sku", "location", "quantity"];
+
+/// The sync state entry keeping the primary source's configuration (token sealed).
+const SOURCE_STATE: &str = "source.config";
+/// The sealing context of the primary source's token.
+const SOURCE_CONTEXT: &str = "source:primary";
+/// The most pages one pull reads when not configured.
+const DEFAULT_MAX_PAGES: u32 = 1_000;
+/// How long a local-channel claim lasts by default, in seconds.
+const DEFAULT_LOCAL_CLAIM_SECONDS: u32 = 120;
+
+// --- channels ------------------------------------------------------------------------------------
+
+/// Saves a channel from the owner's form; credentials are checked against the kind and sealed
+/// (a blank credential keeps the stored one; no `credentials` keeps them all).
+pub fn save_channel(store: &dyn LedgerStore, adapters: &Adapters, channel: &ZendHashTable, now: i64) -> Result<Table> {
+    let f = Fields::new(channel, "", CHANNEL_FIELDS)?;
+    let key = f.req_str("key")?;
+    let kind = ChannelType::parse(&f.req_str("kind")?)?;
+    let mut input = ChannelInput::new(
+        key.trim(),
+        kind,
+        f.str("name")?.unwrap_or_else(|| key.trim().to_string()),
+    );
+    input.enabled = f.bool("enabled")?.unwrap_or(true);
+    if let Some(a) = f.sub("allocation", ALLOCATION_FIELDS)? {
+        input.allocation = allocation_settings(&a)?;
+    }
+    if let Some(size) = f.u32("batch_size")? {
+        input.batch_size = size;
+    }
+    if let Some(rate) = f.sub("rate", RATE_FIELDS)? {
+        input.rate = RateLimit {
+            per_second: rate.float("per_second")?.unwrap_or(0.0),
+            burst: rate.u32("burst")?.unwrap_or(1),
+        };
+    }
+    input.min_change = f.int("min_change")?.unwrap_or(0);
+    input.low_stock_level = f.int("low_stock_level")?.unwrap_or(0);
+    let settings = Value::Object(f.json_object("settings")?.unwrap_or_default());
+    input.settings = settings.to_string();
+    let previous = store.channel(input.key.trim())?;
+    if let Some(given) = f.json_object("credentials")? {
+        input.credentials =
+            Some(adapters.seal_credentials(input.key.trim(), kind, &settings, given, previous.as_ref())?);
+    } else if kind != ChannelType::WooCommerceLocal && previous.is_none() {
+        // A new remote channel needs its credentials (the check names the missing one).
+        crate::channels::connect::check(kind.as_str(), &settings, &json!({}))?;
+    } else if let Some(previous) = previous.as_ref().filter(|p| p.kind != kind) {
+        return Err(Error::validation(
+            "credentials",
+            format!(
+                "are required when a channel changes kind ({} → {})",
+                previous.kind.as_str(),
+                kind.as_str()
+            ),
+        ));
+    }
+    let saved = store.save_channel(&input, now)?;
+    channel_out(adapters, &saved)
+}
+
+fn allocation_settings(f: &Fields<'_>) -> Result<AllocationSettings> {
+    let mode = match f.str("mode")?.as_deref().unwrap_or("shared") {
+        "shared" => AllocationMode::Shared,
+        "partitioned" => AllocationMode::Partitioned {
+            weight: f
+                .u32("weight")?
+                .ok_or_else(|| Error::validation(f.name("weight"), "is required in partitioned mode"))?,
+        },
+        other => {
+            return Err(Error::validation(
+                f.name("mode"),
+                format!("must be \"shared\" or \"partitioned\", got {other:?}"),
+            ))
+        }
+    };
+    Ok(AllocationSettings {
+        mode,
+        priority: f.int("priority")?.unwrap_or(0),
+        buffer: f.int("buffer")?.unwrap_or(0),
+        max: f.int("max")?,
+        zero_threshold: f.int("zero_threshold")?.unwrap_or(0),
+        percent: f.u32("percent")?,
+        include_incoming: f.bool("include_incoming")?.unwrap_or(false),
+        include_supplier: f.bool("include_supplier")?.unwrap_or(false),
+        eligible_locations: f.strings("locations")?.unwrap_or_default(),
+    })
+}
+
+/// A channel as shown: settings in full, credentials masked (`credentials_readable` false when
+/// they cannot be opened with this site's key).
+pub fn channel_out(adapters: &Adapters, c: &ChannelConfig) -> Result<Table> {
+    let a = &c.allocation;
+    let (mode, weight) = match a.mode {
+        AllocationMode::Shared => ("shared", None),
+        AllocationMode::Partitioned { weight } => ("partitioned", Some(i64::from(weight))),
+    };
+    let allocation = Arr::new()
+        .set("mode", mode)?
+        .set("weight", weight)?
+        .set("priority", a.priority)?
+        .set("buffer", a.buffer)?
+        .set("max", a.max)?
+        .set("zero_threshold", a.zero_threshold)?
+        .set("percent", a.percent.map(i64::from))?
+        .set("include_incoming", a.include_incoming)?
+        .set("include_supplier", a.include_supplier)?
+        .set("locations", string_list(&a.eligible_locations)?)?
+        .build();
+    let has_credentials = c.credentials.as_deref().is_some_and(|s| !s.trim().is_empty());
+    let masked = if has_credentials {
+        adapters.masked_credentials(c)
+    } else {
+        Some(Map::new())
+    };
+    let mut credentials = Arr::new();
+    for (name, value) in masked.clone().unwrap_or_default() {
+        credentials = credentials.set(&name, value.as_str().unwrap_or_default())?;
+    }
+    Ok(Arr::new()
+        .set("id", c.id)?
+        .set("key", c.key.as_str())?
+        .set("kind", c.kind.as_str())?
+        .set("name", c.name.as_str())?
+        .set("enabled", c.enabled)?
+        .set("allocation", allocation)?
+        .set("batch_size", i64::from(c.batch_size))?
+        .set(
+            "rate",
+            Arr::new()
+                .set("per_second", c.rate.per_second)?
+                .set("burst", i64::from(c.rate.burst))?
+                .build(),
+        )?
+        .set("min_change", c.min_change)?
+        .set("low_stock_level", c.low_stock_level)?
+        .set("settings", json_table(&Value::Object(c.settings_json()?))?)?
+        .set("credentials", credentials.build())?
+        .set("credentials_readable", masked.is_some())?
+        .set("created_at", c.created_at)?
+        .set("updated_at", c.updated_at)?
+        .build())
+}
+
+/// Every channel, in the store's order.
+pub fn channels(store: &dyn LedgerStore, adapters: &Adapters) -> Result<Table> {
+    list_from(&store.list_channels()?, |c| channel_out(adapters, c))
+}
+
+/// A JSON value as a PHP value (objects as arrays).
+fn json_table(value: &Value) -> Result<Table> {
+    let mut arr = Arr::new();
+    let Some(object) = value.as_object() else {
+        return Ok(arr.build());
+    };
+    for (key, v) in object {
+        arr = match v {
+            Value::Null => arr.set(key, None::<i64>)?,
+            Value::Bool(b) => arr.set(key, *b)?,
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => arr.set(key, i)?,
+                None => arr.set(key, n.as_f64().unwrap_or(0.0))?,
+            },
+            Value::String(s) => arr.set(key, s.as_str())?,
+            Value::Object(_) => arr.set(key, json_table(v)?)?,
+            Value::Array(items) => {
+                let mut list = Arr::new();
+                for item in items {
+                    list = match item {
+                        Value::String(s) => list.push(s.as_str())?,
+                        Value::Number(n) => list.push(n.as_i64().unwrap_or(0))?,
+                        Value::Bool(b) => list.push(*b)?,
+                        other => list.push(json_table(other)?)?,
+                    };
+                }
+                arr.set(key, list.build())?
+            }
+        };
+    }
+    Ok(arr.build())
+}
+
+// --- planning and runs ---------------------------------------------------------------------------
+
+fn plan_fields(arr: Arr, c: &PlanCounts) -> Result<Arr> {
+    arr.set("skus", c.skus)?
+        .set("skipped", c.skipped)?
+        .set("planned", c.planned)?
+        .set("first_pushes", c.first_pushes)?
+        .set("unchanged", c.unchanged)?
+        .set("echoes", c.echoes)?
+        .set("held_back", c.held_back)?
+        .set("enqueued", c.enqueued)
+}
+
+/// Plans the given SKUs for every enabled channel (`origin`: the channel the change came from).
+pub fn sync_skus(store: &dyn LedgerStore, skus: &ZendHashTable, origin: Option<&str>, now: i64) -> Result<Table> {
+    let skus: Vec<String> = list_of(skus, "skus")?
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.str()
+                .map(str::to_string)
+                .ok_or_else(|| Error::validation(format!("skus[{i}]"), "must be a string"))
+        })
+        .collect::<Result<_>>()?;
+    let refs: Vec<&str> = skus.iter().map(String::as_str).collect();
+    Ok(plan_fields(Arr::new(), &sync::sync_skus(store, &refs, origin, now)?)?.build())
+}
+
+/// An incremental or full sync's report.
+pub fn sync_report_out(report: &SyncReport) -> Result<Table> {
+    Ok(plan_fields(Arr::new().set("run_id", report.run_id)?, &report.counts)?
+        .set("cursor", report.cursor)?
+        .build())
+}
+
+fn run_options(options: Option<&ZendHashTable>) -> Result<RunOptions> {
+    let mut run = RunOptions::new(format!("php-{}-{}", std::process::id(), super::now()));
+    if let Some(options) = options {
+        let f = Fields::new(options, "", RUN_FIELDS)?;
+        if let Some(owner) = f.str("owner")? {
+            run.owner = owner;
+        }
+        if let Some(ms) = f.int("budget_ms")? {
+            if !(1..=3_600_000).contains(&ms) {
+                return Err(Error::validation("budget_ms", "must be between 1 and 3600000"));
+            }
+            run.budget = Duration::from_millis(ms.unsigned_abs());
+        }
+        if let Some(limit) = f.u32("job_limit")? {
+            run.job_limit = limit;
+        }
+        if let Some(seconds) = f.u32("claim_seconds")? {
+            run.claim_seconds = seconds;
+        }
+    }
+    Ok(run)
+}
+
+/// Runs the queue once through the site's adapters.
+pub fn run_queue(store: &dyn LedgerStore, adapters: &Adapters, options: Option<&ZendHashTable>) -> Result<Table> {
+    let options = run_options(options)?;
+    let report = sync::run_queue(store, adapters, &options, &SystemClock)?;
+    let mut per_channel = Arr::new();
+    for (key, c) in &report.per_channel {
+        per_channel = per_channel.set(
+            key,
+            Arr::new()
+                .set("pushed", c.pushed)?
+                .set("accepted", c.accepted)?
+                .set("failed", c.failed)?
+                .set("retried", c.retried)?
+                .set("dead", c.dead)?
+                .set("lost_claims", c.lost_claims)?
+                .set("batches", c.batches)?
+                .set("calls", c.calls)?
+                .set("error", c.error.clone())?
+                .build(),
+        )?;
+    }
+    Ok(Arr::new()
+        .set("run_id", report.run_id)?
+        .set("pushed", report.pushed)?
+        .set("accepted", report.accepted)?
+        .set("failed", report.failed)?
+        .set("retried", report.retried)?
+        .set("dead", report.dead)?
+        .set("calls", report.calls)?
+        .set("elapsed_ms", report.elapsed_ms)?
+        .set("channels", per_channel.build())?
+        .build())
+}
+
+/// Claims up to `limit` jobs of the enabled `woocommerce_local` channels for `owner`, to be
+/// applied in PHP and answered with `complete_job` / `fail_job`.
+pub fn claim_local_jobs(
+    store: &dyn LedgerStore,
+    owner: &str,
+    limit: Option<u32>,
+    claim_seconds: Option<u32>,
+    now: i64,
+) -> Result<Table> {
+    let mut left = limit.unwrap_or(100);
+    let mut claimed = Vec::new();
+    for channel in store.list_channels()? {
+        if !channel.enabled || channel.kind != ChannelType::WooCommerceLocal || left == 0 {
+            continue;
+        }
+        let jobs = store.claim_jobs(
+            owner,
+            Some(&channel.key),
+            left.min(channel.batch_size),
+            claim_seconds.unwrap_or(DEFAULT_LOCAL_CLAIM_SECONDS),
+            now,
+        )?;
+        left = left.saturating_sub(u32::try_from(jobs.len()).unwrap_or(u32::MAX));
+        claimed.extend(jobs);
+    }
+    list_from(&claimed, job_out)
+}
+
+/// Reconciles every readable channel.
+pub fn reconcile(store: &dyn LedgerStore, adapters: &Adapters) -> Result<Table> {
+    let r = sync::reconcile(store, adapters, &SystemClock)?;
+    Ok(Arr::new()
+        .set("run_id", r.run_id)?
+        .set("channels", r.channels)?
+        .set("skipped", string_list(&r.skipped)?)?
+        .set("read", r.read)?
+        .set("missing", r.missing)?
+        .set("in_flight", r.in_flight)?
+        .set("drift", r.drift)?
+        .set("repaired", r.repaired)?
+        .set("calls", r.calls)?
+        .build())
+}
+
+// --- the primary source --------------------------------------------------------------------------
+
+/// Saves the primary source (`name`, `url`, `token`, `per_page`, `max_pages`); a blank token
+/// keeps the stored one. Returns it as shown.
+pub fn save_source(
+    store: &dyn LedgerStore,
+    adapters: &Adapters,
+    source: &ZendHashTable,
+    now: i64,
+) -> Result<Option<Table>> {
+    let f = Fields::new(source, "", SOURCE_FIELDS)?;
+    let stored = stored_source(store)?;
+    let name = f.str("name")?.unwrap_or_else(|| "erp".into());
+    let url = f.req_str("url")?;
+    let token = match f.str("token")?.filter(|t| !t.trim().is_empty()) {
+        Some(token) => adapters.seal(token.trim().as_bytes(), SOURCE_CONTEXT)?,
+        None => stored
+            .as_ref()
+            .and_then(|s| s["token"].as_str().map(str::to_string))
+            .ok_or_else(|| Error::validation("token", "is required"))?,
+    };
+    let per_page = f
+        .u32("per_page")?
+        .unwrap_or(crate::channels::source::DEFAULT_PER_PAGE as u32);
+    let max_pages = f.u32("max_pages")?.unwrap_or(DEFAULT_MAX_PAGES);
+    // The same checks a pull makes, now, so a bad form is refused when saved.
+    let mut config = SourceConfig::new(url.trim(), Secret::new("check"));
+    config.per_page = per_page as usize;
+    PrimarySource::new(config)?;
+    let location = f
+        .str("location")?
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty());
+    if let Some(code) = &location {
+        if !store.list_locations()?.iter().any(|l| &l.code == code) {
+            return Err(Error::NotFound {
+                what: "location",
+                key: code.clone(),
+            });
+        }
+    }
+    let value = json!({
+        "name": name.trim(), "url": url.trim(), "token": token,
+        "per_page": per_page, "max_pages": max_pages, "location": location,
+    });
+    store.set_sync_state(SOURCE_STATE, &value.to_string(), now)?;
+    source_out(store, adapters)
+}
+
+fn stored_source(store: &dyn LedgerStore) -> Result<Option<Value>> {
+    Ok(store
+        .sync_state(SOURCE_STATE)?
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        .filter(Value::is_object))
+}
+
+/// The primary source as shown (token masked), or null when none is configured.
+pub fn source_out(store: &dyn LedgerStore, adapters: &Adapters) -> Result<Option<Table>> {
+    let Some(source) = stored_source(store)? else {
+        return Ok(None);
+    };
+    let token = source["token"]
+        .as_str()
+        .and_then(|sealed| adapters.open(sealed, SOURCE_CONTEXT).ok())
+        .map(|plain| crypto::mask(&String::from_utf8_lossy(&plain)));
+    Ok(Some(
+        Arr::new()
+            .set("name", source["name"].as_str().unwrap_or("erp"))?
+            .set("url", source["url"].as_str().unwrap_or_default())?
+            .set("token", token.clone().unwrap_or_default())?
+            .set("token_readable", token.is_some())?
+            .set("per_page", source["per_page"].as_i64().unwrap_or(0))?
+            .set("max_pages", source["max_pages"].as_i64().unwrap_or(0))?
+            .set("location", source["location"].as_str().map(str::to_string))?
+            .build(),
+    ))
+}
+
+/// Reads the configured primary source and records its levels as pull `pull_id`.
+pub fn pull_source(store: &dyn LedgerStore, adapters: &Adapters, pull_id: &str, now: i64) -> Result<Table> {
+    let source = stored_source(store)?.ok_or_else(|| Error::NotFound {
+        what: "primary source",
+        key: "(not configured)".into(),
+    })?;
+    let token = adapters.open(source["token"].as_str().unwrap_or_default(), SOURCE_CONTEXT)?;
+    let token = String::from_utf8(token).map_err(|_| Error::validation("token", "is not text"))?;
+    let mut config = SourceConfig::new(source["url"].as_str().unwrap_or_default(), Secret::new(token));
+    config.per_page = usize::try_from(source["per_page"].as_u64().unwrap_or(100)).unwrap_or(100);
+    let max_pages = u32::try_from(source["max_pages"].as_u64().unwrap_or(u64::from(DEFAULT_MAX_PAGES)))
+        .unwrap_or(DEFAULT_MAX_PAGES);
+    let mut reader = PrimarySource::new(config)?.with_pacer(Box::new(Unpaced));
+    let snapshot = reader.fetch_all(max_pages)?;
+    let name = source["name"].as_str().unwrap_or("erp").to_string();
+    // A level without a location is the source's only one: the configured location, else the
+    // ledger's first location by priority.
+    let fallback = match source["location"].as_str() {
+        Some(code) => Some(code.to_string()),
+        None => store.list_locations()?.into_iter().find(|l| l.active).map(|l| l.code),
+    };
+    let levels = snapshot
+        .levels
+        .iter()
+        .map(|level| {
+            let location =
+                level.location.clone().or_else(|| fallback.clone()).ok_or_else(|| {
+                    Error::validation("location", "the source names no location and the ledger has none")
+                })?;
+            Ok((level.sku.clone(), location, level.quantity))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let report = sync::pull(store, &name, pull_id, &levels, now)?;
+    let skipped: Vec<String> = snapshot
+        .skipped
+        .iter()
+        .map(|s| format!("page {} item {}: {}", s.page, s.index, s.reason))
+        .collect();
+    Ok(pull_fields(Arr::new(), &report)?
+        .set("pages", i64::from(snapshot.pages))?
+        .set("calls", snapshot.calls.len())?
+        .set("source_skipped", string_list(&skipped)?)?
+        .build())
+}
+
+/// Records levels a site supplies itself (the `inventory_sync_primary_source` filter) as pull
+/// `pull_id` from `source`.
+pub fn pull_levels(
+    store: &dyn LedgerStore,
+    source: &str,
+    pull_id: &str,
+    levels: &ZendHashTable,
+    now: i64,
+) -> Result<Table> {
+    let levels: Vec<(String, String, i64)> = list_of(levels, "levels")?
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let f = Fields::of(v, &format!("levels[{i}]"), LEVEL_FIELDS)?;
+            Ok((f.req_str("sku")?, f.req_str("location")?, f.req_int("quantity")?))
+        })
+        .collect::<Result<_>>()?;
+    let report = sync::pull(store, source, pull_id, &levels, now)?;
+    Ok(pull_fields(Arr::new(), &report)?.build())
+}
+
+fn pull_fields(arr: Arr, r: &PullReport) -> Result<Arr> {
+    let mut failed = Arr::new();
+    for (sku, location, reason) in &r.failed {
+        failed = failed.push(
+            Arr::new()
+                .set("sku", sku.as_str())?
+                .set("location", location.as_str())?
+                .set("reason", reason.as_str())?
+                .build(),
+        )?;
+    }
+    arr.set("run_id", r.run_id)?
+        .set("recorded", r.recorded)?
+        .set("replayed", r.replayed)?
+        .set("unchanged", r.unchanged)?
+        .set("unknown_skus", string_list(&r.unknown_skus)?)?
+        .set("failed", failed.build())?
+        .set("plan", plan_fields(Arr::new(), &r.plan)?.build())
+}
+
+// --- reports and the queue -----------------------------------------------------------------------
+
+/// Sync runs, newest first: `kind`, `status`, `before`, `limit`.
+pub fn sync_runs(store: &dyn LedgerStore, query: Option<&ZendHashTable>) -> Result<Table> {
+    let mut q = SyncRunQuery::default();
+    if let Some(query) = query {
+        let f = Fields::new(query, "", &["kind", "status", "before", "limit"])?;
+        q.kind = f.str("kind")?.map(|k| SyncKind::parse(&k)).transpose()?;
+        q.status = f.str("status")?.map(|s| RunStatus::parse(&s)).transpose()?;
+        q.before = f.int("before")?;
+        q.limit = f.u32("limit")?.unwrap_or(q.limit);
+    }
+    let page = store.list_sync_runs(&q)?;
+    Ok(Arr::new()
+        .set("runs", list_from(&page.runs, run_out)?)?
+        .set("next_before", page.next_before)?
+        .build())
+}
+
+fn run_out(r: &SyncRun) -> Result<Table> {
+    let c = &r.counts;
+    Ok(Arr::new()
+        .set("id", r.id)?
+        .set("kind", r.kind.as_str())?
+        .set("status", r.status.as_str())?
+        .set("skus", c.skus)?
+        .set("planned", c.planned)?
+        .set("enqueued", c.enqueued)?
+        .set("pushed", c.pushed)?
+        .set("failed", c.failed)?
+        .set("retried", c.retried)?
+        .set("dead", c.dead)?
+        .set("drift", c.drift)?
+        .set("skipped", c.skipped)?
+        .set("calls", c.calls)?
+        .set("duration_ms", c.duration_ms)?
+        .set("error", r.error.clone())?
+        .set("started_at", r.started_at)?
+        .set("finished_at", r.finished_at)?
+        .build())
+}
+
+/// Drift records, newest first: `channel`, `sku`, `before`, `limit`.
+pub fn drift(store: &dyn LedgerStore, query: Option<&ZendHashTable>) -> Result<Table> {
+    let mut q = DriftQuery::default();
+    if let Some(query) = query {
+        let f = Fields::new(query, "", &["channel", "sku", "before", "limit"])?;
+        q.channel = f.str("channel")?;
+        q.sku = f.str("sku")?;
+        q.before = f.int("before")?;
+        q.limit = f.u32("limit")?.unwrap_or(q.limit);
+    }
+    let page = store.list_drift(&q)?;
+    Ok(Arr::new()
+        .set("records", list_from(&page.records, drift_out)?)?
+        .set("next_before", page.next_before)?
+        .build())
+}
+
+fn drift_out(d: &DriftRecord) -> Result<Table> {
+    Ok(Arr::new()
+        .set("id", d.id)?
+        .set("channel", d.channel.as_str())?
+        .set("sku", d.sku.as_str())?
+        .set("expected", d.expected)?
+        .set("remote", d.remote)?
+        .set("repaired", d.repaired)?
+        .set("run_id", d.run_id)?
+        .set("recorded_at", d.recorded_at)?
+        .build())
+}
+
+/// Jobs, newest first: `channel`, `status`, `before`, `limit`.
+pub fn jobs(store: &dyn LedgerStore, query: Option<&ZendHashTable>) -> Result<Table> {
+    let mut q = JobQuery::default();
+    if let Some(query) = query {
+        let f = Fields::new(query, "", &["channel", "status", "before", "limit"])?;
+        q.channel = f.str("channel")?;
+        q.status = f.str("status")?.map(|s| JobStatus::parse(&s)).transpose()?;
+        q.before = f.int("before")?;
+        q.limit = f.u32("limit")?.unwrap_or(q.limit);
+    }
+    let page = store.list_jobs(&q)?;
+    Ok(Arr::new()
+        .set("jobs", list_from(&page.jobs, job_out)?)?
+        .set("next_before", page.next_before)?
+        .build())
+}
+
+/// One job as shown (its idempotency key is not a secret: channels see it).
+pub fn job_out(j: &Job) -> Result<Table> {
+    Ok(Arr::new()
+        .set("id", j.id)?
+        .set("channel", j.channel.as_str())?
+        .set("sku", j.sku.as_str())?
+        .set("desired", j.desired)?
+        .set("status", j.status.as_str())?
+        .set("priority", j.priority)?
+        .set("attempts", i64::from(j.attempts))?
+        .set("next_attempt_at", j.next_attempt_at)?
+        .set("claim_owner", j.claim_owner.clone())?
+        .set("claim_expires_at", j.claim_expires_at)?
+        .set("last_error", j.last_error.clone())?
+        .set("idempotency_key", j.idempotency_key.as_str())?
+        .set("created_at", j.created_at)?
+        .set("updated_at", j.updated_at)?
+        .build())
+}
+
+/// Job counts per status.
+pub fn job_counts_out(c: &JobCounts) -> Result<Table> {
+    Ok(Arr::new()
+        .set("pending", c.pending)?
+        .set("retrying", c.retrying)?
+        .set("running", c.running)?
+        .set("done", c.done)?
+        .set("failed", c.failed)?
+        .set("dead", c.dead)?
+        .build())
+}
+
+/// What `clear_jobs` deletes: `['status' => 'dead'|'finished'|'pending', 'channel' => ?]`.
+pub fn clear_filter(filter: &ZendHashTable) -> Result<ClearJobs> {
+    let f = Fields::new(filter, "", &["status", "channel"])?;
+    let channel = f.str("channel")?;
+    match f.req_str("status")?.as_str() {
+        "dead" => Ok(ClearJobs::Dead { channel }),
+        "finished" => Ok(ClearJobs::Finished { channel }),
+        "pending" => Ok(ClearJobs::Pending {
+            channel: channel.ok_or_else(|| Error::validation("channel", "is required to clear pending jobs"))?,
+        }),
+        other => Err(Error::validation(
+            "status",
+            format!("must be dead, finished or pending, got {other:?}"),
+        )),
+    }
+}
