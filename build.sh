@@ -105,6 +105,11 @@ build_extension() {
   [ -f "$SO" ] || die "$SO was not produced"
 }
 
+build_fakes() { # the fake channel servers the end-to-end tests and the demo start
+  say "cargo build --release --example fake_channels"
+  cargo build --release --locked --example fake_channels
+}
+
 cmd_build() {
   build_extension
   local v dist stage
@@ -196,6 +201,7 @@ cmd_test() {
   count_cargo "$OUT_DIR/cargo-test.log"
 
   build_extension
+  build_fakes
   phpunit_suite extension
   phpunit_suite wordpress
 
@@ -274,6 +280,7 @@ cmd_demo() {
   require_tools
   cmd_stop >/dev/null
   build_extension
+  build_fakes
   say "starting the demo store"
   php -d extension="$SO" tests/harness/bin/demo.php "$DEMO_DIR"
 }

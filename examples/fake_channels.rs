@@ -3,13 +3,17 @@
 //! picked by the kernel), each stocking the SKUs given, plus a small control server.
 //!
 //! ```text
-//! cargo run --release --example fake_channels -- SKU-1 SKU-2 …
+//! cargo run --release --example fake_channels -- [--stay] SKU-1 SKU-2 …
 //! ```
 //!
 //! Prints one JSON line — every fake's URL and credentials, and the control URL — then serves
-//! until stdin closes or the process is stopped (the demo stops it by process group). The control
+//! until stdin closes, or with `--stay` until the process is stopped (the demo and the tests
+//! start it with stdin on /dev/null and stop it by process group). The control
 //! server answers `GET /state` with every channel's remote quantity per SKU, and
-//! `POST /sell?channel=…&sku=…` takes one unit off a channel's remote quantity (a sale there).
+//! `POST /sell?channel=…&sku=…` takes one unit off a channel's remote quantity (a sale there),
+//! `POST /outage?channel=shopify|woocommerce_remote&status=503` makes that fake answer every
+//! request with the status until `POST /outage?channel=…` (no status) ends the outage, and
+//! `GET /writes?sku=…` lists the quantities Shopify was sent for a SKU, in order.
 //! Test-only code: never shipped, loopback only.
 
 #[path = "../tests/fakes/mod.rs"]
@@ -26,7 +30,7 @@ use fakes::ebay::EbayFake;
 use fakes::shopify::ShopifyFake;
 use fakes::webhook_receiver::WebhookReceiver;
 use fakes::woocommerce::WooFake;
-use fakes::{Reply, Request, Server};
+use fakes::{Misbehave, Reply, Request, Server};
 
 const SHOPIFY_TOKEN: &str = "shpat_demo_token_0123456789";
 const WOO_KEY: &str = "ck_demo_key_0123456789";
@@ -92,12 +96,34 @@ fn control(fakes: &Fakes, request: Request) -> Reply {
                 None => Reply::json(404, json!({ "error": "unknown channel or SKU (sales: shopify only)" })),
             }
         }
-        _ => Reply::json(404, json!({ "error": "GET /state or POST /sell" })),
+        ("POST", "/outage") => {
+            let status = match request.param("status").map(str::parse::<u16>) {
+                None => None,
+                Some(Ok(code)) if (400..=599).contains(&code) => Some(Misbehave::Status(code, None)),
+                Some(_) => return Reply::json(400, json!({ "error": "status must be 400–599" })),
+            };
+            match request.param("channel") {
+                Some("shopify") => fakes.shopify.set_outage(status),
+                Some("woocommerce_remote") => fakes.woocommerce.set_outage(status),
+                _ => return Reply::json(404, json!({ "error": "outages: shopify or woocommerce_remote" })),
+            }
+            Reply::json(200, json!({ "ok": true }))
+        }
+        ("GET", "/writes") => match request.param("sku") {
+            Some(sku) => Reply::json(200, json!({ "sku": sku, "shopify": fakes.shopify.writes(sku) })),
+            None => Reply::json(400, json!({ "error": "sku is required" })),
+        },
+        _ => Reply::json(
+            404,
+            json!({ "error": "GET /state, POST /sell, POST /outage, GET /writes" }),
+        ),
     }
 }
 
 fn main() {
-    let skus: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let stay = args.iter().any(|a| a == "--stay");
+    let skus: Vec<String> = args.into_iter().filter(|a| a != "--stay").collect();
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -130,7 +156,12 @@ fn main() {
             }
         })
     );
-    // Serve until the parent closes stdin (or stops the process group).
+    // Serve until the parent closes stdin, or (--stay) until the process group is stopped.
+    if stay {
+        loop {
+            std::thread::park();
+        }
+    }
     let mut sink = Vec::new();
     let _ = std::io::stdin().read_to_end(&mut sink);
     drop(server);

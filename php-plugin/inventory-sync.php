@@ -39,6 +39,7 @@ if ( ! gate() ) {
 require_once __DIR__ . '/includes/errors.php';
 require_once __DIR__ . '/includes/ledger.php';
 require_once __DIR__ . '/includes/namespace.php';
+require_once __DIR__ . '/includes/sync.php';
 require_once __DIR__ . '/includes/class-rest-auth.php';
 require_once __DIR__ . '/includes/class-webhooks-controller.php';
 require_once __DIR__ . '/includes/class-stock-controller.php';

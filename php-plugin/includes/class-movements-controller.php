@@ -172,7 +172,13 @@ class Movements_Controller extends \WP_REST_Controller {
 			} catch ( SyncException $e ) {
 				return to_wp_error( $e );
 			}
-			kick_after_change();
+			$changed = array();
+			foreach ( $results as $result ) {
+				if ( ! empty( $result['ok'] ) && empty( $result['replayed'] ) ) {
+					$changed = array_merge( $changed, array_column( $result['levels'], 'sku' ) );
+				}
+			}
+			Sync\changed( $changed );
 			return new \WP_REST_Response( array( 'results' => $results ), 200 );
 		}
 		return $this->record( $request, self::movement_of( $request ), 'record' );
@@ -206,7 +212,7 @@ class Movements_Controller extends \WP_REST_Controller {
 			return to_wp_error( $e );
 		}
 		if ( ! $outcome['replayed'] ) {
-			kick_after_change();
+			Sync\changed( array_column( $outcome['levels'], 'sku' ) );
 		}
 		return new \WP_REST_Response( $outcome, $outcome['replayed'] ? 200 : 201 );
 	}
@@ -256,12 +262,4 @@ class Movements_Controller extends \WP_REST_Controller {
 			),
 		);
 	}
-}
-
-/**
- * Hook fired after the ledger changed through the API; the outbox (a later issue) starts a
- * queue run from here.
- */
-function kick_after_change(): void {
-	do_action( 'inventory_sync_ledger_changed' );
 }

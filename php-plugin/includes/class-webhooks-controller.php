@@ -171,6 +171,12 @@ class Webhooks_Controller extends \WP_REST_Controller {
 		} catch ( SyncException $e ) {
 			return to_wp_error( $e );
 		}
+		// What changed is planned for every other channel (the origin is not written back).
+		$changed = array_filter( $result['movements'], static fn ( $m ) => empty( $m['replayed'] ) && is_string( $m['sku'] ) );
+		if ( array() !== $changed ) {
+			$first = reset( $changed );
+			Sync\changed( array_column( $changed, 'sku' ), is_string( $first['origin'] ?? null ) ? $first['origin'] : null );
+		}
 		// A redelivery is acknowledged as such (200); a first delivery as accepted (202).
 		return new \WP_REST_Response( array( 'accepted' => true ) + $result, $result['duplicate'] ? 200 : 202 );
 	}

@@ -77,8 +77,26 @@ const TRANSIENT_FLASH  = 'inventory_sync_flash_';
 
 // Cron.
 const CRON_HEALTH_CHECK        = 'inventory_sync_health_check';
+const CRON_RUN_QUEUE           = 'inventory_sync_run_queue';
+const CRON_INCREMENTAL_SYNC    = 'inventory_sync_incremental_sync';
+const CRON_FULL_SYNC           = 'inventory_sync_full_sync';
+const CRON_RECONCILE           = 'inventory_sync_reconcile';
+const CRON_PULL_SOURCE         = 'inventory_sync_pull_source';
 const SCHEDULE_EVERY_MINUTE    = 'inventory_sync_every_minute';
 const SCHEDULE_EVERY_5_MINUTES = 'inventory_sync_every_five_minutes';
+
+// Hooks and filters the plugin offers to other code.
+/** Fired after the ledger changed: ( string[] $skus, ?string $origin_channel ). */
+const HOOK_LEDGER_CHANGED = 'inventory_sync_ledger_changed';
+/**
+ * Lets a site be its own primary source: return null (use the configured source, if any) or
+ * array{ source: string, pull_id: string, levels: list<array{sku, location, quantity}> }.
+ */
+const FILTER_PRIMARY_SOURCE = 'inventory_sync_primary_source';
+/** Secret material for sealing channel credentials; else AUTH_KEY . SECURE_AUTH_SALT. */
+const CONSTANT_SECRET_KEY = 'INVENTORY_SYNC_SECRET_KEY';
+/** The longest queue run started by cron, in milliseconds (kept under max_execution_time). */
+const QUEUE_RUN_BUDGET_MS = 50000;
 
 // Admin.
 const ADMIN_PAGE           = 'inventory-sync';
@@ -121,6 +139,11 @@ function webhook_secret_option( string $provider, bool $previous = false ): stri
  */
 function cron_hooks(): array {
 	return array(
-		CRON_HEALTH_CHECK => 'hourly',
+		CRON_HEALTH_CHECK     => 'hourly',
+		CRON_RUN_QUEUE        => SCHEDULE_EVERY_MINUTE,
+		CRON_INCREMENTAL_SYNC => SCHEDULE_EVERY_5_MINUTES,
+		CRON_PULL_SOURCE      => SCHEDULE_EVERY_5_MINUTES,
+		CRON_RECONCILE        => 'daily',
+		CRON_FULL_SYNC        => 'daily',
 	);
 }

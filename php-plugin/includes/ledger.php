@@ -64,7 +64,8 @@ function protect_directory( string $dir ): void {
 function ledger(): \InventorySync\Ledger {
 	static $ledger = null;
 	if ( null === $ledger ) {
-		$ledger = new \InventorySync\Ledger( ledger_path() );
+		$material = Sync\credential_key_material();
+		$ledger   = new \InventorySync\Ledger( ledger_path(), null === $material ? null : array( 'credential_key' => $material ) );
 		if ( array() === $ledger->locations() ) {
 			// Movements without a location go to the default location: make sure there is one.
 			$ledger->upsertLocation(

@@ -17,6 +17,12 @@ function bootstrap(): void {
 	add_action( 'init', __NAMESPACE__ . '\\action_init' );
 	add_action( 'rest_api_init', __NAMESPACE__ . '\\action_rest_api_init' );
 	add_action( CRON_HEALTH_CHECK, __NAMESPACE__ . '\\action_health_check' );
+	add_action( CRON_RUN_QUEUE, __NAMESPACE__ . '\\Sync\\action_run_queue' );
+	add_action( CRON_INCREMENTAL_SYNC, __NAMESPACE__ . '\\Sync\\action_incremental_sync' );
+	add_action( CRON_FULL_SYNC, __NAMESPACE__ . '\\Sync\\action_full_sync' );
+	add_action( CRON_RECONCILE, __NAMESPACE__ . '\\Sync\\action_reconcile' );
+	add_action( CRON_PULL_SOURCE, __NAMESPACE__ . '\\Sync\\action_pull_source' );
+	add_action( HOOK_LEDGER_CHANGED, __NAMESPACE__ . '\\Sync\\action_ledger_changed', 10, 2 );
 	if ( is_admin() ) {
 		add_action( 'admin_menu', __NAMESPACE__ . '\\Admin\\action_admin_menu' );
 		add_action( 'admin_init', __NAMESPACE__ . '\\Admin\\action_admin_init' );

@@ -70,6 +70,7 @@ fn report_out(r: &IntakeReport) -> Result<Table> {
             .set("event_id", first.map(|m| m.event_id.clone()))?
             .set("sku", first.map(|m| m.sku.clone()))?
             .set("kind", first.map(|m| m.kind.as_str()))?
+            .set("origin", first.and_then(|m| m.origin.clone()))?
             .set("replayed", o.replayed)?
             .build())
     })?;

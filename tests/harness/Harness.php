@@ -16,6 +16,7 @@ require_once __DIR__ . '/MariaDb.php';
 require_once __DIR__ . '/Site.php';
 require_once __DIR__ . '/Browser.php';
 require_once __DIR__ . '/Senders.php';
+require_once __DIR__ . '/FakeChannels.php';
 
 final class Harness
 {
