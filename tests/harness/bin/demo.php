@@ -7,7 +7,9 @@
  * Today's main job (grows with each issue): seed a small catalogue over two warehouses into the
  * store's ledger and show a SKU's stock, history and channel allocation with explanations, alerts
  * and reorder advice; then configure the signing secret, deliver a signed webhook over HTTP, see a
- * forged one refused, and run WP-Cron.
+ * forged one refused, and run WP-Cron; then start fake Shopify, eBay, wholesale-WooCommerce and
+ * ERP servers, connect them as channels, run a full sync, sell a unit through the REST API and
+ * show every channel updated to the ledger's allocation.
  */
 
 declare(strict_types=1);
@@ -143,12 +145,91 @@ $site->eval("wp_clear_scheduled_hook('inventory_sync_health_check'); return wp_s
 $site->runCron();
 echo 'last health check: ' . json_encode($site->eval("return get_option('inventory_sync_last_health_check');")) . "\n";
 
+step('Connect the channels: fake Shopify, eBay, a wholesale WooCommerce store and the ERP on loopback');
+$skus = ['TEE-RED-M', 'TEE-RED-L', 'MUG-BLUE', 'CAP-BLACK'];
+$fakes = FakeChannels::start($skus, $dir . '/fake-channels.log');
+file_put_contents($pgids, $fakes->pgid() . "\n", FILE_APPEND);
+$connected = $site->eval(sprintf(<<<'PHP'
+    $l = \InventorySync\ledger();
+    $c = %s;
+    $l->saveChannel(['key' => 'shopify', 'kind' => 'shopify', 'name' => 'Shopify', 'allocation' => ['buffer' => 2, 'max' => 30]] + $c['shopify']);
+    $l->saveChannel(['key' => 'ebay', 'kind' => 'ebay', 'name' => 'eBay', 'allocation' => ['mode' => 'partitioned', 'weight' => 2, 'priority' => 1]] + $c['ebay']);
+    $l->saveChannel(['key' => 'wholesale', 'kind' => 'woocommerce_remote', 'name' => 'Wholesale store', 'allocation' => ['mode' => 'partitioned', 'weight' => 1, 'priority' => 2]] + $c['woocommerce_remote']);
+    $l->saveChannel(['key' => 'erp', 'kind' => 'webhook', 'name' => 'ERP (stock feed)'] + $c['webhook']);
+    return array_map(fn ($ch) => [$ch['name'], $ch['kind'], json_encode($ch['allocation']['mode']), $ch['credentials']], $l->channels());
+    PHP, var_export($fakes->channels, true)));
+foreach ($connected as [$name, $kind, $mode, $credentials]) {
+    printf("%-18s %-19s %-14s credentials %s\n", $name, $kind, trim($mode, '"'), json_encode($credentials, JSON_UNESCAPED_UNICODE));
+}
+echo "(credentials are stored encrypted in the ledger and shown masked)\n";
+
+// What each channel should show, from the ledger's own allocation of the saved channel rules.
+$expected = function () use ($site, $skus): array {
+    return $site->eval(sprintf(<<<'PHP'
+        $l = \InventorySync\ledger();
+        $channels = $l->channels();
+        $rules = array_map(fn ($ch) => array_filter(['channel_id' => $ch['id'], 'name' => $ch['name']] + $ch['allocation'], fn ($v) => $v !== null), $channels);
+        $out = [];
+        foreach (%s as $sku) {
+            foreach ($l->allocate($sku, $rules) as $i => $a) {
+                $out[$channels[$i]['kind']][$sku] = $a['quantity'];
+            }
+        }
+        return $out;
+        PHP, var_export($skus, true)));
+};
+$kinds = ['shopify' => 'Shopify', 'ebay' => 'eBay', 'woocommerce_remote' => 'Wholesale', 'webhook' => 'ERP'];
+$table = function (array $remote, array $want) use ($skus, $kinds): bool {
+    printf("%-10s", 'SKU');
+    foreach ($kinds as $label) {
+        printf(" %16s", $label);
+    }
+    echo "\n";
+    $all = true;
+    foreach ($skus as $sku) {
+        printf("%-10s", $sku);
+        foreach (array_keys($kinds) as $kind) {
+            $ok = ($remote[$kind][$sku] ?? null) === $want[$kind][$sku];
+            $all = $all && $ok;
+            printf(" %10s %s", json_encode($remote[$kind][$sku] ?? null) . '/' . $want[$kind][$sku], $ok ? 'ok   ' : 'DIFF ');
+        }
+        echo "\n";
+    }
+    echo "(remote / what the ledger allocates)\n";
+    return $all;
+};
+
+step('Full sync: plan every SKU for every channel, then run the queue (as WP-Cron does)');
+$plan = $site->eval('return \\InventorySync\\ledger()->syncFull();');
+$run = $site->eval("return \\InventorySync\\ledger()->runQueue(['budget_ms' => 20000]);");
+printf("planned %d jobs; queue run: pushed %d in %d HTTP calls, %d failed, %d ms\n", $plan['enqueued'], $run['pushed'], $run['calls'], $run['failed'], $run['elapsed_ms']);
+$synced = $table($fakes->state(), $expected());
+
+step('Sell a unit: a POS sale of TEE-RED-L through the REST API, then the queue run');
+$posKey = $site->eval("return \\InventorySync\\ledger()->issueApiKey(['name' => 'POS till', 'scopes' => ['read', 'write']], random_bytes(32))['key'];");
+$saleBody = json_encode(['event_id' => 'pos-till-1-' . date('YmdHis'), 'sku' => 'TEE-RED-L', 'kind' => 'sale', 'quantity' => 1, 'location' => 'WH1', 'reference' => 'till 1']);
+$sale = $site->request('POST', '/wp-json/inventory-sync/v1/movements', ['X-API-Key' => $posKey, 'Content-Type' => 'application/json'], $saleBody);
+printf("POST /wp-json/inventory-sync/v1/movements (sale of 1) → HTTP %d; jobs waiting: %d\n", $sale->status, $site->eval("return \\InventorySync\\ledger()->jobCounts()['pending'];"));
+$site->eval("do_action('inventory_sync_run_queue'); return true;");
+$after = $fakes->state();
+$sold = $table($after, $expected());
+$changed = [];
+foreach ($kinds as $kind => $label) {
+    $changed[] = sprintf('%s %d', $label, $after[$kind]['TEE-RED-L']);
+}
+echo 'TEE-RED-L now shows: ' . implode(', ', $changed) . "\n";
+$lastRuns = $site->eval("return \\InventorySync\\ledger()->syncRuns(['limit' => 3])['runs'];");
+foreach ($lastRuns as $r) {
+    printf("sync run #%d %-6s %-5s pushed %d, calls %d\n", $r['id'], $r['kind'], $r['status'], $r['pushed'], $r['calls']);
+}
+
 step('Try it yourself');
 $tryBody = json_encode(['event' => 'inventory.updated', 'id' => 'try-it-1', 'sku' => 'MUG-BLUE', 'location' => 'WH2', 'quantity' => 64]);
 printf("curl -i -X POST %s/wp-json/inventory-sync/v1/webhooks/generic \\\n  -H 'Content-Type: application/json' \\\n  -H 'X-Webhook-Signature: %s' \\\n  --data '%s'\n", $site->url, hash_hmac('sha256', $tryBody, $secret), $tryBody);
 echo "(sets MUG-BLUE in WH2 to 64; sending it twice changes stock once)\n";
 
-$ready = $ok->status === 202 && $bad->status === 401 && $seeded['recorded'] === 11 && $seeded['replayed'] === 11;
+$ready = $ok->status === 202 && $bad->status === 401 && $seeded['recorded'] === 11 && $seeded['replayed'] === 11
+    && $synced && $sale->status === 201 && $sold;
 printf(
     "\n\033[1mDemo store %s\033[0m\n  URL:    %s/wp-admin/admin.php?page=inventory-sync\n  Login:  %s / %s\n  Stop:   ./build.sh stop\n",
     $ready ? 'is running' : 'is running, but the main job FAILED (see above)',
