@@ -13,7 +13,8 @@
 //! `POST /sell?channel=…&sku=…` takes one unit off a channel's remote quantity (a sale there),
 //! `POST /outage?channel=shopify|woocommerce_remote&status=503` makes that fake answer every
 //! request with the status until `POST /outage?channel=…` (no status) ends the outage, and
-//! `GET /writes?sku=…` lists the quantities Shopify was sent for a SKU, in order.
+//! `GET /writes?sku=…` lists the quantities Shopify was sent for a SKU, in order, and
+//! `GET /tokens` counts the OAuth token requests eBay got.
 //! Test-only code: never shipped, loopback only.
 
 #[path = "../tests/fakes/mod.rs"]
@@ -109,6 +110,7 @@ fn control(fakes: &Fakes, request: Request) -> Reply {
             }
             Reply::json(200, json!({ "ok": true }))
         }
+        ("GET", "/tokens") => Reply::json(200, json!({ "ebay": fakes.ebay.token_requests().len() })),
         ("GET", "/writes") => match request.param("sku") {
             Some(sku) => Reply::json(200, json!({ "sku": sku, "shopify": fakes.shopify.writes(sku) })),
             None => Reply::json(400, json!({ "error": "sku is required" })),

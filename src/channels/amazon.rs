@@ -505,6 +505,14 @@ impl Channel for Amazon {
     fn take_calls(&mut self) -> Vec<HttpCall> {
         self.transport.take_calls()
     }
+
+    fn access_token(&self) -> Option<CachedToken> {
+        self.cached_token()
+    }
+
+    fn resume_token(&mut self, token: CachedToken) {
+        self.tokens.set(token);
+    }
 }
 
 #[cfg(test)]

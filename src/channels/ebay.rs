@@ -624,6 +624,14 @@ impl Channel for Ebay {
     fn take_calls(&mut self) -> Vec<HttpCall> {
         self.transport.take_calls()
     }
+
+    fn access_token(&self) -> Option<CachedToken> {
+        self.cached_token()
+    }
+
+    fn resume_token(&mut self, token: CachedToken) {
+        self.tokens.set(token);
+    }
 }
 
 #[cfg(test)]

@@ -241,6 +241,16 @@ pub trait Channel {
     /// The HTTP calls made by `lookup` and `read` since the last call to this method (push
     /// reports its own in [`PushReport::calls`]).
     fn take_calls(&mut self) -> Vec<HttpCall>;
+
+    /// The OAuth access token the adapter holds (eBay, Amazon), to persist across PHP requests
+    /// so each request does not ask for a new one. `None` for channels without one.
+    fn access_token(&self) -> Option<oauth2::CachedToken> {
+        None
+    }
+
+    /// Starts the adapter from a token persisted earlier; used while fresh. Ignored by channels
+    /// without one.
+    fn resume_token(&mut self, _token: oauth2::CachedToken) {}
 }
 
 /// Paces the HTTP calls made to one channel. Adapters call [`Pacer::before_call`] before every

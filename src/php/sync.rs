@@ -92,7 +92,8 @@ pub fn save_channel(store: &dyn LedgerStore, adapters: &Adapters, channel: &Zend
     let settings = Value::Object(f.json_object("settings")?.unwrap_or_default());
     input.settings = settings.to_string();
     let previous = store.channel(input.key.trim())?;
-    if let Some(given) = f.json_object("credentials")? {
+    let new_credentials = f.json_object("credentials")?;
+    if let Some(given) = new_credentials.clone() {
         input.credentials =
             Some(adapters.seal_credentials(input.key.trim(), kind, &settings, given, previous.as_ref())?);
     } else if kind != ChannelType::WooCommerceLocal && previous.is_none() {
@@ -109,6 +110,10 @@ pub fn save_channel(store: &dyn LedgerStore, adapters: &Adapters, channel: &Zend
         ));
     }
     let saved = store.save_channel(&input, now)?;
+    if new_credentials.is_some() {
+        // A token asked for with the old credentials may belong to another account.
+        store.set_sync_state(&sync::factory::token_state(&saved.key), "", now)?;
+    }
     channel_out(adapters, &saved)
 }
 
@@ -294,7 +299,12 @@ fn run_options(options: Option<&ZendHashTable>) -> Result<RunOptions> {
 /// Runs the queue once through the site's adapters.
 pub fn run_queue(store: &dyn LedgerStore, adapters: &Adapters, options: Option<&ZendHashTable>) -> Result<Table> {
     let options = run_options(options)?;
-    let report = sync::run_queue(store, adapters, &options, &SystemClock)?;
+    let report = sync::run_queue(
+        store,
+        &adapters.keeping_tokens(store, &SystemClock),
+        &options,
+        &SystemClock,
+    )?;
     let mut per_channel = Arr::new();
     for (key, c) in &report.per_channel {
         per_channel = per_channel.set(
@@ -355,7 +365,7 @@ pub fn claim_local_jobs(
 
 /// Reconciles every readable channel.
 pub fn reconcile(store: &dyn LedgerStore, adapters: &Adapters) -> Result<Table> {
-    let r = sync::reconcile(store, adapters, &SystemClock)?;
+    let r = sync::reconcile(store, &adapters.keeping_tokens(store, &SystemClock), &SystemClock)?;
     Ok(Arr::new()
         .set("run_id", r.run_id)?
         .set("channels", r.channels)?

@@ -8,11 +8,13 @@
 use serde_json::{Map, Value};
 
 use super::runner::AdapterFactory;
+use super::Clock;
 use crate::channels::connect::{check, connect};
 use crate::channels::http::HttpConfig;
-use crate::channels::{Channel, Unpaced};
+use crate::channels::oauth2::CachedToken;
+use crate::channels::{Channel, Secret, Unpaced};
 use crate::crypto::{self, CredentialKey};
-use crate::ledger::{ChannelConfig, ChannelType};
+use crate::ledger::{ChannelConfig, ChannelType, LedgerStore};
 use crate::{Error, Result};
 
 /// Builds adapters for a site: its credential key (none when the site has no secret material:
@@ -94,6 +96,16 @@ impl Adapters {
         crypto::seal(self.key()?, credentials.to_string().as_bytes(), key)
     }
 
+    /// This factory keeping OAuth access tokens in `store` between requests (sealed, per
+    /// channel), so a cron run every minute does not ask eBay or Amazon for a new token each time.
+    pub fn keeping_tokens<'a>(&'a self, store: &'a dyn LedgerStore, clock: &'a dyn Clock) -> TokenKeeping<'a> {
+        TokenKeeping {
+            adapters: self,
+            store,
+            clock,
+        }
+    }
+
     /// `channel`'s credentials for display: each field masked ([`crypto::mask`]); `None` when
     /// they cannot be opened (another site's key, tampering).
     pub fn masked_credentials(&self, channel: &ChannelConfig) -> Option<Map<String, Value>> {
@@ -130,6 +142,71 @@ impl AdapterFactory for Adapters {
             Box::new(Unpaced),
         )
         .map(Some)
+    }
+}
+
+/// The sync state entry holding a channel's access token.
+pub fn token_state(channel_key: &str) -> String {
+    format!("oauth.{channel_key}")
+}
+
+/// [`Adapters`] with access tokens persisted in the store: see [`Adapters::keeping_tokens`].
+pub struct TokenKeeping<'a> {
+    adapters: &'a Adapters,
+    store: &'a dyn LedgerStore,
+    clock: &'a dyn Clock,
+}
+
+impl TokenKeeping<'_> {
+    fn context(channel: &ChannelConfig) -> String {
+        format!("oauth:{}", channel.key)
+    }
+
+    /// The token kept for `channel`, if any and readable (a token that cannot be opened is
+    /// simply asked for again).
+    fn kept(&self, channel: &ChannelConfig) -> Option<CachedToken> {
+        let sealed = self.store.sync_state(&token_state(&channel.key)).ok()??;
+        if sealed.is_empty() {
+            return None;
+        }
+        let plain = self.adapters.open(&sealed, &Self::context(channel)).ok()?;
+        let value: Value = serde_json::from_slice(&plain).ok()?;
+        Some(CachedToken {
+            access_token: Secret::new(value["access_token"].as_str()?),
+            expires_at: value["expires_at"].as_i64()?,
+        })
+    }
+}
+
+impl AdapterFactory for TokenKeeping<'_> {
+    fn adapter(&self, channel: &ChannelConfig) -> Result<Option<Box<dyn Channel>>> {
+        let mut adapter = self.adapters.adapter(channel)?;
+        if let (Some(adapter), Some(token)) = (adapter.as_mut(), self.kept(channel)) {
+            adapter.resume_token(token);
+        }
+        Ok(adapter)
+    }
+
+    fn release(&self, channel: &ChannelConfig, adapter: &dyn Channel) {
+        let Some(token) = adapter.access_token() else {
+            return;
+        };
+        if self.kept(channel).as_ref() == Some(&token) {
+            return;
+        }
+        let plain = serde_json::json!({
+            "access_token": token.access_token.expose(),
+            "expires_at": token.expires_at,
+        });
+        if let Ok(sealed) = self
+            .adapters
+            .seal(plain.to_string().as_bytes(), &Self::context(channel))
+        {
+            // Not kept: the next run asks for a new token, nothing else.
+            let _ = self
+                .store
+                .set_sync_state(&token_state(&channel.key), &sealed, self.clock.now());
+        }
     }
 }
 

@@ -20,7 +20,7 @@ pub mod reconcile;
 pub mod runner;
 
 pub use engine::{full, incremental, sync_skus, PlanCounts, SyncReport, INCREMENTAL_CURSOR};
-pub use factory::Adapters;
+pub use factory::{Adapters, TokenKeeping};
 pub use plan::{Decision, Target, Verdict};
 pub use pull::{pull, PullReport, SourceLevel};
 pub use reconcile::{reconcile, ReconcileReport};

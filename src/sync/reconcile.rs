@@ -119,6 +119,7 @@ pub fn reconcile(store: &dyn LedgerStore, factory: &dyn AdapterFactory, clock: &
                         break;
                     }
                 }
+                factory.release(config, adapter.as_ref());
             }
             counts.drift = report.drift;
             counts.enqueued = report.repaired;

@@ -48,6 +48,11 @@ pub trait AdapterFactory {
     /// claimed here. An error (bad settings, credentials that cannot be opened) is reported on
     /// the run; the channel's jobs wait.
     fn adapter(&self, channel: &ChannelConfig) -> Result<Option<Box<dyn Channel>>>;
+
+    /// Called once a run is done with the adapter it got for `channel` (to persist what should
+    /// outlive the request, such as an OAuth access token). Failing to keep it costs a token
+    /// request next time, nothing more, so it reports nothing.
+    fn release(&self, _channel: &ChannelConfig, _adapter: &dyn Channel) {}
 }
 
 /// How a queue run behaves.
@@ -244,6 +249,9 @@ pub fn run_queue(
                 }
             }
             let driven = drive(store, &mut lanes, options, &owner, clock, started_ms, &mut report);
+            for lane in &lanes {
+                factory.release(&lane.config, lane.adapter.as_ref());
+            }
             // Whatever happened, nothing stays claimed by this run.
             let released = store.release_claims(&owner, clock.now());
             report.elapsed_ms = u64::try_from(clock.now_ms().saturating_sub(started_ms)).unwrap_or(0);

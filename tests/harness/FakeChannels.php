@@ -85,6 +85,12 @@ final class FakeChannels
         return $this->call('GET', '/writes?' . http_build_query(['sku' => $sku]))['shopify'];
     }
 
+    /** How many OAuth access tokens eBay's fake handed out. */
+    public function ebayTokenRequests(): int
+    {
+        return $this->call('GET', '/tokens')['ebay'];
+    }
+
     public function stop(): void
     {
         Process::stop($this->pgid);

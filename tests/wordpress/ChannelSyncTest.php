@@ -225,6 +225,12 @@ final class ChannelSyncTest extends TestCase
         $report = self::runQueue();
         self::assertSame(1, $report['channels']['wholesale']['pushed']);
         self::assertSame(6, self::$fakes->state()['woocommerce_remote']['SYNC-CAP']);
+        self::assertSame(5, self::$fakes->state()['ebay']['SYNC-CAP'], 'eBay pushed again (3 → 5)');
+        // eBay's access token outlived the PHP process that asked for it: this later run pushed
+        // with the kept token (no second token request), and the token is stored sealed.
+        self::assertSame(1, self::$fakes->ebayTokenRequests());
+        $kept = self::$site->eval("return \\InventorySync\\ledger_path();");
+        self::assertStringNotContainsString('#fake-', (string) file_get_contents($kept) . (string) @file_get_contents($kept . '-wal'));
     }
 
     public function test_07_reconciliation_finds_drift_on_a_channel_and_repairs_it(): void
