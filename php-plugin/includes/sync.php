@@ -66,13 +66,15 @@ function action_ledger_changed( $skus, $origin = null ): void {
 }
 
 /**
- * Cron, every minute: pushes due jobs within a budget that fits PHP's time limit. Claims make
- * overlapping runs safe.
+ * Cron, every minute: pushes due jobs within a budget that fits PHP's time limit, then sends due
+ * supplier messages. Claims make overlapping runs safe.
  */
 function action_run_queue(): void {
 	$limit  = (int) ini_get( 'max_execution_time' );
 	$budget = $limit > 0 ? min( QUEUE_RUN_BUDGET_MS, max( 1000, ( $limit - 10 ) * 1000 ) ) : QUEUE_RUN_BUDGET_MS;
 	guarded( 'queue run', static fn () => ledger()->runQueue( array( 'budget_ms' => $budget ) ) );
+	// Supplier messages (paid orders routed to their suppliers) go out on the same tick.
+	guarded( 'supplier messages', static fn () => ledger()->sendMessages() );
 }
 
 /**

@@ -418,6 +418,30 @@ namespace InventorySync {
 
 		/** Deletes jobs: status dead, finished or pending (pending needs a channel); returns how many. */
 		public function clearJobs( array $filter ): int {}
+
+		/**
+		 * Routes a paid order's lines to their suppliers: one signed message per supplier, queued
+		 * once per order.
+		 *
+		 * @param list<array{line_id: string, sku: string, quantity: int}> $lines
+		 * @return array{messages: list<array{supplier: string, message_id: int, created: bool}>, unrouted: list<array{sku: string, reason: string}>}
+		 */
+		public function routeOrder( string $order_id, array $lines ): array {}
+
+		/** Saves a supplier's endpoint (URL, whsec_ secret stored encrypted; null keeps the stored one). */
+		public function saveSupplierEndpoint( string $supplier, string $url, ?string $secret = null ): void {}
+
+		/** Every supplier endpoint (secret masked). */
+		public function supplierEndpoints(): array {}
+
+		/** Sends due supplier messages (options: owner, limit); returns sent, retried, dead, calls. */
+		public function sendMessages( ?array $options = null ): array {}
+
+		/** The message log, newest first: destination, status, before, limit. */
+		public function messages( ?array $query = null ): array {}
+
+		/** Puts a dead message back in line; returns it. */
+		public function retryMessage( int $id ): array {}
 	}
 }
 

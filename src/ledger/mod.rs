@@ -26,6 +26,7 @@ pub mod channel;
 pub mod inbound;
 pub mod job;
 pub mod listing;
+pub mod message;
 mod rules;
 pub mod run;
 mod schema;
@@ -41,6 +42,7 @@ pub use channel::{AllocationSettings, ChannelConfig, ChannelInput, ChannelType, 
 pub use inbound::{InboundEvent, InboundOutcome, InboundPage, InboundQuery, InboundRecord};
 pub use job::{Backoff, ClearJobs, Enqueued, Job, JobCounts, JobPage, JobQuery, JobRef, JobStatus, NewJob};
 pub use listing::Listing;
+pub use message::{Message, MessagePage, MessageQuery, MessageStatus, NewMessage};
 pub use run::{
     DriftPage, DriftQuery, DriftRecord, NewDrift, RunStatus, SyncCounts, SyncKind, SyncRun, SyncRunPage, SyncRunQuery,
 };
@@ -919,6 +921,38 @@ pub trait LedgerStore {
 
     /// Sets a named value (name 1–100 characters, value up to 4000).
     fn set_sync_state(&self, name: &str, value: &str, now: i64) -> Result<()>;
+
+    // -- Message outbox (see [`message`]) --------------------------------------------------------
+
+    /// Enqueues a message unless one with its key exists; returns the stored message and whether
+    /// it was created (false: the key was known, nothing changed).
+    fn enqueue_message(&self, message: &NewMessage, now: i64) -> Result<(Message, bool)>;
+
+    /// Claims up to `limit` due messages (pending and due, or running with an expired claim)
+    /// for `owner` for `claim_seconds`; each claim counts an attempt.
+    fn claim_messages(&self, owner: &str, limit: u32, claim_seconds: u32, now: i64) -> Result<Vec<Message>>;
+
+    /// Marks a message `owner` claimed as delivered. [`Error::Conflict`] when `owner` does not
+    /// hold the claim.
+    fn complete_message(&self, id: i64, owner: &str, now: i64) -> Result<Message>;
+
+    /// Records a failed send: dead when not retryable or out of attempts, else pending after the
+    /// backoff (never before `retry_after_seconds`).
+    fn fail_message(
+        &self,
+        id: i64,
+        owner: &str,
+        error: &str,
+        retryable: bool,
+        retry_after_seconds: Option<u32>,
+        now: i64,
+    ) -> Result<Message>;
+
+    /// Puts a dead message back in line (attempts reset). [`Error::Conflict`] for another status.
+    fn retry_message(&self, id: i64, now: i64) -> Result<Message>;
+
+    /// Messages newest first, of one destination and status or all.
+    fn list_messages(&self, query: &MessageQuery) -> Result<MessagePage>;
 }
 
 impl ItemInput {

@@ -292,8 +292,29 @@ CREATE TABLE sync_state (
 ) WITHOUT ROWID;
 "#;
 
+/// Step 5: the message outbox (signed messages to partners, such as a supplier's orders).
+const MESSAGES_V5: &str = r#"
+CREATE TABLE messages (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    destination      TEXT NOT NULL,
+    topic            TEXT NOT NULL,
+    key              TEXT NOT NULL UNIQUE,
+    payload          TEXT NOT NULL,
+    status           TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'dead')),
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  INTEGER NOT NULL,
+    claim_owner      TEXT,
+    claim_expires_at INTEGER,
+    last_error       TEXT,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL
+);
+CREATE INDEX messages_due ON messages (status, next_attempt_at);
+CREATE INDEX messages_destination ON messages (destination, id);
+"#;
+
 /// Every schema step, oldest first; the schema version is the number applied. Append only.
-pub(crate) const MIGRATIONS: &[&str] = &[LEDGER_V1, ACCESS_AND_LOGS_V2, OUTBOX_V3, SYNC_V4];
+pub(crate) const MIGRATIONS: &[&str] = &[LEDGER_V1, ACCESS_AND_LOGS_V2, OUTBOX_V3, SYNC_V4, MESSAGES_V5];
 
 /// The schema version this build writes.
 #[cfg(test)]

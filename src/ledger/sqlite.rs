@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
+use super::message::{self, Message, MessagePage, MessageQuery, NewMessage};
 use super::rules::{self, At, Leg, Quantities};
 use super::schema;
 use super::{access, job, listing, run};
@@ -36,6 +37,7 @@ mod jobs;
 mod keys;
 mod listings;
 mod logs;
+mod messages;
 mod sync;
 
 /// Prefix of the event ids of releases recorded by reservation expiry.
@@ -689,6 +691,55 @@ impl LedgerStore for SqliteLedger {
     fn set_sync_state(&self, name: &str, value: &str, now: i64) -> Result<()> {
         let (name, value) = (run::state_name(name)?, run::state_value(value)?);
         self.write(|tx| sync::set_state(tx, &name, &value, now))
+    }
+
+    fn enqueue_message(&self, message: &NewMessage, now: i64) -> Result<(Message, bool)> {
+        let message = message.validated()?;
+        self.write(|tx| messages::enqueue(tx, &message, now))
+    }
+
+    fn claim_messages(&self, owner: &str, limit: u32, claim_seconds: u32, now: i64) -> Result<Vec<Message>> {
+        let owner = message::claim_args(owner, limit, claim_seconds)?;
+        self.write(|tx| messages::claim(tx, &owner, limit, claim_seconds, now))
+    }
+
+    fn complete_message(&self, id: i64, owner: &str, now: i64) -> Result<Message> {
+        let owner = job::owner(owner)?;
+        self.write(|tx| messages::complete(tx, id, &owner, now))
+    }
+
+    fn fail_message(
+        &self,
+        id: i64,
+        owner: &str,
+        error: &str,
+        retryable: bool,
+        retry_after_seconds: Option<u32>,
+        now: i64,
+    ) -> Result<Message> {
+        let owner = job::owner(owner)?;
+        let error = job::error_text(error)?;
+        self.write(|tx| {
+            messages::fail(
+                tx,
+                id,
+                &owner,
+                &error,
+                retryable,
+                retry_after_seconds,
+                &self.backoff,
+                now,
+            )
+        })
+    }
+
+    fn retry_message(&self, id: i64, now: i64) -> Result<Message> {
+        self.write(|tx| messages::retry(tx, id, now))
+    }
+
+    fn list_messages(&self, query: &MessageQuery) -> Result<MessagePage> {
+        let limit = rules::page_limit(query.limit)?;
+        messages::list(&self.lock(), query, limit)
     }
 }
 

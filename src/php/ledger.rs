@@ -508,6 +508,48 @@ impl Ledger {
         let n = self.store.clear_jobs(&sync::clear_filter(filter)?)?;
         Ok(i64::try_from(n).unwrap_or(i64::MAX))
     }
+
+    // -- Supplier order routing ----------------------------------------------------------------
+
+    /// Routes a paid order's lines (`[['line_id', 'sku', 'quantity'], …]`) to their suppliers:
+    /// one signed message per supplier, queued once per order (a repeated call queues nothing).
+    /// Returns `messages` (supplier, message_id, created) and `unrouted` (sku, reason).
+    pub fn route_order(&self, order_id: String, lines: &ZendHashTable) -> PhpResult<Table> {
+        Ok(sync::route_order(self.store(), &order_id, lines, super::now())?)
+    }
+
+    /// Saves a supplier's endpoint: URL and Standard Webhooks secret (`whsec_…`, stored
+    /// encrypted; null or blank keeps the stored one).
+    pub fn save_supplier_endpoint(&self, supplier: String, url: String, secret: Option<String>) -> PhpResult<()> {
+        Ok(crate::sync::suppliers::save_endpoint(
+            self.store(),
+            &self.adapters,
+            &supplier,
+            &url,
+            secret.as_deref(),
+            super::now(),
+        )?)
+    }
+
+    /// Every supplier endpoint (secret masked).
+    pub fn supplier_endpoints(&self) -> PhpResult<Table> {
+        Ok(sync::supplier_endpoints(self.store(), &self.adapters)?)
+    }
+
+    /// Sends due supplier messages (options: owner, limit); returns sent, retried, dead, calls.
+    pub fn send_messages(&self, options: Option<&ZendHashTable>) -> PhpResult<Table> {
+        Ok(sync::send_messages(self.store(), &self.adapters, options)?)
+    }
+
+    /// The message log, newest first: destination, status, before, limit.
+    pub fn messages(&self, query: Option<&ZendHashTable>) -> PhpResult<Table> {
+        Ok(sync::messages(self.store(), query)?)
+    }
+
+    /// Puts a dead message back in line; returns it.
+    pub fn retry_message(&self, id: i64) -> PhpResult<Table> {
+        Ok(sync::message_out(&self.store.retry_message(id, super::now())?)?)
+    }
 }
 
 impl Ledger {

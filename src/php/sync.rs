@@ -16,7 +16,9 @@ use crate::ledger::{
     AllocationSettings, ChannelConfig, ChannelInput, ChannelType, ClearJobs, DriftQuery, DriftRecord, Job, JobCounts,
     JobQuery, JobStatus, LedgerStore, RateLimit, RunStatus, SyncKind, SyncRun, SyncRunQuery,
 };
+use crate::ledger::{Message, MessageQuery, MessageStatus};
 use crate::stock::AllocationMode;
+use crate::sync::suppliers::{self, OrderLine};
 use crate::sync::{self, Adapters, PlanCounts, PullReport, RunOptions, SyncReport, SystemClock};
 use crate::{Error, Result};
 
@@ -679,4 +681,118 @@ pub fn clear_filter(filter: &ZendHashTable) -> Result<ClearJobs> {
             format!("must be dead, finished or pending, got {other:?}"),
         )),
     }
+}
+
+// --- supplier order routing ----------------------------------------------------------------------
+
+const LINE_FIELDS: &[&str] = &["line_id", "sku", "quantity"];
+
+/// Routes a paid order's lines (`[line_id, sku, quantity]`) to their suppliers.
+pub fn route_order(store: &dyn LedgerStore, order_id: &str, lines: &ZendHashTable, now: i64) -> Result<Table> {
+    let lines: Vec<OrderLine> = list_of(lines, "lines")?
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let f = Fields::of(v, &format!("lines[{i}]"), LINE_FIELDS)?;
+            Ok(OrderLine {
+                line_id: f.req_str("line_id")?,
+                sku: f.req_str("sku")?,
+                quantity: f.req_int("quantity")?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    let report = suppliers::route_order(store, order_id, &lines, now)?;
+    let mut messages = Arr::new();
+    for (supplier, id, created) in &report.messages {
+        messages = messages.push(
+            Arr::new()
+                .set("supplier", supplier.as_str())?
+                .set("message_id", *id)?
+                .set("created", *created)?
+                .build(),
+        )?;
+    }
+    let mut unrouted = Arr::new();
+    for (sku, reason) in &report.unrouted {
+        unrouted = unrouted.push(
+            Arr::new()
+                .set("sku", sku.as_str())?
+                .set("reason", reason.as_str())?
+                .build(),
+        )?;
+    }
+    Ok(Arr::new()
+        .set("messages", messages.build())?
+        .set("unrouted", unrouted.build())?
+        .build())
+}
+
+/// Every supplier endpoint (secret masked).
+pub fn supplier_endpoints(store: &dyn LedgerStore, adapters: &Adapters) -> Result<Table> {
+    let mut out = Arr::new();
+    for (supplier, url, secret) in suppliers::endpoints(store, adapters)? {
+        out = out.push(
+            Arr::new()
+                .set("supplier", supplier.as_str())?
+                .set("url", url.as_str())?
+                .set("secret", secret.clone().unwrap_or_default())?
+                .set("secret_readable", secret.is_some())?
+                .build(),
+        )?;
+    }
+    Ok(out.build())
+}
+
+/// Sends due supplier messages: options `owner`, `limit`.
+pub fn send_messages(store: &dyn LedgerStore, adapters: &Adapters, options: Option<&ZendHashTable>) -> Result<Table> {
+    let mut owner = format!("php-{}-{}", std::process::id(), super::now());
+    let mut limit = 100;
+    if let Some(options) = options {
+        let f = Fields::new(options, "", &["owner", "limit"])?;
+        if let Some(o) = f.str("owner")? {
+            owner = o;
+        }
+        limit = f.u32("limit")?.unwrap_or(limit);
+    }
+    let r = suppliers::send_messages(store, adapters, adapters.http(), &owner, limit, &SystemClock)?;
+    Ok(Arr::new()
+        .set("sent", r.sent)?
+        .set("retried", r.retried)?
+        .set("dead", r.dead)?
+        .set("calls", r.calls)?
+        .build())
+}
+
+/// Messages newest first: destination, status, before, limit.
+pub fn messages(store: &dyn LedgerStore, query: Option<&ZendHashTable>) -> Result<Table> {
+    let mut q = MessageQuery::default();
+    if let Some(query) = query {
+        let f = Fields::new(query, "", &["destination", "status", "before", "limit"])?;
+        q.destination = f.str("destination")?;
+        q.status = f.str("status")?.map(|s| MessageStatus::parse(&s)).transpose()?;
+        q.before = f.int("before")?;
+        q.limit = f.u32("limit")?.unwrap_or(q.limit);
+    }
+    let page = store.list_messages(&q)?;
+    Ok(Arr::new()
+        .set("messages", list_from(&page.messages, message_out)?)?
+        .set("next_before", page.next_before)?
+        .build())
+}
+
+/// One message as shown.
+pub fn message_out(m: &Message) -> Result<Table> {
+    Ok(Arr::new()
+        .set("id", m.id)?
+        .set("destination", m.destination.as_str())?
+        .set("topic", m.topic.as_str())?
+        .set("key", m.key.as_str())?
+        .set("payload", m.payload.as_str())?
+        .set("status", m.status.as_str())?
+        .set("attempts", i64::from(m.attempts))?
+        .set("next_attempt_at", m.next_attempt_at)?
+        .set("last_error", m.last_error.clone())?
+        .set("created_at", m.created_at)?
+        .set("updated_at", m.updated_at)?
+        .build())
 }

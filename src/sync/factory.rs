@@ -30,6 +30,11 @@ impl Adapters {
         Adapters { key, http }
     }
 
+    /// The HTTP timeouts adapters (and the message sender) use.
+    pub fn http(&self) -> &HttpConfig {
+        &self.http
+    }
+
     fn key(&self) -> Result<&CredentialKey> {
         self.key.as_ref().ok_or_else(|| {
             Error::validation(
