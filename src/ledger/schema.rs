@@ -418,6 +418,7 @@ mod tests {
                 "jobs",
                 "listings",
                 "locations",
+                "messages",
                 "movements",
                 "pacing",
                 "rate_limits",
