@@ -12,7 +12,9 @@
 //! server answers `GET /state` with every channel's remote quantity per SKU, and
 //! `POST /sell?channel=…&sku=…` takes one unit off a channel's remote quantity (a sale there),
 //! `POST /outage?channel=shopify|woocommerce_remote&status=503` makes that fake answer every
-//! request with the status until `POST /outage?channel=…` (no status) ends the outage, and
+//! request with the status until `POST /outage?channel=…` (no status) ends the outage,
+//! `POST /delay?channel=shopify|woocommerce_remote&ms=3000` makes that fake wait before every
+//! answer until `POST /delay?channel=…` (no ms) ends it,
 //! `GET /writes?sku=…` lists the quantities Shopify was sent for a SKU, in order, and
 //! `GET /tokens` counts the OAuth token requests eBay got.
 //! Test-only code: never shipped, loopback only.
@@ -111,13 +113,26 @@ fn control(fakes: &Fakes, request: Request) -> Reply {
             Reply::json(200, json!({ "ok": true }))
         }
         ("GET", "/tokens") => Reply::json(200, json!({ "ebay": fakes.ebay.token_requests().len() })),
+        ("POST", "/delay") => {
+            let delay = match request.param("ms").map(str::parse::<u64>) {
+                None => None,
+                Some(Ok(ms)) if ms <= 60_000 => Some(std::time::Duration::from_millis(ms)),
+                Some(_) => return Reply::json(400, json!({ "error": "ms must be 0–60000" })),
+            };
+            match request.param("channel") {
+                Some("shopify") => fakes.shopify.set_delay(delay),
+                Some("woocommerce_remote") => fakes.woocommerce.set_delay(delay),
+                _ => return Reply::json(404, json!({ "error": "delays: shopify or woocommerce_remote" })),
+            }
+            Reply::json(200, json!({ "ok": true }))
+        }
         ("GET", "/writes") => match request.param("sku") {
             Some(sku) => Reply::json(200, json!({ "sku": sku, "shopify": fakes.shopify.writes(sku) })),
             None => Reply::json(400, json!({ "error": "sku is required" })),
         },
         _ => Reply::json(
             404,
-            json!({ "error": "GET /state, POST /sell, POST /outage, GET /writes" }),
+            json!({ "error": "GET /state, POST /sell, POST /outage, POST /delay, GET /writes" }),
         ),
     }
 }

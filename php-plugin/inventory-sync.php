@@ -45,8 +45,15 @@ require_once __DIR__ . '/includes/class-webhooks-controller.php';
 require_once __DIR__ . '/includes/class-stock-controller.php';
 require_once __DIR__ . '/includes/class-movements-controller.php';
 require_once __DIR__ . '/includes/class-health-controller.php';
+require_once __DIR__ . '/includes/cron.php';
+require_once __DIR__ . '/includes/health.php';
+require_once __DIR__ . '/includes/alerts.php';
+require_once __DIR__ . '/includes/class-queue-kick-controller.php';
 if ( is_admin() ) {
 	require_once __DIR__ . '/includes/admin/namespace.php';
+}
+if ( defined( 'WP_CLI' ) && WP_CLI ) {
+	require_once __DIR__ . '/includes/class-cli-command.php';
 }
 
 bootstrap();

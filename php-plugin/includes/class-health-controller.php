@@ -42,7 +42,8 @@ class Health_Controller extends \WP_REST_Controller {
 	}
 
 	/**
-	 * The health summary. 200 when the ledger answers, 503 when it does not.
+	 * The health summary. 200 when the ledger answers — `status` is `ok`, or `degraded` with the
+	 * `problems` (see health.php) —, 503 when it does not (`failing`).
 	 *
 	 * @param \WP_REST_Request $request The request.
 	 * @return \WP_REST_Response
@@ -64,7 +65,15 @@ class Health_Controller extends \WP_REST_Controller {
 		} catch ( SyncException $e ) {
 			$health['status'] = 'failing';
 			$health['ledger'] = array( 'ok' => false, 'error' => $e->getMessage() );
+			return new \WP_REST_Response( $health, 503 );
 		}
-		return new \WP_REST_Response( $health, 'ok' === $health['status'] ? 200 : 503 );
+		$report             = Health\report();
+		$health['status']   = $report['status'];
+		$health['problems'] = $report['problems'];
+		$health['cron']    += $report['cron'];
+		foreach ( array( 'queue', 'channels', 'last_queue_run', 'stock' ) as $part ) {
+			$health[ $part ] = $report[ $part ];
+		}
+		return new \WP_REST_Response( $health, 'failing' === $health['status'] ? 503 : 200 );
 	}
 }

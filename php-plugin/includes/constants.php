@@ -33,6 +33,8 @@ const ROUTE_RELEASE          = '/release';
 const ROUTE_COMMIT           = '/commit';
 const ROUTE_HISTORY          = '/history';
 const ROUTE_HEALTH           = '/health';
+/** The queue kick: a loopback POST that starts a queue run (see cron.php). */
+const ROUTE_QUEUE_KICK       = '/queue/kick';
 /** Inbound webhook providers: route segment => signature scheme. */
 const WEBHOOK_PROVIDERS = array(
 	'generic'     => 'generic',
@@ -70,6 +72,26 @@ const OPTION_RATE_LIMIT                      = 'inventory_sync_rate_limit_per_mi
 const OPTION_LEDGER_PATH                     = 'inventory_sync_ledger_path';
 const OPTION_DELETE_LEDGER_ON_UNINSTALL      = 'inventory_sync_delete_ledger_on_uninstall';
 const OPTION_LAST_HEALTH_CHECK               = 'inventory_sync_last_health_check';
+/** Unix time and hook of the last cron event of ours that ran (WP-Cron or system cron). */
+const OPTION_CRON_HEARTBEAT                  = 'inventory_sync_cron_heartbeat';
+/** Days sync runs, drift, finished jobs and the inbound/security logs are kept. */
+const OPTION_RETENTION_DAYS                  = 'inventory_sync_retention_days';
+/** Whether a change starts a queue run at once (the kick); the constant below wins. */
+const OPTION_QUEUE_KICK                      = 'inventory_sync_queue_kick';
+/** When a kick was last asked for (microtime, as a string). */
+const OPTION_KICK_REQUESTED                  = 'inventory_sync_kick_requested';
+/** Until when a kicked runner is (about to be) at work (microtime, as a string). */
+const OPTION_KICK_RUNNER                     = 'inventory_sync_kick_runner';
+/** Alert e-mail recipients, comma-separated; empty: the site's admin e-mail. */
+const OPTION_ALERT_RECIPIENTS                = 'inventory_sync_alert_recipients';
+/** Lowest stock alert level mailed: critical, low, warning, or off. Oversold is always mailed unless off. */
+const OPTION_ALERT_STOCK_LEVEL               = 'inventory_sync_alert_stock_level';
+/** Whether sync problems (dead jobs, backlog, stale channels, cron stalled) are mailed. */
+const OPTION_ALERT_SYNC                      = 'inventory_sync_alert_sync';
+/** Whether a daily summary is mailed. */
+const OPTION_ALERT_DAILY_SUMMARY             = 'inventory_sync_alert_daily_summary';
+/** What was mailed per problem key, and since when the problem is open (the throttle). */
+const OPTION_ALERT_STATE                     = 'inventory_sync_alert_state';
 
 // Transients (per-user flash messages after an admin action).
 const TRANSIENT_PREFIX = 'inventory_sync_';
@@ -82,6 +104,8 @@ const CRON_INCREMENTAL_SYNC    = 'inventory_sync_incremental_sync';
 const CRON_FULL_SYNC           = 'inventory_sync_full_sync';
 const CRON_RECONCILE           = 'inventory_sync_reconcile';
 const CRON_PULL_SOURCE         = 'inventory_sync_pull_source';
+const CRON_RETENTION           = 'inventory_sync_retention';
+const CRON_DAILY_SUMMARY       = 'inventory_sync_daily_summary';
 const SCHEDULE_EVERY_MINUTE    = 'inventory_sync_every_minute';
 const SCHEDULE_EVERY_5_MINUTES = 'inventory_sync_every_five_minutes';
 
@@ -97,6 +121,37 @@ const FILTER_PRIMARY_SOURCE = 'inventory_sync_primary_source';
 const CONSTANT_SECRET_KEY = 'INVENTORY_SYNC_SECRET_KEY';
 /** The longest queue run started by cron, in milliseconds (kept under max_execution_time). */
 const QUEUE_RUN_BUDGET_MS = 50000;
+/** Fired before the queue kick's loopback request: ( array{url, body} $request ); return it changed (e.g. an internal URL). */
+const FILTER_QUEUE_KICK_REQUEST = 'inventory_sync_queue_kick_request';
+
+// Scheduling, health and alerts (wp-config.php constants override the options).
+/** wp-config.php: false turns the queue kick off (tests, sites where loopback requests fail). */
+const CONSTANT_QUEUE_KICK        = 'INVENTORY_SYNC_QUEUE_KICK';
+/** wp-config.php: alert recipients, comma-separated. */
+const CONSTANT_ALERT_RECIPIENTS  = 'INVENTORY_SYNC_ALERT_RECIPIENTS';
+/** wp-config.php: lowest stock alert level mailed (critical, low, warning, off). */
+const CONSTANT_ALERT_STOCK_LEVEL = 'INVENTORY_SYNC_ALERT_STOCK_LEVEL';
+/** Daily events that run at a fixed site time (wp_timezone()), hook => 'HH:MM'. */
+const DAILY_AT = array(
+	CRON_FULL_SYNC     => '02:00',
+	CRON_RECONCILE     => '02:30',
+	CRON_RETENTION     => '03:00',
+	CRON_DAILY_SUMMARY => '07:00',
+);
+const DEFAULT_RETENTION_DAYS = 30;
+const DEFAULT_ALERT_STOCK_LEVEL = 'low';
+/** Health: pending jobs due longer ago than this are a past-due backlog. */
+const HEALTH_BACKLOG_SECONDS = 900;
+/** Health: a channel with work waiting and no successful push for this long is stale. */
+const HEALTH_STALE_CHANNEL_SECONDS = 3600;
+/** Health: WP-Cron is not running when our every-minute events have not run for this long. */
+const HEALTH_CRON_STALE_SECONDS = 600;
+/** Alerts: a problem still open is mailed again after this long. */
+const ALERT_REPEAT_SECONDS = 86400;
+/** Kick: how long a requested runner may take to start before another kick is sent. */
+const KICK_START_SECONDS = 10;
+/** Kick: one kicked request runs passes for at most this long, then hands over. */
+const KICK_RUN_SECONDS = 120;
 
 // Admin.
 const ADMIN_PAGE           = 'inventory-sync';
@@ -117,6 +172,16 @@ function option_names(): array {
 		OPTION_AUTO_CREATE_SKUS,
 		OPTION_RATE_LIMIT,
 		OPTION_LAST_HEALTH_CHECK,
+		OPTION_CRON_HEARTBEAT,
+		OPTION_RETENTION_DAYS,
+		OPTION_QUEUE_KICK,
+		OPTION_KICK_REQUESTED,
+		OPTION_KICK_RUNNER,
+		OPTION_ALERT_RECIPIENTS,
+		OPTION_ALERT_STOCK_LEVEL,
+		OPTION_ALERT_SYNC,
+		OPTION_ALERT_DAILY_SUMMARY,
+		OPTION_ALERT_STATE,
 	);
 	foreach ( array_keys( WEBHOOK_PROVIDERS ) as $provider ) {
 		$names[] = webhook_secret_option( $provider );
@@ -145,5 +210,7 @@ function cron_hooks(): array {
 		CRON_PULL_SOURCE      => SCHEDULE_EVERY_5_MINUTES,
 		CRON_RECONCILE        => 'daily',
 		CRON_FULL_SYNC        => 'daily',
+		CRON_RETENTION        => 'daily',
+		CRON_DAILY_SUMMARY    => 'daily',
 	);
 }

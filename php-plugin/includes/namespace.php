@@ -23,9 +23,24 @@ function bootstrap(): void {
 	add_action( CRON_RECONCILE, __NAMESPACE__ . '\\Sync\\action_reconcile' );
 	add_action( CRON_PULL_SOURCE, __NAMESPACE__ . '\\Sync\\action_pull_source' );
 	add_action( HOOK_LEDGER_CHANGED, __NAMESPACE__ . '\\Sync\\action_ledger_changed', 10, 2 );
+	// Scheduling, health, alerts (cron.php, alerts.php): the heartbeat runs first on every event
+	// of ours; the kick follows planning (priority 20) and is sent once, at shutdown.
+	foreach ( array_keys( cron_hooks() ) as $hook ) {
+		add_action( $hook, __NAMESPACE__ . '\\Cron\\action_cron_tick', 0 );
+	}
+	add_action( CRON_HEALTH_CHECK, __NAMESPACE__ . '\\Alerts\\action_health_check', 20 );
+	add_action( CRON_RETENTION, __NAMESPACE__ . '\\Cron\\action_retention' );
+	add_action( CRON_DAILY_SUMMARY, __NAMESPACE__ . '\\Alerts\\action_daily_summary' );
+	add_action( HOOK_LEDGER_CHANGED, __NAMESPACE__ . '\\Cron\\action_ledger_changed', 20 );
+	add_action( 'shutdown', __NAMESPACE__ . '\\Cron\\action_shutdown' );
+	if ( defined( 'WP_CLI' ) && WP_CLI ) {
+		\WP_CLI::add_command( 'inventory-sync', CLI_Command::class );
+	}
 	if ( is_admin() ) {
 		add_action( 'admin_menu', __NAMESPACE__ . '\\Admin\\action_admin_menu' );
 		add_action( 'admin_init', __NAMESPACE__ . '\\Admin\\action_admin_init' );
+		add_action( 'admin_init', __NAMESPACE__ . '\\Cron\\register_settings' );
+		add_action( 'admin_init', __NAMESPACE__ . '\\Alerts\\register_settings' );
 		add_action( 'admin_post_' . ACTION_ROTATE_SECRET, __NAMESPACE__ . '\\Admin\\action_admin_post_rotate_secret' );
 		add_action( 'admin_post_' . ACTION_CREATE_KEY, __NAMESPACE__ . '\\Admin\\action_admin_post_create_api_key' );
 		add_action( 'admin_post_' . ACTION_REVOKE_KEY, __NAMESPACE__ . '\\Admin\\action_admin_post_revoke_api_key' );
@@ -54,6 +69,7 @@ function action_rest_api_init(): void {
 	( new Stock_Controller() )->register_routes();
 	( new Movements_Controller() )->register_routes();
 	( new Health_Controller() )->register_routes();
+	( new Queue_Kick_Controller() )->register_routes();
 }
 
 /**
@@ -121,7 +137,7 @@ function filter_cron_schedules( $schedules ): array {
 
 /**
  * Hourly health check: releases expired reservations and records that cron reached the
- * extension. Later issues add low stock, stale channels and queue checks.
+ * extension. The health report and its alert e-mails follow (Alerts\action_health_check).
  */
 function action_health_check(): void {
 	try {

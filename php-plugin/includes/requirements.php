@@ -125,9 +125,27 @@ function activate(): void {
 function schedule_cron_events(): void {
 	foreach ( cron_hooks() as $hook => $recurrence ) {
 		if ( false === wp_next_scheduled( $hook ) ) {
-			wp_schedule_event( time(), $recurrence, $hook );
+			wp_schedule_event( first_run( $hook, time() ), $recurrence, $hook );
 		}
 	}
+}
+
+/**
+ * When a cron event first runs: the next DAILY_AT time in the site's timezone for daily jobs
+ * at a fixed hour (full sync at 02:00…), else now.
+ */
+function first_run( string $hook, int $now ): int {
+	return isset( DAILY_AT[ $hook ] ) ? next_site_time( DAILY_AT[ $hook ], $now ) : $now;
+}
+
+/**
+ * The next moment after $now when the site's clock (wp_timezone()) shows $hhmm ('02:00').
+ */
+function next_site_time( string $hhmm, int $now ): int {
+	[ $hour, $minute ] = array_map( 'intval', explode( ':', $hhmm ) + array( 1 => '0' ) );
+	$today             = ( new \DateTimeImmutable( '@' . $now ) )->setTimezone( wp_timezone() )->setTime( $hour, $minute );
+	// A day is added on the calendar (not 86400 s), so the hour stays right across DST changes.
+	return $today->getTimestamp() > $now ? $today->getTimestamp() : $today->modify( '+1 day' )->setTime( $hour, $minute )->getTimestamp();
 }
 
 /**

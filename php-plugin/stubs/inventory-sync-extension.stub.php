@@ -442,6 +442,14 @@ namespace InventorySync {
 
 		/** Puts a dead message back in line; returns it. */
 		public function retryMessage( int $id ): array {}
+		 * Retention: deletes what is older than $older_than (unix seconds) from the logs and
+		 * returns how many of each kind. Movements are never deleted; pending, running and dead
+		 * jobs are kept.
+		 *
+		 * @return array{sync_runs: int, drift: int, jobs: int, inbound: int, security: int}
+		 * @throws Exception\ValidationException When $older_than is negative.
+		 */
+		public function prune( int $older_than ): array {}
 	}
 }
 

@@ -550,11 +550,33 @@ impl Ledger {
     pub fn retry_message(&self, id: i64) -> PhpResult<Table> {
         Ok(sync::message_out(&self.store.retry_message(id, super::now())?)?)
     }
+
+    /// Retention: deletes what is older than `$older_than` (unix seconds) from the logs —
+    /// finished sync runs, drift records, done and superseded jobs, inbound events, security log
+    /// entries — and returns how many of each. Movements are never deleted (the ledger is
+    /// append-only); pending, running and dead jobs are kept.
+    pub fn prune(&self, older_than: i64) -> PhpResult<Table> {
+        Ok(self.prune_logs(older_than)?)
+    }
 }
 
 impl Ledger {
     fn store(&self) -> &dyn LedgerStore {
         self.store.as_ref()
+    }
+
+    fn prune_logs(&self, older_than: i64) -> Result<Table> {
+        if older_than < 0 {
+            return Err(Error::validation("older_than", "must not be negative"));
+        }
+        let s = self.store();
+        Arr::new()
+            .set("sync_runs", s.prune_sync_runs(older_than)?)?
+            .set("drift", s.prune_drift(older_than)?)?
+            .set("jobs", s.prune_done_jobs(older_than)?)?
+            .set("inbound", s.prune_inbound(older_than)?)?
+            .set("security", s.prune_security(older_than)?)
+            .map(Arr::build)
     }
 
     fn open(path: String, options: Option<&ZendHashTable>) -> Result<Self> {

@@ -79,6 +79,13 @@ final class FakeChannels
         $this->call('POST', '/outage?' . http_build_query($query));
     }
 
+    /** Every answer of $channel (shopify, woocommerce_remote) waits $ms first, until called with null. */
+    public function delay(string $channel, ?int $ms): void
+    {
+        $query = ['channel' => $channel] + ($ms === null ? [] : ['ms' => $ms]);
+        $this->call('POST', '/delay?' . http_build_query($query));
+    }
+
     /** @return list<int> the quantities Shopify was sent for $sku, in order */
     public function shopifyWrites(string $sku): array
     {

@@ -32,9 +32,16 @@ final class Site
     }
 
     /**
+     * wp-config.php constants every site gets unless `constants` says otherwise. The queue kick
+     * (a loopback queue run after every change) is off, so tests that run the queue themselves
+     * see every job; tests of the kick turn it on.
+     */
+    public const DEFAULT_CONSTANTS = ['INVENTORY_SYNC_QUEUE_KICK' => false];
+
+    /**
      * Builds, installs and starts a site. Options: `extension` (load it, default true), `plugins`
      * to activate (default the stand-in and ours), `constants` for wp-config.php (`{site}` in a
-     * string stands for the site directory), and `prepare`,
+     * string stands for the site directory; added to DEFAULT_CONSTANTS), and `prepare`,
      * a callable given the site directory before WordPress is installed.
      *
      * @param array{extension?: bool, plugins?: list<string>, constants?: array<string, scalar>, prepare?: callable(string): void} $options
@@ -49,7 +56,7 @@ final class Site
         self::removeTree($dir);
         mkdir($dir, 0755, true);
         $name = 'wp_' . substr(hash('sha256', $dir . microtime()), 0, 12);
-        $site = new self($dir, $withExtension, $db, $db->createDatabase($name), $options['constants'] ?? []);
+        $site = new self($dir, $withExtension, $db, $db->createDatabase($name), ($options['constants'] ?? []) + self::DEFAULT_CONSTANTS);
         $site->copyWordPress();
         if (isset($options['prepare'])) {
             ($options['prepare'])($dir);
@@ -225,6 +232,18 @@ PHP,
     {
         // No doing_wp_cron parameter: that one only runs when it matches the lock a spawner set.
         return Http::request('GET', $this->url . '/wp-cron.php');
+    }
+
+    /**
+     * The e-mails the site sent (the harness must-use plugin keeps them instead of mailing), in
+     * order.
+     *
+     * @return list<array{to: list<string>, subject: string, message: string, headers: mixed, time: float}>
+     */
+    public function mails(): array
+    {
+        $lines = @file($this->root . '/wp-content/harness-mails.jsonl', FILE_IGNORE_NEW_LINES | FILE_SKIP_EMPTY_LINES) ?: [];
+        return array_map(static fn (string $line): array => json_decode($line, true, 512, JSON_THROW_ON_ERROR), $lines);
     }
 
     private function debugLogPath(): string

@@ -13,6 +13,17 @@ use PHPUnit\Framework\TestCase;
  */
 final class LifecycleTest extends TestCase
 {
+    /** Every scheduled cron event of ours (works while the plugin is inactive). */
+    private const OUR_CRON_EVENTS = <<<'PHP'
+        $hooks = [];
+        foreach (_get_cron_array() ?: [] as $events) {
+            foreach (array_keys($events) as $hook) {
+                if (str_starts_with($hook, 'inventory_sync_')) { $hooks[] = $hook; }
+            }
+        }
+        return $hooks;
+        PHP;
+
     public function test_deactivate_reactivate_and_uninstall(): void
     {
         $site = Harness::site('lifecycle');
@@ -20,8 +31,11 @@ final class LifecycleTest extends TestCase
             $plugin = var_export(Site::PLUGIN, true);
             self::assertIsInt($site->eval("return wp_next_scheduled('inventory_sync_health_check');"));
 
+            $hooks = $site->eval('return array_keys(\InventorySync\cron_hooks());');
+            self::assertContains('inventory_sync_retention', $hooks);
             $site->eval("deactivate_plugins($plugin); return true;");
             self::assertFalse($site->eval("return wp_next_scheduled('inventory_sync_health_check');"));
+            self::assertSame([], $site->eval(self::OUR_CRON_EVENTS), 'deactivation clears every event');
 
             self::assertNull($site->eval("\$r = activate_plugin($plugin); return is_wp_error(\$r) ? \$r->get_error_message() : \$r;"));
             self::assertIsInt($site->eval("return wp_next_scheduled('inventory_sync_health_check');"));
@@ -33,6 +47,10 @@ final class LifecycleTest extends TestCase
                 }
                 update_option(\InventorySync\OPTION_DELETE_LEDGER_ON_UNINSTALL, false);
                 set_transient(\InventorySync\TRANSIENT_FLASH . '1', ['type' => 'success', 'message' => 'x'], 300);
+                // Scheduled events and the state the kick and the alerts keep.
+                \InventorySync\Cron\kick_wanted(true);
+                \InventorySync\Alerts\check();
+                wp_schedule_single_event(time() + 3600, \InventorySync\CRON_RUN_QUEUE);
                 return true;
                 PHP);
             $left = $site->eval(<<<PHP
@@ -44,7 +62,8 @@ final class LifecycleTest extends TestCase
                     'cron' => wp_next_scheduled('inventory_sync_health_check'),
                 ];
                 PHP);
-            self::assertSame(['options' => [], 'cron' => false], $left);
+            self::assertSame(['options' => [], 'cron' => false], $left, 'no option or transient is left');
+            self::assertSame([], $site->eval(self::OUR_CRON_EVENTS), 'no cron event is left');
             self::assertFileExists(dirname($site->root) . '/inventory-sync-data/ledger.sqlite', 'the stock history stays unless the owner opted in');
             self::assertSame('', $site->errorLog());
         } finally {

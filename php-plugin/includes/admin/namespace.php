@@ -321,7 +321,7 @@ function render_status_page(): void {
 		__( 'Last webhook received', 'inventory-sync' )    => null === $last_hook ? '—' : format_time( $last_hook['received_at'] ) . ' · ' . $last_hook['provider'] . ' · ' . (string) $last_hook['topic'] . ' · ' . $last_hook['outcome'],
 		__( 'Last health check (cron)', 'inventory-sync' ) => is_array( $last_health ) && isset( $last_health['time'] ) ? format_time( $last_health['time'] ) : '—',
 		__( 'Next health check', 'inventory-sync' )        => false === $next_health ? __( 'not scheduled', 'inventory-sync' ) : format_time( $next_health ),
-	) + $ledger_rows;
+	) + \InventorySync\Health\status_rows( \InventorySync\Health\report() ) + $ledger_rows;
 	?>
 	<div class="wrap inventory-sync" id="inventory-sync-app"
 		data-rest-url="<?php echo esc_url( rest_url( REST_NAMESPACE ) ); ?>"

@@ -2,7 +2,9 @@
 /**
  * Plugin Name: Inventory Sync test harness (must-use, tests only)
  * Description: Keeps throw-away test sites quiet and offline: no update checks against
- * WordPress.org (unreachable here; the failures would fill the debug log with warnings).
+ * WordPress.org (unreachable here; the failures would fill the debug log with warnings), and no
+ * e-mail leaves the site: wp_mail() appends each message to wp-content/harness-mails.jsonl
+ * (Site::mails() reads them).
  */
 
 defined( 'ABSPATH' ) || exit;
@@ -55,4 +57,20 @@ add_filter( 'pre_http_request', static function ( $pre, $args, $url ) {
 	return $pre;
 }, 10, 3 );
 add_filter( 'wp_check_browser_version', '__return_false' );
+add_filter(
+	'pre_wp_mail',
+	static function ( $sent, $atts ) {
+		$mail = array(
+			'to'      => array_values( (array) $atts['to'] ),
+			'subject' => (string) $atts['subject'],
+			'message' => (string) $atts['message'],
+			'headers' => $atts['headers'],
+			'time'    => microtime( true ),
+		);
+		file_put_contents( WP_CONTENT_DIR . '/harness-mails.jsonl', wp_json_encode( $mail ) . "\n", FILE_APPEND | LOCK_EX );
+		return true;
+	},
+	10,
+	2
+);
 add_filter( 'pre_site_transient_php_check_' . md5( PHP_VERSION ), static fn () => array( 'is_acceptable' => true, 'is_secure' => true, 'is_supported' => true, 'is_lower_than_future_minimum' => false, 'recommended_version' => PHP_VERSION, 'minimum_version' => '7.0' ) );
