@@ -40,6 +40,9 @@ require_once __DIR__ . '/includes/errors.php';
 require_once __DIR__ . '/includes/ledger.php';
 require_once __DIR__ . '/includes/namespace.php';
 require_once __DIR__ . '/includes/sync.php';
+require_once __DIR__ . '/includes/class-store-writes.php';
+require_once __DIR__ . '/includes/store.php';
+require_once __DIR__ . '/includes/local-channel.php';
 require_once __DIR__ . '/includes/class-rest-auth.php';
 require_once __DIR__ . '/includes/class-webhooks-controller.php';
 require_once __DIR__ . '/includes/class-stock-controller.php';
@@ -51,6 +54,7 @@ require_once __DIR__ . '/includes/alerts.php';
 require_once __DIR__ . '/includes/class-queue-kick-controller.php';
 if ( is_admin() ) {
 	require_once __DIR__ . '/includes/admin/namespace.php';
+	require_once __DIR__ . '/includes/admin/store.php';
 }
 if ( defined( 'WP_CLI' ) && WP_CLI ) {
 	require_once __DIR__ . '/includes/class-cli-command.php';

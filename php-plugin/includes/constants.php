@@ -153,6 +153,31 @@ const KICK_START_SECONDS = 10;
 /** Kick: one kicked request runs passes for at most this long, then hands over. */
 const KICK_RUN_SECONDS = 120;
 
+// This WooCommerce store (issue 6): its stock and orders in, the ledger's quantities out.
+/** Key of the channel that is this store (its kind is woocommerce_local too): origin of every change made in WooCommerce. */
+const LOCAL_CHANNEL = 'woocommerce_local';
+/** The channel kind applied in PHP with wc_update_product_stock(). */
+const LOCAL_CHANNEL_KIND = 'woocommerce_local';
+/** The location WooCommerce's own stock changes and orders are booked at. */
+const STORE_LOCATION = DEFAULT_LOCATION;
+/** Local-channel jobs claimed at a time, and the longest a queue run spends applying them (it runs after the extension's queue run, inside the headroom that run leaves under max_execution_time). */
+const LOCAL_JOBS_PER_CLAIM = 50;
+const LOCAL_RUN_BUDGET_MS  = 5000;
+/** Order line meta: the last order stock change booked, array{event: 'reduce'|'restore', n: int, quantity: int}. */
+const META_ORDER_LINE_STOCK = '_inventory_sync_stock';
+/** WooCommerce's order line meta holding the quantity its stock was reduced by. */
+const WC_META_REDUCED_STOCK = '_reduced_stock';
+/** Ids of products with managed stock but no SKU (not in the ledger), kept by the hooks and the import. */
+const OPTION_PRODUCTS_WITHOUT_SKU = 'inventory_sync_products_without_sku';
+/** What the last product import did. */
+const OPTION_LAST_IMPORT = 'inventory_sync_last_import';
+/** Event id prefixes of movements that come from WooCommerce (see includes/store.php). */
+const EVENT_ORDER   = 'wc-order';
+const EVENT_STOCK   = 'wc-stock';
+const EVENT_OPENING = 'wc-opening';
+/** Admin action: import WooCommerce's products into the ledger (includes/admin/store.php). */
+const ACTION_IMPORT_PRODUCTS = 'inventory_sync_import_products';
+
 // Admin.
 const ADMIN_PAGE           = 'inventory-sync';
 const ACTION_ROTATE_SECRET = 'inventory_sync_rotate_secret';
@@ -182,6 +207,8 @@ function option_names(): array {
 		OPTION_ALERT_SYNC,
 		OPTION_ALERT_DAILY_SUMMARY,
 		OPTION_ALERT_STATE,
+		OPTION_PRODUCTS_WITHOUT_SKU,
+		OPTION_LAST_IMPORT,
 	);
 	foreach ( array_keys( WEBHOOK_PROVIDERS ) as $provider ) {
 		$names[] = webhook_secret_option( $provider );

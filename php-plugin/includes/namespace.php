@@ -36,6 +36,16 @@ function bootstrap(): void {
 	if ( defined( 'WP_CLI' ) && WP_CLI ) {
 		\WP_CLI::add_command( 'inventory-sync', CLI_Command::class );
 	}
+	// This WooCommerce store (includes/store.php, includes/local-channel.php).
+	add_action( 'woocommerce_product_set_stock', __NAMESPACE__ . '\\Store\\action_woocommerce_set_stock' );
+	add_action( 'woocommerce_variation_set_stock', __NAMESPACE__ . '\\Store\\action_woocommerce_set_stock' );
+	add_action( 'woocommerce_reduce_order_item_stock', __NAMESPACE__ . '\\Store\\action_woocommerce_reduce_order_item_stock', 10, 3 );
+	add_action( 'woocommerce_restore_order_item_stock', __NAMESPACE__ . '\\Store\\action_woocommerce_restore_order_item_stock', 10, 4 );
+	add_action( 'woocommerce_reduce_order_stock', __NAMESPACE__ . '\\Store\\action_woocommerce_order_stock_changed', 10, 0 );
+	add_action( 'woocommerce_restore_order_stock', __NAMESPACE__ . '\\Store\\action_woocommerce_order_stock_changed', 10, 0 );
+	add_action( 'shutdown', __NAMESPACE__ . '\\Store\\action_shutdown' );
+	add_action( HOOK_LEDGER_CHANGED, __NAMESPACE__ . '\\Store\\action_ledger_changed', 5, 0 );
+	add_action( CRON_RUN_QUEUE, __NAMESPACE__ . '\\Store\\action_run_queue', 20 );
 	if ( is_admin() ) {
 		add_action( 'admin_menu', __NAMESPACE__ . '\\Admin\\action_admin_menu' );
 		add_action( 'admin_init', __NAMESPACE__ . '\\Admin\\action_admin_init' );
@@ -44,12 +54,16 @@ function bootstrap(): void {
 		add_action( 'admin_post_' . ACTION_ROTATE_SECRET, __NAMESPACE__ . '\\Admin\\action_admin_post_rotate_secret' );
 		add_action( 'admin_post_' . ACTION_CREATE_KEY, __NAMESPACE__ . '\\Admin\\action_admin_post_create_api_key' );
 		add_action( 'admin_post_' . ACTION_REVOKE_KEY, __NAMESPACE__ . '\\Admin\\action_admin_post_revoke_api_key' );
+		add_action( 'admin_post_' . ACTION_IMPORT_PRODUCTS, __NAMESPACE__ . '\\Admin\\action_admin_post_import_products' );
 	}
 
 	// Filters.
 	add_filter( 'cron_schedules', __NAMESPACE__ . '\\filter_cron_schedules' );
 	add_filter( 'rest_pre_dispatch', __NAMESPACE__ . '\\filter_rest_pre_dispatch', 10, 3 );
 	add_filter( 'rest_post_dispatch', __NAMESPACE__ . '\\filter_rest_post_dispatch', 10, 3 );
+	// Last in line: only an order stock change that really goes ahead opens an order run.
+	add_filter( 'woocommerce_can_reduce_order_stock', __NAMESPACE__ . '\\Store\\filter_woocommerce_can_change_order_stock', PHP_INT_MAX );
+	add_filter( 'woocommerce_can_restore_order_stock', __NAMESPACE__ . '\\Store\\filter_woocommerce_can_change_order_stock', PHP_INT_MAX );
 }
 
 /**

@@ -117,6 +117,10 @@ function activate(): void {
 			error_log( 'Inventory Sync: the ledger could not be created: ' . $e->getMessage() );
 		}
 	}
+	// This WooCommerce store: the local channel and the first-run import (includes/store.php).
+	if ( function_exists( __NAMESPACE__ . '\\Store\\activate' ) ) {
+		Store\activate();
+	}
 }
 
 /**

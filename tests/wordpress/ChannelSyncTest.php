@@ -44,6 +44,8 @@ final class ChannelSyncTest extends TestCase
             $l->saveChannel(['key' => 'ebay', 'kind' => 'ebay', 'name' => 'eBay', 'allocation' => ['max' => 5]] + $c['ebay']);
             $l->saveChannel(['key' => 'wholesale', 'kind' => 'woocommerce_remote', 'name' => 'Wholesale store', 'allocation' => ['buffer' => 2]] + $c['woocommerce_remote']);
             $l->saveChannel(['key' => 'erp', 'kind' => 'webhook', 'name' => 'ERP'] + $c['webhook']);
+            // This store sells none of these SKUs: its own channel (made at activation) is switched off.
+            $l->saveChannel(['key' => 'woocommerce_local', 'kind' => 'woocommerce_local', 'name' => 'This store', 'enabled' => false]);
             return $l->issueApiKey(['name' => 'POS', 'scopes' => ['read', 'write']], random_bytes(32))['key'];
             PHP, var_export(self::STOCK, true), var_export($c, true)));
     }
@@ -89,7 +91,8 @@ final class ChannelSyncTest extends TestCase
         $byKey = array_column($channels, null, 'key');
         $keys = array_keys($byKey);
         sort($keys);
-        self::assertSame(['ebay', 'erp', 'shopify', 'wholesale'], $keys);
+        self::assertSame(['ebay', 'erp', 'shopify', 'wholesale', 'woocommerce_local'], $keys);
+        self::assertFalse($byKey['woocommerce_local']['enabled']);
         $token = self::$fakes->channels['shopify']['credentials']['access_token'];
         self::assertSame('••••' . substr($token, -4), $byKey['shopify']['credentials']['access_token']);
         self::assertTrue($byKey['shopify']['credentials_readable']);
@@ -136,7 +139,7 @@ final class ChannelSyncTest extends TestCase
         self::assertStringContainsString('settings.shop_url', $errors['url']);
         self::assertStringContainsString('batch_size', $errors['batch']);
         self::assertStringContainsString('rate.per_second', $errors['rate']);
-        self::assertSame(4, $errors['count'], 'nothing was saved');
+        self::assertSame(5, $errors['count'], 'nothing was saved');
     }
 
     public function test_03_full_sync_by_cron_pushes_every_channel_its_allocation(): void

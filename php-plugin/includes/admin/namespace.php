@@ -339,6 +339,7 @@ function render_status_page(): void {
 			</tbody>
 		</table>
 		<?php
+		render_store();
 		render_webhooks();
 		render_api_keys();
 		render_settings();
