@@ -45,7 +45,7 @@ class CLI_Command {
 	 */
 	public function run( array $args, array $assoc_args ): void {
 		$budget = max( 1, min( 3600, (int) ( $assoc_args['budget'] ?? 50 ) ) );
-		$report = $this->call( static fn () => ledger()->runQueue( array( 'budget_ms' => $budget * 1000 ) ) );
+		$report = $this->call( static fn () => Sync\run_queue( $budget * 1000 ) );
 		if ( 'json' === ( $assoc_args['format'] ?? 'table' ) ) {
 			\WP_CLI::line( (string) wp_json_encode( $report ) );
 			return;

@@ -112,6 +112,8 @@ const SCHEDULE_EVERY_5_MINUTES = 'inventory_sync_every_five_minutes';
 // Hooks and filters the plugin offers to other code.
 /** Fired after the ledger changed: ( string[] $skus, ?string $origin_channel ). */
 const HOOK_LEDGER_CHANGED = 'inventory_sync_ledger_changed';
+/** Fired after every queue pass (cron, kick, WP-CLI): ( array $report ). */
+const HOOK_QUEUE_RAN = 'inventory_sync_queue_ran';
 /**
  * Lets a site be its own primary source: return null (use the configured source, if any) or
  * array{ source: string, pull_id: string, levels: list<array{sku, location, quantity}> }.

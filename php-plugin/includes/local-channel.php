@@ -58,7 +58,7 @@ function action_ledger_changed(): void {
 }
 
 /**
- * CRON_RUN_QUEUE, after the extension's queue run: applies the local channel's jobs.
+ * HOOK_QUEUE_RAN, after every queue pass (cron, kick, WP-CLI): applies the local channel's jobs.
  */
 function action_run_queue(): void {
 	if ( ! woocommerce_available() ) {

@@ -45,7 +45,7 @@ function bootstrap(): void {
 	add_action( 'woocommerce_restore_order_stock', __NAMESPACE__ . '\\Store\\action_woocommerce_order_stock_changed', 10, 0 );
 	add_action( 'shutdown', __NAMESPACE__ . '\\Store\\action_shutdown' );
 	add_action( HOOK_LEDGER_CHANGED, __NAMESPACE__ . '\\Store\\action_ledger_changed', 5, 0 );
-	add_action( CRON_RUN_QUEUE, __NAMESPACE__ . '\\Store\\action_run_queue', 20 );
+	add_action( HOOK_QUEUE_RAN, __NAMESPACE__ . '\\Store\\action_run_queue', 10, 0 );
 	if ( is_admin() ) {
 		add_action( 'admin_menu', __NAMESPACE__ . '\\Admin\\action_admin_menu' );
 		add_action( 'admin_init', __NAMESPACE__ . '\\Admin\\action_admin_init' );

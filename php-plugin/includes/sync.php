@@ -14,6 +14,7 @@ use function InventorySync\ledger;
 use const InventorySync\CONSTANT_SECRET_KEY;
 use const InventorySync\FILTER_PRIMARY_SOURCE;
 use const InventorySync\HOOK_LEDGER_CHANGED;
+use const InventorySync\HOOK_QUEUE_RAN;
 use const InventorySync\QUEUE_RUN_BUDGET_MS;
 
 defined( 'ABSPATH' ) || exit;
@@ -66,15 +67,29 @@ function action_ledger_changed( $skus, $origin = null ): void {
 }
 
 /**
- * Cron, every minute: pushes due jobs within a budget that fits PHP's time limit, then sends due
- * supplier messages. Claims make overlapping runs safe.
+ * Cron, every minute (and the kicked runner): one queue pass within a budget that fits PHP's time
+ * limit. Claims make overlapping runs safe.
  */
 function action_run_queue(): void {
 	$limit  = (int) ini_get( 'max_execution_time' );
 	$budget = $limit > 0 ? min( QUEUE_RUN_BUDGET_MS, max( 1000, ( $limit - 10 ) * 1000 ) ) : QUEUE_RUN_BUDGET_MS;
-	guarded( 'queue run', static fn () => ledger()->runQueue( array( 'budget_ms' => $budget ) ) );
-	// Supplier messages (paid orders routed to their suppliers) go out on the same tick.
+	guarded( 'queue run', static fn () => run_queue( $budget ) );
+}
+
+/**
+ * One queue pass, the same for cron, the kick and WP-CLI: the channels' jobs through the
+ * extension, then the supplier messages, then HOOK_QUEUE_RAN (where this store's own channel
+ * applies its jobs).
+ *
+ * @param int $budget_ms The pass's time budget for the channels.
+ * @return array The extension's queue report.
+ * @throws SyncException When the ledger fails.
+ */
+function run_queue( int $budget_ms ): array {
+	$report = ledger()->runQueue( array( 'budget_ms' => $budget_ms ) );
 	guarded( 'supplier messages', static fn () => ledger()->sendMessages() );
+	do_action( HOOK_QUEUE_RAN, $report );
+	return $report;
 }
 
 /**
