@@ -8,7 +8,8 @@
 #                      .so, WordPress end to end (MariaDB, php -S, WP-Cron, headless Chromium)
 #   ./build.sh bench   release extension, then every benchmark in bench/ (figures and ratios
 #                      against baselines measured in the same run: plain PHP, PDO SQLite, an
-#                      empty REST route on a throw-away WordPress; never pass/fail on time)
+#                      empty REST route on a throw-away WordPress, the sync engine with batch
+#                      size 1 against loopback fake channels; never pass/fail on time)
 #                      into target/bench/
 #   ./build.sh demo    a local WordPress with the plugin on a free port; prints URL and login
 #   ./build.sh stop    stops what demo started (by recorded process group)
@@ -215,6 +216,8 @@ cmd_test() {
 # ---------------------------------------------------------------------------------------------
 cmd_bench() {
   build_extension
+  say "cargo build --release --example bench_sync"
+  cargo build --release --locked --example bench_sync
   say "benchmarks (bench/run.php; results in target/bench/)"
   php -d extension="$SO" bench/run.php --extension="$SO"
 }

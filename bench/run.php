@@ -8,8 +8,10 @@
  *
  * The children get the extension from --extension, else $INVENTORY_SYNC_SO, else
  * target/release/libinventory_sync.so, and so does the WordPress site bench/webhook.php starts
- * (through $INVENTORY_SYNC_EXTENSION, which the test harness reads). Exits 1 if any benchmark
- * found that its results and its baseline's disagree (or could not run); never because of a time.
+ * (through $INVENTORY_SYNC_EXTENSION, which the test harness reads). bench/sync.php runs the
+ * compiled example target/release/examples/bench_sync, which ./build.sh bench builds. Exits 1 if
+ * any benchmark found that its results and its baseline's disagree (or could not run); never
+ * because of a time.
  *
  * @package InventorySync
  */
@@ -22,7 +24,7 @@ require __DIR__ . '/lib/bench.php';
 
 require_extension();
 
-const PROGRAMS = ['allocation.php', 'movements.php', 'stock-read.php', 'signature.php', 'webhook.php'];
+const PROGRAMS = ['allocation.php', 'movements.php', 'stock-read.php', 'signature.php', 'webhook.php', 'sync.php'];
 
 $root = dirname(__DIR__);
 $so = getenv('INVENTORY_SYNC_SO') ?: "$root/target/release/libinventory_sync.so";

@@ -10,7 +10,10 @@
 //! * unknown body fields, a bad op or path, bad `fulfillment_availability` fields: 400
 //!   `InvalidInput`;
 //! * `ACCEPTED` writes are applied at once, or held until [`AmazonFake::process`] when
-//!   [`AmazonFake::defer`] is on.
+//!   [`AmazonFake::defer`] is on;
+//! * with [`AmazonFake::set_rate_limit`], Listings Items calls over the limit get SP-API's 429
+//!   `QuotaExceeded`, with a `Retry-After` (which SP-API does not document) so clients can be
+//!   checked to honour it; the token endpoint is not limited (Login with Amazon is another host).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -19,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use inventory_sync::channels::oauth2::Clock;
 use serde_json::{json, Value};
 
-use super::{decode_segment, form, Misbehave, Reply, Request, Server};
+use super::{decode_segment, form, too_many_requests, LimitStats, Limiter, Misbehave, Reply, Request, Server};
 
 pub const START: i64 = 1_700_000_000;
 pub const TOKEN_PATH: &str = "/auth/o2/token";
@@ -59,6 +62,7 @@ struct State {
     fail_skus: HashMap<String, String>,
     requests: Vec<Recorded>,
     submissions: u64,
+    limit: Option<Limiter>,
 }
 
 pub struct AmazonFake {
@@ -157,6 +161,16 @@ impl AmazonFake {
         self.requests().into_iter().filter(|r| r.method == "PATCH").collect()
     }
 
+    /// Enforces `rate` Listings Items requests per second, `burst` at once, from now on.
+    pub fn set_rate_limit(&self, rate: f64, burst: u32) {
+        self.lock().limit = Some(Limiter::new(rate, burst));
+    }
+
+    /// What the rate limit admitted and refused (`None` without one).
+    pub fn limit_stats(&self) -> Option<LimitStats> {
+        self.lock().limit.as_ref().map(Limiter::stats)
+    }
+
     pub fn gets(&self) -> usize {
         self.requests()
             .iter()
@@ -216,6 +230,11 @@ fn handle(shared: &Arc<Mutex<State>>, now: i64, request: Request) -> Reply {
     });
     if request.path == TOKEN_PATH {
         return token(&mut state, now, &request);
+    }
+    if let Some(Err(retry_after)) = state.limit.as_mut().map(Limiter::admit) {
+        let body = json!({ "errors": [{ "code": "QuotaExceeded",
+                           "message": "You exceeded your quota for the requested resource.", "details": "" }] });
+        return too_many_requests(retry_after, body);
     }
     let denied = |details: &str| {
         Reply::json(

@@ -1,6 +1,7 @@
 //! Fake channel servers for the adapter tests: std `TcpListener` on 127.0.0.1, port 0, one
 //! thread each, a tiny HTTP/1.1 reader (test-only), `Connection: close` on every answer. A
-//! server stops (and its thread is joined) when dropped.
+//! server stops (and its thread is joined) when dropped. Some fakes can be told to enforce a
+//! rate limit ([`Limiter`]), answering 429 with `Retry-After` when a client goes too fast.
 #![allow(dead_code)]
 
 pub mod amazon;
@@ -75,6 +76,80 @@ pub enum Misbehave {
     Throttled,
 }
 
+/// A token bucket a fake enforces when told to (opt-in, off by default): `rate` requests per
+/// second, at most `burst` at once. A request over the limit is refused (the fake answers 429 with
+/// `Retry-After`) and takes no token, like SP-API's usage plans; the fake counts both kinds.
+#[derive(Debug, Clone)]
+pub struct Limiter {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    refilled: Instant,
+    stats: LimitStats,
+}
+
+/// What a [`Limiter`] let through and refused.
+#[derive(Debug, Clone, Default)]
+pub struct LimitStats {
+    /// Requests admitted.
+    pub admitted: usize,
+    /// Requests refused (answered 429).
+    pub refused: usize,
+    /// When the first and the last admitted request arrived.
+    pub first: Option<Instant>,
+    pub last: Option<Instant>,
+}
+
+impl Limiter {
+    /// A full bucket of `burst` (at least 1) refilled at `rate` requests per second (> 0).
+    pub fn new(rate: f64, burst: u32) -> Limiter {
+        assert!(rate > 0.0, "a limiter needs a positive rate");
+        let burst = f64::from(burst.max(1));
+        Limiter {
+            rate,
+            burst,
+            tokens: burst,
+            refilled: Instant::now(),
+            stats: LimitStats::default(),
+        }
+    }
+
+    /// Admits a request arriving now, or refuses it with the whole seconds (at least 1) until a
+    /// token is due, for `Retry-After`.
+    pub fn admit(&mut self) -> Result<(), u64> {
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.refilled).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        self.refilled = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            self.stats.admitted += 1;
+            self.stats.first.get_or_insert(now);
+            self.stats.last = Some(now);
+            Ok(())
+        } else {
+            self.stats.refused += 1;
+            Err((((1.0 - self.tokens) / self.rate).ceil() as u64).max(1))
+        }
+    }
+
+    pub fn stats(&self) -> LimitStats {
+        self.stats.clone()
+    }
+}
+
+/// The 429 a rate-limited fake answers, with `Retry-After` in seconds.
+pub fn too_many_requests(retry_after: u64, body: serde_json::Value) -> Reply {
+    Reply::Respond {
+        status: 429,
+        headers: vec![
+            ("Content-Type".into(), "application/json".into()),
+            ("Retry-After".into(), retry_after.to_string()),
+        ],
+        body: body.to_string(),
+    }
+}
+
 /// A parsed request.
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -127,13 +202,15 @@ pub struct Server {
 impl Server {
     pub fn start(handler: impl Fn(Request) -> Reply + Send + 'static) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        listener.set_nonblocking(true).expect("nonblocking");
         let port = listener.local_addr().expect("addr").port();
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        // A blocking accept: a polling one would add its sleep to every request's latency. `drop`
+        // wakes it with a connection of its own.
         let handle = std::thread::spawn(move || {
             while !flag.load(Ordering::SeqCst) {
                 match listener.accept() {
+                    Ok(_) if flag.load(Ordering::SeqCst) => return,
                     Ok((stream, _)) => serve(stream, &handler, &flag),
                     Err(_) => std::thread::sleep(Duration::from_millis(2)),
                 }
@@ -154,6 +231,8 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accept; if it cannot connect, the listener is gone and the thread with it.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
         if let Some(handle) = self.handle.take() {
             let _ = handle.join();
         }

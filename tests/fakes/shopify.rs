@@ -8,7 +8,7 @@
 //! * a mutation with any `userErrors` applies nothing and returns `inventoryAdjustmentGroup: null`;
 //! * throttling: HTTP 200 with `errors: [{message: "Throttled", extensions: {code: "THROTTLED"}}]`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
@@ -36,6 +36,12 @@ pub struct Recorded {
 struct State {
     token: String,
     variants: Vec<Variant>,
+    /// Indexes into `variants` (a catalogue of tens of thousands must not be scanned per item):
+    /// by inventory item id, by SKU, and by SKU length (the search matches text, so a term can
+    /// also be found in any longer SKU).
+    by_item: HashMap<String, usize>,
+    by_sku: HashMap<String, Vec<usize>>,
+    by_length: BTreeMap<usize, Vec<usize>>,
     next_id: u64,
     script: VecDeque<Misbehave>,
     requests: Vec<Recorded>,
@@ -85,11 +91,15 @@ impl ShopifyFake {
         let mut state = self.lock();
         state.next_id += 1;
         let item_id = format!("gid://shopify/InventoryItem/{}", state.next_id);
+        let index = state.variants.len();
         state.variants.push(Variant {
             sku: sku.into(),
             item_id: item_id.clone(),
             levels: levels.iter().map(|(l, q)| (l.to_string(), *q)).collect(),
         });
+        state.by_item.insert(item_id.clone(), index);
+        state.by_sku.entry(sku.into()).or_default().push(index);
+        state.by_length.entry(sku.len()).or_default().push(index);
         item_id
     }
 
@@ -98,30 +108,27 @@ impl ShopifyFake {
         let mut state = self.lock();
         state.next_id += 1;
         let item_id = format!("gid://shopify/InventoryItem/{}", state.next_id);
-        for variant in state.variants.iter_mut().filter(|v| v.sku == sku) {
-            variant.item_id = item_id.clone();
+        for index in state.by_sku.get(sku).cloned().unwrap_or_default() {
+            let old = std::mem::replace(&mut state.variants[index].item_id, item_id.clone());
+            state.by_item.remove(&old);
+            state.by_item.insert(item_id.clone(), index);
         }
         item_id
     }
 
     pub fn available(&self, sku: &str) -> Option<i64> {
         let state = self.lock();
-        state
-            .variants
-            .iter()
-            .find(|v| v.sku == sku)
-            .and_then(|v| v.levels.first().map(|l| l.1))
+        let index = *state.by_sku.get(sku)?.first()?;
+        state.variants[index].levels.first().map(|l| l.1)
     }
 
     /// Changes the quantity on Shopify's side (a sale there).
     pub fn set_available(&self, sku: &str, available: i64) {
         let mut state = self.lock();
-        if let Some(level) = state
-            .variants
-            .iter_mut()
-            .find(|v| v.sku == sku)
-            .and_then(|v| v.levels.first_mut())
-        {
+        let Some(index) = state.by_sku.get(sku).and_then(|found| found.first().copied()) else {
+            return;
+        };
+        if let Some(level) = state.variants[index].levels.first_mut() {
             level.1 = available;
         }
     }
@@ -291,12 +298,22 @@ fn lookup(state: &State, variables: &Value) -> Reply {
         };
         terms.push(quoted.replace("\\\"", "\"").replace("\\\\", "\\"));
     }
-    // Shopify's search matches text: "A-1" also finds "A-10". The adapter must filter.
-    let matches: Vec<&Variant> = state
-        .variants
-        .iter()
-        .filter(|v| terms.iter().any(|t| v.sku.contains(t.as_str())))
-        .collect();
+    // Shopify's search matches text: "A-1" also finds "A-10". The adapter must filter. A SKU of
+    // the term's length contains it only when equal; longer ones are searched.
+    let mut found: Vec<usize> = Vec::new();
+    for term in &terms {
+        found.extend(state.by_sku.get(term).into_iter().flatten());
+        for (_, longer) in state.by_length.range(term.len() + 1..) {
+            found.extend(
+                longer
+                    .iter()
+                    .filter(|&&i| state.variants[i].sku.contains(term.as_str())),
+            );
+        }
+    }
+    found.sort_unstable();
+    found.dedup();
+    let matches: Vec<&Variant> = found.iter().map(|&i| &state.variants[i]).collect();
     let offset: usize = variables["after"]
         .as_str()
         .and_then(|c| c.strip_prefix("cursor:"))
@@ -431,7 +448,7 @@ fn set_quantities(state: &mut State, query: &str, variables: &Value) -> Reply {
         let item = q["inventoryItemId"].as_str().unwrap_or_default();
         let location = q["locationId"].as_str().unwrap_or_default();
         let field = |name: &str| json!(["input", "quantities", i.to_string(), name]);
-        let Some(v) = state.variants.iter().position(|v| v.item_id == item) else {
+        let Some(&v) = state.by_item.get(item) else {
             errors.push(json!({ "code": "INVALID_INVENTORY_ITEM", "field": field("inventoryItemId"), "message": "The specified inventory item could not be found." }));
             continue;
         };

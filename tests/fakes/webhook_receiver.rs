@@ -6,7 +6,8 @@
 //!
 //! Accepted events are recorded once per `webhook-id`; a redelivery gets 200 and is counted as a
 //! duplicate. Scripted misbehaviour (429 + `Retry-After`, 5xx, 400, slow, dropped connection)
-//! applies to the next correctly signed request.
+//! applies to the next correctly signed request. With [`WebhookReceiver::set_rate_limit`] it
+//! also enforces a rate limit, answering 429 with `Retry-After` before anything else.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -17,7 +18,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use super::{Misbehave, Reply, Request, Server};
+use super::{too_many_requests, LimitStats, Limiter, Misbehave, Reply, Request, Server};
 
 /// One request that reached the receiver.
 #[derive(Debug, Clone)]
@@ -47,6 +48,7 @@ struct State {
     events: Vec<Delivery>,
     seen: HashSet<String>,
     duplicates: usize,
+    limit: Option<Limiter>,
 }
 
 pub struct WebhookReceiver {
@@ -93,6 +95,16 @@ impl WebhookReceiver {
     pub fn duplicates(&self) -> usize {
         self.lock().duplicates
     }
+
+    /// Enforces `rate` requests per second, `burst` at once, from now on.
+    pub fn set_rate_limit(&self, rate: f64, burst: u32) {
+        self.lock().limit = Some(Limiter::new(rate, burst));
+    }
+
+    /// What the rate limit admitted and refused (`None` without one).
+    pub fn limit_stats(&self) -> Option<LimitStats> {
+        self.lock().limit.as_ref().map(Limiter::stats)
+    }
 }
 
 fn verify(key: &[u8], request: &Request) -> Result<(String, u64), &'static str> {
@@ -136,6 +148,10 @@ fn handle(state: &Arc<Mutex<State>>, request: Request) -> Reply {
 fn answer(state: &mut State, request: &Request) -> (Reply, Option<u16>) {
     if request.method != "POST" || request.path != "/hooks/stock" {
         return (Reply::json(404, json!({ "message": "no such hook" })), Some(404));
+    }
+    if let Some(Err(retry_after)) = state.limit.as_mut().map(Limiter::admit) {
+        let body = json!({ "message": "rate limit exceeded" });
+        return (too_many_requests(retry_after, body), Some(429));
     }
     let (id, timestamp) = match verify(&state.key, request) {
         Ok(verified) => verified,

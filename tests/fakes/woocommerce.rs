@@ -39,6 +39,9 @@ struct State {
     key: String,
     secret: String,
     products: BTreeMap<u64, Product>,
+    /// Product ids by SKU, ascending (a catalogue of tens of thousands must not be scanned per
+    /// lookup).
+    by_sku: HashMap<String, Vec<u64>>,
     next_id: u64,
     script: VecDeque<Misbehave>,
     fail_skus: HashMap<String, (String, u16)>,
@@ -84,6 +87,7 @@ impl WooFake {
         let mut state = self.lock();
         state.next_id += 1;
         let id = state.next_id;
+        state.by_sku.entry(sku.into()).or_default().push(id);
         state.products.insert(
             id,
             Product {
@@ -115,23 +119,17 @@ impl WooFake {
     pub fn recreate(&self, sku: &str) -> u64 {
         let old = {
             let mut state = self.lock();
-            let id = state
-                .products
-                .values()
-                .find(|p| p.sku == sku)
-                .map(|p| p.id)
-                .expect("sku");
+            let ids = state.by_sku.get_mut(sku).expect("sku");
+            let id = ids.remove(0);
             state.products.remove(&id).expect("product")
         };
         self.insert(old.parent_id, sku, old.stock_quantity)
     }
 
     pub fn stock(&self, sku: &str) -> Option<i64> {
-        self.lock()
-            .products
-            .values()
-            .find(|p| p.sku == sku)
-            .and_then(|p| p.stock_quantity)
+        let state = self.lock();
+        let id = state.by_sku.get(sku)?.first()?;
+        state.products.get(id).and_then(|p| p.stock_quantity)
     }
 
     pub fn misbehave(&self, what: Misbehave) {
@@ -172,7 +170,11 @@ impl WooFake {
 
     /// Changes the quantity on the store's side (a sale there).
     pub fn set_stock(&self, sku: &str, quantity: i64) {
-        if let Some(product) = self.lock().products.values_mut().find(|p| p.sku == sku) {
+        let mut state = self.lock();
+        let Some(id) = state.by_sku.get(sku).and_then(|ids| ids.first().copied()) else {
+            return;
+        };
+        if let Some(product) = state.products.get_mut(&id) {
             product.stock_quantity = Some(quantity);
         }
     }
@@ -359,12 +361,20 @@ fn list(state: &State, request: &Request) -> Reply {
             skus.push(sku.to_string());
         }
     }
-    let matches: Vec<Value> = state
-        .products
-        .values()
-        .filter(|p| skus.is_empty() || skus.contains(&p.sku))
-        .map(product_json)
-        .collect();
+    let matches: Vec<Value> = if skus.is_empty() {
+        state.products.values().map(product_json).collect()
+    } else {
+        let mut ids: Vec<u64> = skus
+            .iter()
+            .flat_map(|sku| state.by_sku.get(sku).into_iter().flatten().copied())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.iter()
+            .filter_map(|id| state.products.get(id))
+            .map(product_json)
+            .collect()
+    };
     let total = matches.len();
     let page_items: Vec<Value> = matches.into_iter().skip((page - 1) * per_page).take(per_page).collect();
     Reply::Respond {
