@@ -16,7 +16,9 @@
 //! `POST /delay?channel=shopify|woocommerce_remote&ms=3000` makes that fake wait before every
 //! answer until `POST /delay?channel=…` (no ms) ends it,
 //! `GET /writes?sku=…` lists the quantities Shopify was sent for a SKU, in order, and
-//! `GET /tokens` counts the OAuth token requests eBay got.
+//! `GET /tokens` counts the OAuth token requests eBay got. Two supplier order endpoints
+//! (Orchard, Tropics) are listed under `suppliers`; `GET /supplier?name=…` shows what one
+//! received and `POST /refuse?name=…&status=503&count=2` makes it refuse its next deliveries.
 //! Test-only code: never shipped, loopback only.
 
 #[path = "../tests/fakes/mod.rs"]
@@ -42,6 +44,11 @@ const EBAY_CLIENT: &str = "demo-client-id";
 const EBAY_SECRET: &str = "demo-client-secret";
 const EBAY_REFRESH: &str = "demo-refresh-token";
 const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// Two suppliers' order endpoints (Standard Webhooks receivers), by supplier name.
+const SUPPLIERS: [(&str, &str); 2] = [
+    ("Orchard", "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"),
+    ("Tropics", "whsec_dGVzdC1zdXBwbGllci10cm9waWNzLWtleQ=="),
+];
 
 struct Fakes {
     skus: Vec<String>,
@@ -49,6 +56,7 @@ struct Fakes {
     ebay: EbayFake,
     woocommerce: WooFake,
     webhook: WebhookReceiver,
+    suppliers: BTreeMap<String, WebhookReceiver>,
 }
 
 impl Fakes {
@@ -112,6 +120,38 @@ fn control(fakes: &Fakes, request: Request) -> Reply {
             }
             Reply::json(200, json!({ "ok": true }))
         }
+        ("GET", "/supplier") => match request.param("name").and_then(|name| fakes.suppliers.get(name)) {
+            Some(receiver) => Reply::json(
+                200,
+                json!({
+                    "events": receiver.events().iter().map(|d| d.event.clone()).collect::<Vec<_>>(),
+                    "attempts": receiver.attempts().len(),
+                    "duplicates": receiver.duplicates(),
+                }),
+            ),
+            None => Reply::json(404, json!({ "error": "unknown supplier" })),
+        },
+        ("POST", "/refuse") => {
+            // The next `count` deliveries to supplier `name` are answered with `status`.
+            let receiver = request.param("name").and_then(|name| fakes.suppliers.get(name));
+            let status = request.param("status").and_then(|s| s.parse::<u16>().ok());
+            let count = request
+                .param("count")
+                .and_then(|c| c.parse::<usize>().ok())
+                .unwrap_or(1);
+            match (receiver, status) {
+                (Some(receiver), Some(status)) if (400..=599).contains(&status) && count <= 100 => {
+                    for _ in 0..count {
+                        receiver.misbehave(Misbehave::Status(status, None));
+                    }
+                    Reply::json(200, json!({ "ok": true }))
+                }
+                _ => Reply::json(
+                    400,
+                    json!({ "error": "name (a supplier), status 400–599, count ≤ 100" }),
+                ),
+            }
+        }
         ("GET", "/tokens") => Reply::json(200, json!({ "ebay": fakes.ebay.token_requests().len() })),
         ("POST", "/delay") => {
             let delay = match request.param("ms").map(str::parse::<u64>) {
@@ -150,6 +190,10 @@ fn main() {
         ebay: EbayFake::new(EBAY_CLIENT, EBAY_SECRET, EBAY_REFRESH),
         woocommerce: WooFake::new(WOO_KEY, WOO_SECRET),
         webhook: WebhookReceiver::new(WEBHOOK_SECRET, now),
+        suppliers: SUPPLIERS
+            .iter()
+            .map(|(name, secret)| (name.to_string(), WebhookReceiver::new(secret, now)))
+            .collect(),
         skus: skus.clone(),
     });
     for sku in &skus {
@@ -170,7 +214,10 @@ fn main() {
                 "woocommerce_remote": { "settings": { "store_url": fakes.woocommerce.url() },
                                         "credentials": { "consumer_key": WOO_KEY, "consumer_secret": WOO_SECRET } },
                 "webhook": { "settings": { "url": fakes.webhook.url() }, "credentials": { "secret": WEBHOOK_SECRET } },
-            }
+            },
+            "suppliers": SUPPLIERS.iter().map(|(name, secret)| {
+                (name.to_string(), json!({ "url": fakes.suppliers[*name].url(), "secret": secret }))
+            }).collect::<serde_json::Map<String, Value>>(),
         })
     );
     // Serve until the parent closes stdin, or (--stay) until the process group is stopped.

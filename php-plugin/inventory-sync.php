@@ -40,6 +40,7 @@ require_once __DIR__ . '/includes/errors.php';
 require_once __DIR__ . '/includes/ledger.php';
 require_once __DIR__ . '/includes/namespace.php';
 require_once __DIR__ . '/includes/sync.php';
+require_once __DIR__ . '/includes/suppliers.php';
 require_once __DIR__ . '/includes/class-store-writes.php';
 require_once __DIR__ . '/includes/store.php';
 require_once __DIR__ . '/includes/local-channel.php';

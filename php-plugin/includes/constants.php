@@ -121,6 +121,8 @@ const HOOK_QUEUE_RAN = 'inventory_sync_queue_ran';
 const FILTER_PRIMARY_SOURCE = 'inventory_sync_primary_source';
 /** Secret material for sealing channel credentials; else AUTH_KEY . SECURE_AUTH_SALT. */
 const CONSTANT_SECRET_KEY = 'INVENTORY_SYNC_SECRET_KEY';
+/** The first retry delay of a failed push or message, in seconds (default 30; doubles per attempt). */
+const CONSTANT_RETRY_BASE_SECONDS = 'INVENTORY_SYNC_RETRY_BASE_SECONDS';
 /** The longest queue run started by cron, in milliseconds (kept under max_execution_time). */
 const QUEUE_RUN_BUDGET_MS = 50000;
 /** Fired before the queue kick's loopback request: ( array{url, body} $request ); return it changed (e.g. an internal URL). */

@@ -64,8 +64,15 @@ function protect_directory( string $dir ): void {
 function ledger(): \InventorySync\Ledger {
 	static $ledger = null;
 	if ( null === $ledger ) {
+		$options  = array();
 		$material = Sync\credential_key_material();
-		$ledger   = new \InventorySync\Ledger( ledger_path(), null === $material ? null : array( 'credential_key' => $material ) );
+		if ( null !== $material ) {
+			$options['credential_key'] = $material;
+		}
+		if ( defined( CONSTANT_RETRY_BASE_SECONDS ) && is_int( constant( CONSTANT_RETRY_BASE_SECONDS ) ) && constant( CONSTANT_RETRY_BASE_SECONDS ) > 0 ) {
+			$options['retry'] = array( 'base_seconds' => constant( CONSTANT_RETRY_BASE_SECONDS ) );
+		}
+		$ledger = new \InventorySync\Ledger( ledger_path(), array() === $options ? null : $options );
 		if ( array() === $ledger->locations() ) {
 			// Movements without a location go to the default location: make sure there is one.
 			$ledger->upsertLocation(

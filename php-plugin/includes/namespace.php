@@ -46,6 +46,10 @@ function bootstrap(): void {
 	add_action( 'shutdown', __NAMESPACE__ . '\\Store\\action_shutdown' );
 	add_action( HOOK_LEDGER_CHANGED, __NAMESPACE__ . '\\Store\\action_ledger_changed', 5, 0 );
 	add_action( HOOK_QUEUE_RAN, __NAMESPACE__ . '\\Store\\action_run_queue', 10, 0 );
+	// Paid orders to their suppliers (includes/suppliers.php); routing is once per order.
+	add_action( 'woocommerce_payment_complete', __NAMESPACE__ . '\\Suppliers\\action_order_paid' );
+	add_action( 'woocommerce_order_status_processing', __NAMESPACE__ . '\\Suppliers\\action_order_paid' );
+	add_action( 'woocommerce_order_status_completed', __NAMESPACE__ . '\\Suppliers\\action_order_paid' );
 	if ( is_admin() ) {
 		add_action( 'admin_menu', __NAMESPACE__ . '\\Admin\\action_admin_menu' );
 		add_action( 'admin_init', __NAMESPACE__ . '\\Admin\\action_admin_init' );

@@ -140,9 +140,10 @@ namespace InventorySync {
 		 * Opens (creating and migrating if needed) the ledger file. Options: busy_timeout_ms;
 		 * credential_key (the site's secret material, at least 16 bytes: channel credentials and
 		 * the source token are sealed with a key derived from it); http_timeout_ms (longest
-		 * channel call, default 30000).
+		 * channel call, default 30000); retry (base_seconds, cap_seconds, max_attempts of the
+		 * backoff of failed pushes and messages).
 		 *
-		 * @param array{busy_timeout_ms?: int, credential_key?: string, http_timeout_ms?: int}|null $options
+		 * @param array{busy_timeout_ms?: int, credential_key?: string, http_timeout_ms?: int, retry?: array{base_seconds?: int, cap_seconds?: int, max_attempts?: int}}|null $options
 		 */
 		public function __construct( string $path, ?array $options = null ) {}
 
@@ -442,6 +443,8 @@ namespace InventorySync {
 
 		/** Puts a dead message back in line; returns it. */
 		public function retryMessage( int $id ): array {}
+
+		/**
 		 * Retention: deletes what is older than $older_than (unix seconds) from the logs and
 		 * returns how many of each kind. Movements are never deleted; pending, running and dead
 		 * jobs are kept.

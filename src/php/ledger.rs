@@ -19,8 +19,8 @@ use crate::channels::http::HttpConfig;
 use crate::crypto::CredentialKey;
 use crate::inventory::{self, Planning, SkuAlert, SkuReorder};
 use crate::ledger::{
-    self, HistoryQuery, Item, ItemInput, ItemQuery, LedgerStore, Location, LocationStock, Movement, MovementKind,
-    MovementOutcome, MovementRequest, SkuStock, SqliteLedger, SqliteOptions, StockLevel, MAX_BATCH,
+    self, Backoff, HistoryQuery, Item, ItemInput, ItemQuery, LedgerStore, Location, LocationStock, Movement,
+    MovementKind, MovementOutcome, MovementRequest, SkuStock, SqliteLedger, SqliteOptions, StockLevel, MAX_BATCH,
 };
 use crate::stock::{AlertThresholds, AlertTrigger, Allocation};
 use crate::sync::Adapters;
@@ -584,7 +584,20 @@ impl Ledger {
         let mut key = None;
         let mut http = HttpConfig::default();
         if let Some(options) = options {
-            let f = Fields::new(options, "", &["busy_timeout_ms", "credential_key", "http_timeout_ms"])?;
+            let f = Fields::new(
+                options,
+                "",
+                &["busy_timeout_ms", "credential_key", "http_timeout_ms", "retry"],
+            )?;
+            if let Some(retry) = f.sub("retry", &["base_seconds", "cap_seconds", "max_attempts"])? {
+                let d = sqlite.backoff;
+                sqlite.backoff = Backoff {
+                    base_seconds: retry.u32("base_seconds")?.unwrap_or(d.base_seconds),
+                    cap_seconds: retry.u32("cap_seconds")?.unwrap_or(d.cap_seconds),
+                    max_attempts: retry.u32("max_attempts")?.unwrap_or(d.max_attempts),
+                }
+                .validated()?;
+            }
             if let Some(ms) = f.int("busy_timeout_ms")? {
                 let ms = u64::try_from(ms).map_err(|_| Error::validation("busy_timeout_ms", "must not be negative"))?;
                 sqlite.busy_timeout = std::time::Duration::from_millis(ms);

@@ -13,10 +13,13 @@ final class FakeChannels
 {
     /** @var array<string, array{settings: array, credentials: array}> kind => what a channel needs */
     public readonly array $channels;
+    /** @var array<string, array{url: string, secret: string}> supplier name => its order endpoint */
+    public readonly array $suppliers;
 
-    private function __construct(private readonly int $pgid, private readonly string $control, array $channels)
+    private function __construct(private readonly int $pgid, private readonly string $control, array $channels, array $suppliers)
     {
         $this->channels = $channels;
+        $this->suppliers = $suppliers;
     }
 
     /** The built binary (`cargo build --release --example fake_channels`). */
@@ -43,7 +46,7 @@ final class FakeChannels
             $first = strtok((string) @file_get_contents($log), "\n");
             $info = is_string($first) ? json_decode($first, true) : null;
             if (is_array($info) && isset($info['control'], $info['channels'])) {
-                return new self($pgid, $info['control'], $info['channels']);
+                return new self($pgid, $info['control'], $info['channels'], $info['suppliers'] ?? []);
             }
             // (Right after the start the child may not have made its group yet.)
             if (microtime(true) - $started > 2 && Process::members($pgid) === []) {
@@ -96,6 +99,18 @@ final class FakeChannels
     public function ebayTokenRequests(): int
     {
         return $this->call('GET', '/tokens')['ebay'];
+    }
+
+    /** @return array{events: list<array>, attempts: int, duplicates: int} what supplier $name received */
+    public function supplier(string $name): array
+    {
+        return $this->call('GET', '/supplier?' . http_build_query(['name' => $name]));
+    }
+
+    /** Supplier $name answers its next $count deliveries with $status. */
+    public function refuse(string $name, int $status, int $count): void
+    {
+        $this->call('POST', '/refuse?' . http_build_query(['name' => $name, 'status' => $status, 'count' => $count]));
     }
 
     public function stop(): void

@@ -1,0 +1,80 @@
+<?php
+/**
+ * Supplier order routing (the distribution interface): when an order is paid, its lines go to
+ * the extension, which groups them by each item's supplier and queues one signed message per
+ * supplier (once per order, however often the hooks fire); the queue pass sends them with
+ * retries and dead letters. Suppliers answer through the inbound webhook API with keys limited to
+ * their own SKUs.
+ *
+ * @package InventorySync
+ */
+
+namespace InventorySync\Suppliers;
+
+use function InventorySync\ledger;
+use function InventorySync\Sync\guarded;
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * `woocommerce_payment_complete` and the paid statuses (processing, completed): routes the
+ * order's lines to their suppliers.
+ *
+ * @param mixed $order_id The order id.
+ */
+function action_order_paid( $order_id ): void {
+	if ( ! function_exists( 'wc_get_order' ) ) {
+		return;
+	}
+	$order = wc_get_order( (int) $order_id );
+	if ( ! $order ) {
+		return;
+	}
+	$lines = order_lines( $order );
+	if ( array() === $lines ) {
+		return;
+	}
+	$routed = guarded( 'supplier routing', static fn () => ledger()->routeOrder( (string) $order->get_id(), $lines ) );
+	if ( is_array( $routed ) && array() !== $routed['unrouted'] ) {
+		// phpcs:ignore WordPress.PHP.DevelopmentFunctions.error_log_error_log -- a record for the owner; no secrets.
+		error_log(
+			sprintf(
+				'Inventory Sync: order %d has lines no supplier receives: %s',
+				$order->get_id(),
+				implode( ', ', array_map( static fn ( $u ) => $u['sku'] . ' (' . $u['reason'] . ')', $routed['unrouted'] ) )
+			)
+		);
+	}
+}
+
+/**
+ * The order's product lines as the extension takes them: line id, SKU (the variation's own, else
+ * its product's) and quantity. Lines without a product or SKU are left out.
+ *
+ * @param \WC_Order $order The order.
+ * @return list<array{line_id: string, sku: string, quantity: int}>
+ */
+function order_lines( $order ): array {
+	$lines = array();
+	foreach ( $order->get_items() as $item ) {
+		$product = $item->get_product();
+		if ( ! $product ) {
+			continue;
+		}
+		$sku = (string) $product->get_sku();
+		if ( '' === $sku && $product->get_parent_id() ) {
+			$parent = wc_get_product( $product->get_parent_id() );
+			$sku    = $parent ? (string) $parent->get_sku() : '';
+		}
+		$quantity = (int) $item->get_quantity();
+		if ( '' === $sku || $quantity < 1 ) {
+			continue;
+		}
+		$lines[] = array(
+			'line_id'  => (string) $item->get_id(),
+			'sku'      => $sku,
+			'quantity' => $quantity,
+		);
+	}
+	return $lines;
+}
