@@ -35,7 +35,9 @@ function action_order_paid( $order_id ): void {
 		return;
 	}
 	$routed = guarded( 'supplier routing', static fn () => ledger()->routeOrder( (string) $order->get_id(), $lines ) );
-	if ( is_array( $routed ) && array() !== $routed['unrouted'] ) {
+	// Lines left out of an order that did go to suppliers are worth a note; a store that routes
+	// nothing to suppliers gets none.
+	if ( is_array( $routed ) && array() !== $routed['messages'] && array() !== $routed['unrouted'] ) {
 		// phpcs:ignore WordPress.PHP.DevelopmentFunctions.error_log_error_log -- a record for the owner; no secrets.
 		error_log(
 			sprintf(

@@ -35,7 +35,8 @@ final class CliCommandTest extends TestCase
             $l->upsertItem(['sku' => 'CLI-TEE', 'name' => 'CLI tee']);
             $l->record(['event_id' => 'open-cli', 'sku' => 'CLI-TEE', 'kind' => 'receive', 'quantity' => 8, 'location' => 'MAIN']);
             $l->saveChannel(['key' => 'shopify', 'kind' => 'shopify', 'name' => 'Shopify'] + %s);
-            $l->saveChannel(['key' => 'local', 'kind' => 'woocommerce_local', 'name' => 'This store']);
+            // This store does not sell CLI-TEE: its own channel is off here.
+            $l->saveChannel(['key' => 'woocommerce_local', 'kind' => 'woocommerce_local', 'name' => 'This store', 'enabled' => false]);
             return true;
             PHP, var_export(self::$fakes->channels['shopify'], true)));
     }
@@ -72,7 +73,7 @@ final class CliCommandTest extends TestCase
     {
         $sync = self::wp(['inventory-sync', 'sync']);
         self::assertTrue($sync['ok'], (string) $sync['error']);
-        self::assertMatchesRegularExpression('/^Success: Incremental sync \(run \d+\): 1 SKUs planned, 2 jobs enqueued, 0 unchanged\.$/', $sync['output'][0]);
+        self::assertMatchesRegularExpression('/^Success: Incremental sync \(run \d+\): 1 SKUs planned, 1 jobs enqueued, 0 unchanged\.$/', $sync['output'][0]);
         $full = self::wp(['inventory-sync', 'sync'], ['full' => true]);
         self::assertMatchesRegularExpression('/^Success: Full sync \(run \d+\): 1 SKUs planned, 0 jobs enqueued/', $full['output'][0], 'already planned');
 
@@ -94,24 +95,38 @@ final class CliCommandTest extends TestCase
         self::assertSame('Health: ok', $table['output'][0]);
         self::assertContains('Jobs:', $table['output']);
         self::assertContains("pending\tretrying\trunning\tdone\tfailed\tdead", $table['output']);
-        self::assertContains("1\t0\t0\t1\t0\t0", $table['output'], 'the local channel\'s job waits for PHP; Shopify\'s is done');
+        self::assertContains("0\t0\t0\t1\t0\t0", $table['output'], 'Shopify\'s job is done');
         self::assertContains("key\tkind\tenabled\tpending\tdead\tlast_push\tstale", $table['output']);
         $shopify = preg_grep('/^shopify\tshopify\tyes\t0\t0\t\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\tno$/', $table['output']);
         self::assertCount(1, $shopify, implode("\n", $table['output']));
 
         $json = json_decode(self::wp(['inventory-sync', 'status'], ['format' => 'json'])['output'][0], true);
         self::assertSame('ok', $json['status']);
-        self::assertSame(['shopify', 'local'], array_column($json['channels'], 'key'));
+        $keys = array_column($json['channels'], 'key');
+        sort($keys);
+        self::assertSame(['shopify', 'woocommerce_local'], $keys);
+    }
+
+    /** Shopify refuses the next push (401): a dead job. Returns the dead jobs' ids. */
+    private static function deadPush(string $event, int $quantity): array
+    {
+        self::$fakes->outage('shopify', 401);
+        try {
+            return self::$site->eval(sprintf(<<<'PHP'
+                $l = \InventorySync\ledger();
+                $l->record(['event_id' => %s, 'sku' => 'CLI-TEE', 'kind' => 'receive', 'quantity' => %d, 'location' => 'MAIN']);
+                \InventorySync\Sync\changed(['CLI-TEE']);
+                \InventorySync\Sync\run_queue(5000);
+                return array_column($l->jobs(['status' => 'dead'])['jobs'], 'id');
+                PHP, var_export($event, true), $quantity));
+        } finally {
+            self::$fakes->outage('shopify', null);
+        }
     }
 
     public function test_04_retry_one_job_or_all_dead_jobs(): void
     {
-        $dead = self::$site->eval(<<<'PHP'
-            $l = \InventorySync\ledger();
-            $ids = [];
-            foreach ($l->claimLocalJobs('test') as $job) { $ids[] = $l->failJob($job['id'], 'test', 'product 7 is gone', false)['id']; }
-            return $ids;
-            PHP);
+        $dead = self::deadPush('more-cli-1', 1);
         self::assertCount(1, $dead);
         $status = self::wp(['inventory-sync', 'status']);
         self::assertSame('Health: degraded', $status['output'][0]);
@@ -119,10 +134,10 @@ final class CliCommandTest extends TestCase
 
         $one = self::wp(['inventory-sync', 'retry', (string) $dead[0]]);
         self::assertTrue($one['ok'], (string) $one['error']);
-        self::assertMatchesRegularExpression("/^Success: Job {$dead[0]} \\(local, CLI-TEE → 8\\) is pending again as job \\d+\\.$/", $one['output'][0]);
+        self::assertMatchesRegularExpression("/^Success: Job {$dead[0]} \\(shopify, CLI-TEE → 9\\) is pending again as job \\d+\\.$/", $one['output'][0]);
 
-        self::$site->eval("\$l = \\InventorySync\\ledger(); foreach (\$l->claimLocalJobs('test') as \$job) { \$l->failJob(\$job['id'], 'test', 'gone', false); } return true;");
-        self::assertSame(['Success: 0 dead jobs put back in line.'], self::wp(['inventory-sync', 'retry'], ['all' => true, 'channel' => 'shopify'])['output']);
+        self::assertCount(1, self::deadPush('more-cli-2', 1));
+        self::assertSame(['Success: 0 dead jobs put back in line.'], self::wp(['inventory-sync', 'retry'], ['all' => true, 'channel' => 'woocommerce_local'])['output']);
         self::assertSame(['Success: 1 dead jobs put back in line.'], self::wp(['inventory-sync', 'retry'], ['all' => true])['output']);
         self::assertSame(0, self::$site->eval("return \\InventorySync\\ledger()->jobCounts()['dead'];"));
 

@@ -26,7 +26,7 @@ final class HealthAlertsTest extends TestCase
         self::$site = Harness::site('health-alerts');
         self::$apiKey = self::$site->eval(<<<'PHP'
             $l = \InventorySync\ledger();
-            $l->saveChannel(['key' => 'local', 'kind' => 'woocommerce_local', 'name' => 'This store']);
+            $l->saveChannel(['key' => 'woocommerce_local', 'kind' => 'woocommerce_local', 'name' => 'This store']);
             update_option('inventory_sync_alert_recipients', 'ops@example.test, not an address; buyer@example.test');
             return $l->issueApiKey(['name' => 'Monitor', 'scopes' => ['read']], random_bytes(32))['key'];
             PHP);
@@ -104,7 +104,7 @@ final class HealthAlertsTest extends TestCase
         $report = self::report();
         self::assertSame('ok', $report['status'], json_encode($report['problems']));
         self::assertFalse($report['cron']['stalled'], 'just activated: cron has not had time to run');
-        self::assertSame(['local'], array_column($report['channels'], 'key'));
+        self::assertSame(['woocommerce_local'], array_column($report['channels'], 'key'));
 
         $rest = self::restHealth();
         self::assertSame(200, $rest->status, $rest->body);
@@ -146,13 +146,13 @@ final class HealthAlertsTest extends TestCase
         $in20min = self::report(20 * 60);
         self::assertContains('backlog', self::keys($in20min));
         self::assertSame(1, $in20min['queue']['past_due']);
-        self::assertNotContains('stale_channel:local', self::keys($in20min), 'waiting 20 minutes is not stale yet');
+        self::assertNotContains('stale_channel:woocommerce_local', self::keys($in20min), 'waiting 20 minutes is not stale yet');
 
         $in2h = self::report(2 * 3600);
         self::assertContains('cron_stalled', self::keys($in2h), 'nothing ran cron for 2 hours');
-        self::assertContains('stale_channel:local', self::keys($in2h));
+        self::assertContains('stale_channel:woocommerce_local', self::keys($in2h));
         self::assertTrue($in2h['channels'][0]['stale']);
-        self::assertStringContainsString('This store', $in2h['problems'][array_search('stale_channel:local', self::keys($in2h), true)]['message']);
+        self::assertStringContainsString('This store', $in2h['problems'][array_search('stale_channel:woocommerce_local', self::keys($in2h), true)]['message']);
 
         // Pushing the job clears both.
         self::assertSame(['done'], array_column(self::answerJobs(true), 'status'));

@@ -134,8 +134,8 @@ final class SchedulingTest extends TestCase
     {
         $fill = <<<'PHP'
             $l = \InventorySync\ledger();
-            if (null === $l->channel('local')) {
-                $l->saveChannel(['key' => 'local', 'kind' => 'woocommerce_local', 'name' => 'This store']);
+            if (null === $l->channel('woocommerce_local')) {
+                $l->saveChannel(['key' => 'woocommerce_local', 'kind' => 'woocommerce_local', 'name' => 'This store']);
             }
             $sku = %s;
             $l->upsertItem(['sku' => $sku, 'name' => $sku]);

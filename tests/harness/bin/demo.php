@@ -152,11 +152,13 @@ file_put_contents($pgids, $fakes->pgid() . "\n", FILE_APPEND);
 $connected = $site->eval(sprintf(<<<'PHP'
     $l = \InventorySync\ledger();
     $c = %s;
+    // This store's own channel stays off here: the demo catalogue has no WooCommerce products.
+    $l->saveChannel(['key' => 'woocommerce_local', 'kind' => 'woocommerce_local', 'name' => 'This store', 'enabled' => false]);
     $l->saveChannel(['key' => 'shopify', 'kind' => 'shopify', 'name' => 'Shopify', 'allocation' => ['buffer' => 2, 'max' => 30]] + $c['shopify']);
     $l->saveChannel(['key' => 'ebay', 'kind' => 'ebay', 'name' => 'eBay', 'allocation' => ['mode' => 'partitioned', 'weight' => 2, 'priority' => 1]] + $c['ebay']);
     $l->saveChannel(['key' => 'wholesale', 'kind' => 'woocommerce_remote', 'name' => 'Wholesale store', 'allocation' => ['mode' => 'partitioned', 'weight' => 1, 'priority' => 2]] + $c['woocommerce_remote']);
     $l->saveChannel(['key' => 'erp', 'kind' => 'webhook', 'name' => 'ERP (stock feed)'] + $c['webhook']);
-    return array_map(fn ($ch) => [$ch['name'], $ch['kind'], json_encode($ch['allocation']['mode']), $ch['credentials']], $l->channels());
+    return array_map(fn ($ch) => [$ch['name'], $ch['kind'], json_encode($ch['allocation']['mode']), $ch['credentials']], array_values(array_filter($l->channels(), fn ($ch) => $ch['enabled'])));
     PHP, var_export($fakes->channels, true)));
 foreach ($connected as [$name, $kind, $mode, $credentials]) {
     printf("%-18s %-19s %-14s credentials %s\n", $name, $kind, trim($mode, '"'), json_encode($credentials, JSON_UNESCAPED_UNICODE));
@@ -167,7 +169,7 @@ echo "(credentials are stored encrypted in the ledger and shown masked)\n";
 $expected = function () use ($site, $skus): array {
     return $site->eval(sprintf(<<<'PHP'
         $l = \InventorySync\ledger();
-        $channels = $l->channels();
+        $channels = array_values(array_filter($l->channels(), fn ($ch) => $ch['enabled']));
         $rules = array_map(fn ($ch) => array_filter(['channel_id' => $ch['id'], 'name' => $ch['name']] + $ch['allocation'], fn ($v) => $v !== null), $channels);
         $out = [];
         foreach (%s as $sku) {
