@@ -794,6 +794,15 @@ pub trait LedgerStore {
     /// so a late runner never overwrites a newer claim.
     fn complete_job(&self, id: i64, owner: &str, now: i64) -> Result<Job>;
 
+    /// Marks several jobs `owner` claimed as done, as [`LedgerStore::complete_job`] does for
+    /// each, in one write transaction; returns one result per id, in order. A job whose claim
+    /// was lost ([`Error::Conflict`]) or that does not exist ([`Error::NotFound`]) gets that
+    /// error and nothing is written for it; the others are still completed.
+    ///
+    /// Errors: [`Error::Validation`] for an invalid `owner`; a storage error fails the whole
+    /// call and completes none of them.
+    fn complete_jobs(&self, ids: &[i64], owner: &str, now: i64) -> Result<Vec<Result<Job>>>;
+
     /// Records a failed push of a job `owner` claimed; returns the job. `error` says why (cleaned
     /// and cut to [`job::MAX_ERROR_CHARS`]). Permanent (`retryable: false`) → dead with the
     /// reason. Retryable with attempts left → pending again after [`Backoff::delay_seconds`]

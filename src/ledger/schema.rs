@@ -313,8 +313,73 @@ CREATE INDEX messages_due ON messages (status, next_attempt_at);
 CREATE INDEX messages_destination ON messages (destination, id);
 "#;
 
+/// Step 6: the claim order of the outbox as a stored column, so a claim reads the queue through
+/// an index instead of sorting the whole backlog. `lane` is 0 for zero-stock pushes and drops
+/// (desired 0, or below the quantity last pushed to the listing), 1 for priority jobs, 2 for the
+/// others. Triggers keep it exact whenever a job is created, its desired quantity or priority
+/// changes, it becomes pending again, or its listing's last pushed quantity changes.
+const JOB_LANES_V6: &str = r#"
+ALTER TABLE jobs ADD COLUMN lane INTEGER NOT NULL DEFAULT 2 CHECK (lane IN (0, 1, 2));
+UPDATE jobs SET lane = CASE
+    WHEN desired = 0
+      OR desired < (SELECT l.last_pushed_quantity FROM listings l WHERE l.channel = jobs.channel AND l.sku = jobs.sku)
+    THEN 0 WHEN priority THEN 1 ELSE 2 END;
+
+-- The claim order: per channel, and across channels.
+CREATE INDEX jobs_claim_channel ON jobs (channel, lane, created_at, id) WHERE status = 'pending';
+CREATE INDEX jobs_claim_all ON jobs (lane, created_at, id) WHERE status = 'pending';
+-- Running jobs by claim expiry (settling and re-claiming expired claims).
+CREATE INDEX jobs_running_expiry ON jobs (claim_expires_at) WHERE status = 'running';
+
+CREATE TRIGGER jobs_lane_insert AFTER INSERT ON jobs
+BEGIN
+    UPDATE jobs SET lane = CASE
+        WHEN desired = 0
+          OR desired < (SELECT l.last_pushed_quantity FROM listings l WHERE l.channel = jobs.channel AND l.sku = jobs.sku)
+        THEN 0 WHEN priority THEN 1 ELSE 2 END
+    WHERE id = NEW.id;
+END;
+
+CREATE TRIGGER jobs_lane_update AFTER UPDATE OF desired, priority, status ON jobs
+WHEN NEW.status = 'pending'
+BEGIN
+    UPDATE jobs SET lane = CASE
+        WHEN desired = 0
+          OR desired < (SELECT l.last_pushed_quantity FROM listings l WHERE l.channel = jobs.channel AND l.sku = jobs.sku)
+        THEN 0 WHEN priority THEN 1 ELSE 2 END
+    WHERE id = NEW.id;
+END;
+
+CREATE TRIGGER listings_lane_insert AFTER INSERT ON listings
+BEGIN
+    UPDATE jobs SET lane = CASE WHEN desired = 0 OR desired < NEW.last_pushed_quantity THEN 0
+                                WHEN priority THEN 1 ELSE 2 END
+    WHERE channel = NEW.channel AND sku = NEW.sku AND status IN ('pending', 'running');
+END;
+
+CREATE TRIGGER listings_lane_update AFTER UPDATE OF last_pushed_quantity ON listings
+BEGIN
+    UPDATE jobs SET lane = CASE WHEN desired = 0 OR desired < NEW.last_pushed_quantity THEN 0
+                                WHEN priority THEN 1 ELSE 2 END
+    WHERE channel = NEW.channel AND sku = NEW.sku AND status IN ('pending', 'running');
+END;
+
+CREATE TRIGGER listings_lane_delete AFTER DELETE ON listings
+BEGIN
+    UPDATE jobs SET lane = CASE WHEN desired = 0 THEN 0 WHEN priority THEN 1 ELSE 2 END
+    WHERE channel = OLD.channel AND sku = OLD.sku AND status IN ('pending', 'running');
+END;
+"#;
+
 /// Every schema step, oldest first; the schema version is the number applied. Append only.
-pub(crate) const MIGRATIONS: &[&str] = &[LEDGER_V1, ACCESS_AND_LOGS_V2, OUTBOX_V3, SYNC_V4, MESSAGES_V5];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    LEDGER_V1,
+    ACCESS_AND_LOGS_V2,
+    OUTBOX_V3,
+    SYNC_V4,
+    MESSAGES_V5,
+    JOB_LANES_V6,
+];
 
 /// The schema version this build writes.
 #[cfg(test)]

@@ -521,6 +521,14 @@ impl LedgerStore for SqliteLedger {
         self.write(|tx| jobs::complete(tx, id, &owner, now))
     }
 
+    fn complete_jobs(&self, ids: &[i64], owner: &str, now: i64) -> Result<Vec<Result<Job>>> {
+        let owner = job::owner(owner)?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.write(|tx| jobs::complete_all(tx, ids, &owner, now))
+    }
+
     fn fail_job(
         &self,
         id: i64,
@@ -782,6 +790,12 @@ fn not_found(what: &'static str, key: &str) -> Error {
 fn run_cached(conn: &Connection, sql: &str) -> Result<()> {
     conn.prepare_cached(sql)?.execute([])?;
     Ok(())
+}
+
+/// Runs a statement through the connection's statement cache (so neither it nor the triggers it
+/// fires are compiled again); returns the number of rows changed.
+fn execute_cached(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
+    Ok(conn.prepare_cached(sql)?.execute(params)?)
 }
 
 /// One batch entry: validated, then recorded inside a savepoint so a refusal undoes only itself.

@@ -10,8 +10,8 @@
 //! * **Batches.** At most the channel's `batch_size`, never more than the adapter's
 //!   [`Channel::max_batch`]. Each [`Push`] carries the job's idempotency key, the listing's remote
 //!   id and what the channel last showed (for compare-and-set).
-//! * **Results.** Applied → `complete_job` (which records the pushed quantity on the listing) and
-//!   the remote id stored. [`Outcome::Accepted`] (queued for asynchronous processing, Amazon)
+//! * **Results.** Applied → `complete_jobs`, the batch's pushed jobs in one transaction (which
+//!   records the pushed quantity on the listing) and the remote id stored. [`Outcome::Accepted`] (queued for asynchronous processing, Amazon)
 //!   counts as delivered and completes the job; reconciliation reads the channel later and
 //!   confirms it or repairs it. A retryable failure → `fail_job` with the channel's
 //!   `Retry-After` (backoff in the store); a permanent one → dead with the readable reason.
@@ -359,23 +359,40 @@ fn push_batch(
     report.calls += pushed.calls.len() as u64;
 
     let now = clock.now();
+    // Results come in input order; a missing one is a retryable failure.
+    let outcomes: Vec<Outcome> = jobs
+        .iter()
+        .enumerate()
+        .map(|(index, job)| {
+            pushed
+                .results
+                .get(index)
+                .filter(|result| result.sku == job.sku)
+                .map(|result| result.outcome.clone())
+                .unwrap_or_else(|| Outcome::Failed(Failure::retryable("the adapter gave no result for this item")))
+        })
+        .collect();
+    // The pushed jobs are completed together, in one write transaction.
+    let pushed_ids: Vec<i64> = jobs
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, outcome)| matches!(outcome, Outcome::Applied { .. } | Outcome::Accepted { .. }))
+        .map(|(job, _)| job.id)
+        .collect();
+    let mut completions = store.complete_jobs(&pushed_ids, owner, now)?.into_iter();
     let mut retryable_failures = 0usize;
-    for (index, job) in jobs.iter().enumerate() {
-        // Results come in input order; a missing one is a retryable failure.
-        let outcome = pushed
-            .results
-            .get(index)
-            .filter(|result| result.sku == job.sku)
-            .map(|result| result.outcome.clone())
-            .unwrap_or_else(|| Outcome::Failed(Failure::retryable("the adapter gave no result for this item")));
+    for (job, outcome) in jobs.iter().zip(outcomes) {
         let channel = report.per_channel.entry(key.clone()).or_default();
+        let accepted = matches!(outcome, Outcome::Accepted { .. });
         match outcome {
             Outcome::Applied { remote_id, .. } | Outcome::Accepted { remote_id } => {
-                let accepted = matches!(
-                    pushed.results.get(index).map(|r| &r.outcome),
-                    Some(Outcome::Accepted { .. })
-                );
-                match store.complete_job(job.id, owner, now) {
+                let completed = completions.next().unwrap_or_else(|| {
+                    Err(Error::Ledger {
+                        message: format!("the store gave no completion result for job #{}", job.id),
+                        source: None,
+                    })
+                });
+                match completed {
                     Ok(_) => {
                         channel.pushed += 1;
                         report.pushed += 1;

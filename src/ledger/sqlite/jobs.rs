@@ -6,7 +6,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::listings::{self, Change};
-use super::{next_page, not_found, require_item};
+use super::{execute_cached, next_page, not_found, require_item};
 use crate::ledger::job::{self, Backoff, ClearJobs, Enqueued, Job, JobCounts, JobPage, JobQuery, JobRef, JobStatus};
 use crate::ledger::NewJob;
 use crate::{Error, Result};
@@ -80,7 +80,8 @@ pub(super) fn enqueue(conn: &Connection, new: &NewJob, now: i64) -> Result<JobRe
     if let Some(pending) = pending_of(conn, &new.channel, &new.sku)? {
         if pending.desired == new.desired {
             if new.priority && !pending.priority {
-                conn.execute(
+                execute_cached(
+                    conn,
                     "UPDATE jobs SET priority = 1, updated_at = ?2 WHERE id = ?1",
                     params![pending.id, now],
                 )?;
@@ -94,7 +95,8 @@ pub(super) fn enqueue(conn: &Connection, new: &NewJob, now: i64) -> Result<JobRe
         // Newest wins; the job keeps its place (created_at), attempts and backoff.
         let revision = pending.revision.saturating_add(1);
         let key = job::idempotency_key(pending.id, pending.created_at, revision, new.desired);
-        conn.execute(
+        execute_cached(
+            conn,
             "UPDATE jobs SET desired = ?2, revision = ?3, idempotency_key = ?4, priority = (priority OR ?5),
                              updated_at = ?6
              WHERE id = ?1",
@@ -106,7 +108,8 @@ pub(super) fn enqueue(conn: &Connection, new: &NewJob, now: i64) -> Result<JobRe
             idempotency_key: key,
         });
     }
-    conn.execute(
+    execute_cached(
+        conn,
         "INSERT INTO jobs (channel, sku, desired, status, priority, attempts, revision, next_attempt_at,
                            idempotency_key, created_at, updated_at)
          VALUES (?1, ?2, ?3, 'pending', ?4, 0, 0, ?5, '', ?5, ?5)",
@@ -114,7 +117,11 @@ pub(super) fn enqueue(conn: &Connection, new: &NewJob, now: i64) -> Result<JobRe
     )?;
     let id = conn.last_insert_rowid();
     let key = job::idempotency_key(id, now, 0, new.desired);
-    conn.execute("UPDATE jobs SET idempotency_key = ?2 WHERE id = ?1", params![id, key])?;
+    execute_cached(
+        conn,
+        "UPDATE jobs SET idempotency_key = ?2 WHERE id = ?1",
+        params![id, key],
+    )?;
     Ok(JobRef {
         id,
         outcome: Enqueued::Created,
@@ -139,23 +146,44 @@ pub(super) fn claim(
     now: i64,
 ) -> Result<Vec<Job>> {
     settle_expired(conn, backoff, now)?;
-    let mut stmt = conn.prepare_cached(
-        "SELECT j.id FROM jobs j
-         LEFT JOIN listings l ON l.channel = j.channel AND l.sku = j.sku
-         WHERE (?1 IS NULL OR j.channel = ?1)
-           AND ((j.status = 'pending' AND j.next_attempt_at <= ?2
-                 AND NOT EXISTS (SELECT 1 FROM jobs r
-                                 WHERE r.channel = j.channel AND r.sku = j.sku AND r.status = 'running'))
-                OR (j.status = 'running' AND j.claim_expires_at <= ?2))
-         ORDER BY CASE WHEN j.desired = 0 OR j.desired < l.last_pushed_quantity THEN 0
-                       WHEN j.priority THEN 1
-                       ELSE 2 END,
-                  j.created_at, j.id
-         LIMIT ?3",
-    )?;
-    let ids = stmt
-        .query_map(params![channel, now, limit], |row| row.get::<_, i64>(0))?
+    // The claim order is the stored `lane` (kept exact by the schema's triggers), then age: the
+    // pending jobs are read in that order through an index and the scan stops at `limit`; the
+    // expired claims (few: at most one per pair) are merged in.
+    let pending_sql = match channel {
+        Some(_) => {
+            "SELECT j.id, j.lane, j.created_at FROM jobs j INDEXED BY jobs_claim_channel
+             WHERE j.channel = ?1 AND j.status = 'pending' AND j.next_attempt_at <= ?2
+               AND NOT EXISTS (SELECT 1 FROM jobs r
+                               WHERE r.channel = j.channel AND r.sku = j.sku AND r.status = 'running')
+             ORDER BY j.lane, j.created_at, j.id
+             LIMIT ?3"
+        }
+        None => {
+            "SELECT j.id, j.lane, j.created_at FROM jobs j INDEXED BY jobs_claim_all
+             WHERE ?1 IS NULL AND j.status = 'pending' AND j.next_attempt_at <= ?2
+               AND NOT EXISTS (SELECT 1 FROM jobs r
+                               WHERE r.channel = j.channel AND r.sku = j.sku AND r.status = 'running')
+             ORDER BY j.lane, j.created_at, j.id
+             LIMIT ?3"
+        }
+    };
+    let row_key = |row: &Row<'_>| Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?, row.get::<_, i64>(0)?));
+    let mut due = conn
+        .prepare_cached(pending_sql)?
+        .query_map(params![channel, now, limit], row_key)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    let expired = conn
+        .prepare_cached(
+            "SELECT id, lane, created_at FROM jobs INDEXED BY jobs_running_expiry
+             WHERE status = 'running' AND claim_expires_at <= ?2 AND (?1 IS NULL OR channel = ?1)",
+        )?
+        .query_map(params![channel, now], row_key)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if !expired.is_empty() {
+        due.extend(expired);
+        due.sort_unstable();
+    }
+    let ids: Vec<i64> = due.into_iter().take(limit as usize).map(|(_, _, id)| id).collect();
     let expires_at = now.saturating_add(i64::from(claim_seconds));
     let mut claimed = Vec::with_capacity(ids.len());
     for id in ids {
@@ -216,13 +244,27 @@ fn claimed_by(conn: &Connection, id: i64, owner: &str) -> Result<Job> {
 /// Marks a claimed job done and records the pushed quantity on the listing.
 pub(super) fn complete(conn: &Connection, id: i64, owner: &str, now: i64) -> Result<Job> {
     let job = claimed_by(conn, id, owner)?;
-    conn.execute(
+    execute_cached(
+        conn,
         "UPDATE jobs SET status = 'done', claim_owner = NULL, claim_expires_at = NULL, updated_at = ?2 WHERE id = ?1",
         params![id, now],
     )?;
     listings::update(conn, &job.channel, &job.sku, Change::Pushed(job.desired), now)?;
     retire_older_dead(conn, &job, now)?;
     require(conn, id)
+}
+
+/// Marks several claimed jobs done, in order, in the caller's one transaction: a job whose claim
+/// `owner` lost (or that does not exist) gets its error and nothing is written for it; any other
+/// error fails the whole call.
+pub(super) fn complete_all(conn: &Connection, ids: &[i64], owner: &str, now: i64) -> Result<Vec<Result<Job>>> {
+    ids.iter()
+        .map(|&id| match complete(conn, id, owner, now) {
+            Ok(job) => Ok(Ok(job)),
+            Err(error @ (Error::Conflict(_) | Error::NotFound { .. })) => Ok(Err(error)),
+            Err(error) => Err(error),
+        })
+        .collect()
 }
 
 /// Records a failed push of a claimed job (`error` already cleaned): back in line with backoff,
@@ -257,7 +299,8 @@ pub(super) fn fail(
                 supersede(conn, &job, &reason, job.attempts, &newer, Some(error), next, now)?;
             }
             None => {
-                conn.execute(
+                execute_cached(
+                    conn,
                     "UPDATE jobs SET status = 'pending', claim_owner = NULL, claim_expires_at = NULL,
                                      next_attempt_at = ?2, last_error = ?3, updated_at = ?4
                      WHERE id = ?1",
@@ -285,7 +328,8 @@ pub(super) fn release(conn: &Connection, owner: &str, now: i64) -> Result<usize>
                 supersede(conn, job, &reason, attempts, &newer, carried, i64::MIN, now)?;
             }
             None => {
-                conn.execute(
+                execute_cached(
+                    conn,
                     "UPDATE jobs SET status = 'pending', claim_owner = NULL, claim_expires_at = NULL, attempts = ?2,
                                      updated_at = ?3
                      WHERE id = ?1",
@@ -311,13 +355,15 @@ fn supersede(
     next_attempt_at: i64,
     now: i64,
 ) -> Result<()> {
-    conn.execute(
+    execute_cached(
+        conn,
         "UPDATE jobs SET status = 'failed', claim_owner = NULL, claim_expires_at = NULL, attempts = ?2,
                          last_error = ?3, updated_at = ?4
          WHERE id = ?1",
         params![old.id, attempts, job::error_text(reason)?, now],
     )?;
-    conn.execute(
+    execute_cached(
+        conn,
         "UPDATE jobs SET attempts = max(attempts, ?2), next_attempt_at = max(next_attempt_at, ?3),
                          last_error = COALESCE(?4, last_error), updated_at = ?5
          WHERE id = ?1",
@@ -328,7 +374,8 @@ fn supersede(
 
 /// Makes a job dead with a readable reason.
 fn kill(conn: &Connection, job: &Job, reason: &str, now: i64) -> Result<()> {
-    conn.execute(
+    execute_cached(
+        conn,
         "UPDATE jobs SET status = 'dead', claim_owner = NULL, claim_expires_at = NULL, last_error = ?2,
                          updated_at = ?3
          WHERE id = ?1",
@@ -357,7 +404,8 @@ fn mark_superseded(conn: &Connection, dead: &Job, by: i64, now: i64) -> Result<(
         Some(error) => format!("superseded by job #{by}: {error}"),
         None => format!("superseded by job #{by}"),
     };
-    conn.execute(
+    execute_cached(
+        conn,
         "UPDATE jobs SET status = 'failed', last_error = ?2, updated_at = ?3 WHERE id = ?1",
         params![dead.id, job::error_text(&reason)?, now],
     )?;
@@ -390,14 +438,16 @@ pub(super) fn retry(conn: &Connection, id: i64, now: i64) -> Result<Job> {
             "job #{id} was superseded and its quantity is out of date; enqueue the current quantity instead"
         ))),
         None => {
-            conn.execute(
+            execute_cached(
+                conn,
                 "UPDATE jobs SET status = 'pending', attempts = 0, next_attempt_at = ?2, updated_at = ?2 WHERE id = ?1",
                 params![id, now],
             )?;
             require(conn, id)
         }
         Some(newer) if newer.status == JobStatus::Pending => {
-            conn.execute(
+            execute_cached(
+                conn,
                 "UPDATE jobs SET attempts = 0, next_attempt_at = min(next_attempt_at, ?2), updated_at = ?2 WHERE id = ?1",
                 params![newer.id, now],
             )?;

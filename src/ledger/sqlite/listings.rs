@@ -3,7 +3,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::{not_found, require_item};
+use super::{execute_cached, not_found, require_item};
 use crate::ledger::Listing;
 use crate::Result;
 
@@ -53,7 +53,8 @@ pub(super) enum Change<'a> {
 /// Creates the listing if needed, applies `change` and returns the listing.
 pub(super) fn update(conn: &Connection, channel: &str, sku: &str, change: Change<'_>, now: i64) -> Result<Listing> {
     require_item(conn, sku)?;
-    conn.execute(
+    execute_cached(
+        conn,
         "INSERT INTO listings (channel, sku, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)
          ON CONFLICT (channel, sku) DO UPDATE SET updated_at = excluded.updated_at",
         params![channel, sku, now],
@@ -62,25 +63,29 @@ pub(super) fn update(conn: &Connection, channel: &str, sku: &str, change: Change
         Change::RemoteId(remote_id) => {
             if let Some(remote_id) = remote_id {
                 // The remote side decides which SKU a remote id carries: take it from any other.
-                conn.execute(
+                execute_cached(
+                    conn,
                     "UPDATE listings SET remote_id = NULL, updated_at = ?4
                      WHERE channel = ?1 AND remote_id = ?2 AND sku != ?3",
                     params![channel, remote_id, sku, now],
                 )?;
             }
-            conn.execute(
+            execute_cached(
+                conn,
                 "UPDATE listings SET remote_id = ?3 WHERE channel = ?1 AND sku = ?2",
                 params![channel, sku, remote_id],
             )?;
         }
         Change::Pushed(quantity) => {
-            conn.execute(
+            execute_cached(
+                conn,
                 "UPDATE listings SET last_pushed_quantity = ?3, last_pushed_at = ?4 WHERE channel = ?1 AND sku = ?2",
                 params![channel, sku, quantity, now],
             )?;
         }
         Change::Seen(quantity) => {
-            conn.execute(
+            execute_cached(
+                conn,
                 "UPDATE listings SET last_seen_quantity = ?3, last_seen_at = ?4 WHERE channel = ?1 AND sku = ?2",
                 params![channel, sku, quantity, now],
             )?;

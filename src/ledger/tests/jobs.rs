@@ -1017,3 +1017,81 @@ fn concurrent_runners_never_claim_a_job_twice_and_every_job_ends_done_once() {
         }
     }
 }
+
+/// How many jobs waiting or running have a stored claim lane other than the one their quantity,
+/// priority and listing give (zero when the schema's triggers kept every lane exact).
+fn stale_lanes(ledger: &SqliteLedger) -> i64 {
+    ledger.query_i64(
+        "SELECT COUNT(*) FROM jobs j LEFT JOIN listings l ON l.channel = j.channel AND l.sku = j.sku
+         WHERE j.status IN ('pending', 'running')
+           AND j.lane != CASE WHEN j.desired = 0 OR j.desired < l.last_pushed_quantity THEN 0
+                              WHEN j.priority THEN 1 ELSE 2 END",
+    )
+}
+
+#[test]
+fn the_stored_claim_lane_follows_quantities_priorities_and_pushes() {
+    let ledger = ledger();
+    ledger.upsert_item(&item("C", "C"), T0).unwrap();
+    let a = enqueue(&ledger, "A", 5, T0);
+    assert_eq!(claim(&ledger, "r1", T0), [a]);
+    // A's successor is a rise from nothing pushed yet; once 5 is pushed, 3 is a drop.
+    let a2 = enqueue(&ledger, "A", 3, T0 + 1);
+    assert_eq!(job(&ledger, a2).desired, 3);
+    assert_eq!(stale_lanes(&ledger), 0);
+    ledger.complete_job(a, "r1", T0 + 2).unwrap();
+    assert_eq!(ledger.query_i64(&format!("SELECT lane FROM jobs WHERE id = {a2}")), 0);
+    // Coalescing to a rise, then priority, then zero.
+    enqueue(&ledger, "A", 9, T0 + 3);
+    assert_eq!(ledger.query_i64(&format!("SELECT lane FROM jobs WHERE id = {a2}")), 2);
+    ledger
+        .enqueue_jobs(
+            &[NewJob {
+                priority: true,
+                ..NewJob::new(CH, "A", 9)
+            }],
+            T0 + 4,
+        )
+        .unwrap();
+    assert_eq!(ledger.query_i64(&format!("SELECT lane FROM jobs WHERE id = {a2}")), 1);
+    enqueue(&ledger, "A", 0, T0 + 5);
+    assert_eq!(ledger.query_i64(&format!("SELECT lane FROM jobs WHERE id = {a2}")), 0);
+    // A listing recorded directly, and a failed push back in line.
+    let c = enqueue(&ledger, "C", 4, T0 + 6);
+    ledger.record_listing_pushed(CH, "C", 8, T0 + 7).unwrap();
+    assert_eq!(ledger.query_i64(&format!("SELECT lane FROM jobs WHERE id = {c}")), 0);
+    assert_eq!(stale_lanes(&ledger), 0);
+    let claimed = claim(&ledger, "r2", T0 + 8);
+    assert_eq!(claimed, [a2, c], "zeros and drops, oldest first");
+    ledger.fail_job(c, "r2", "timeout", true, None, T0 + 9).unwrap();
+    ledger.complete_job(a2, "r2", T0 + 9).unwrap();
+    assert_eq!(stale_lanes(&ledger), 0);
+}
+
+#[test]
+fn completing_a_batch_records_each_job_and_skips_lost_claims() {
+    let ledger = ledger();
+    ledger.upsert_item(&item("C", "C"), T0).unwrap();
+    let ids: Vec<i64> = [("A", 1), ("B", 2), ("C", 3)]
+        .into_iter()
+        .map(|(sku, q)| enqueue(&ledger, sku, q, T0))
+        .collect();
+    assert_eq!(ledger.claim_jobs("r1", None, 100, 60, T0).unwrap().len(), 3);
+    // B's claim was taken over by r2.
+    ledger.execute_raw(&format!("UPDATE jobs SET claim_owner = 'r2' WHERE id = {}", ids[1]));
+    let before_b = job(&ledger, ids[1]);
+
+    let results = ledger.complete_jobs(&ids, "r1", T0 + 2).unwrap();
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[0].as_ref().unwrap().status, Done);
+    assert!(matches!(results[1], Err(Error::Conflict(_))), "{:?}", results[1]);
+    assert_eq!(results[2].as_ref().unwrap().status, Done);
+    assert_eq!(job(&ledger, ids[1]), before_b, "nothing written for the lost claim");
+    assert_eq!(ledger.listing(CH, "B").unwrap(), None);
+    assert_eq!(ledger.listing(CH, "C").unwrap().unwrap().last_pushed_quantity, Some(3));
+    assert!(ledger.complete_jobs(&[], "r1", T0 + 3).unwrap().is_empty());
+    assert_eq!(
+        ledger.complete_jobs(&[ids[0]], " ", T0 + 3).unwrap_err().kind(),
+        ErrorKind::Validation
+    );
+}
