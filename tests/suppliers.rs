@@ -151,6 +151,15 @@ fn a_paid_order_reaches_each_supplier_once_also_through_an_outage() {
         .as_deref()
         .unwrap_or_default()
         .contains("503"));
+
+    // Retention: delivered messages older than the cut-off go, younger ones stay.
+    assert_eq!(store.prune_done_messages(NOW).unwrap(), 0);
+    assert_eq!(store.prune_done_messages(clock.now() + 1).unwrap(), 2);
+    assert!(store
+        .list_messages(&MessageQuery::default())
+        .unwrap()
+        .messages
+        .is_empty());
 }
 
 #[test]
@@ -226,6 +235,9 @@ fn a_refused_message_is_dead_with_the_reason_and_bad_endpoints_are_refused() {
     let report = suppliers::send_messages(&store, &adapters, &fast_http(), "sender", 10, &clock).unwrap();
     assert_eq!(report.dead, 1);
     assert!(orchard.events().is_empty());
+    // A dead letter waits for an admin: retention never deletes it.
+    assert_eq!(store.prune_done_messages(clock.now() + 3600).unwrap(), 0);
+    assert_eq!(store.list_messages(&MessageQuery::default()).unwrap().messages.len(), 1);
     let listed = suppliers::endpoints(&store, &adapters).unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(

@@ -449,7 +449,7 @@ namespace InventorySync {
 		 * returns how many of each kind. Movements are never deleted; pending, running and dead
 		 * jobs are kept.
 		 *
-		 * @return array{sync_runs: int, drift: int, jobs: int, inbound: int, security: int}
+		 * @return array{sync_runs: int, drift: int, jobs: int, inbound: int, security: int, messages: int}
 		 * @throws Exception\ValidationException When $older_than is negative.
 		 */
 		public function prune( int $older_than ): array {}

@@ -962,6 +962,10 @@ pub trait LedgerStore {
 
     /// Messages newest first, of one destination and status or all.
     fn list_messages(&self, query: &MessageQuery) -> Result<MessagePage>;
+
+    /// Deletes delivered messages last changed before `older_than` (unix seconds); returns how
+    /// many. Pending, running and dead messages are kept.
+    fn prune_done_messages(&self, older_than: i64) -> Result<usize>;
 }
 
 impl ItemInput {

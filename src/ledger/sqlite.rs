@@ -749,6 +749,10 @@ impl LedgerStore for SqliteLedger {
         let limit = rules::page_limit(query.limit)?;
         messages::list(&self.lock(), query, limit)
     }
+
+    fn prune_done_messages(&self, older_than: i64) -> Result<usize> {
+        self.write(|tx| messages::prune_done(tx, older_than))
+    }
 }
 
 /// A list of texts as stored: a JSON array.

@@ -553,7 +553,7 @@ impl Ledger {
 
     /// Retention: deletes what is older than `$older_than` (unix seconds) from the logs —
     /// finished sync runs, drift records, done and superseded jobs, inbound events, security log
-    /// entries — and returns how many of each. Movements are never deleted (the ledger is
+    /// entries, delivered supplier messages — and returns how many of each. Movements are never deleted (the ledger is
     /// append-only); pending, running and dead jobs are kept.
     pub fn prune(&self, older_than: i64) -> PhpResult<Table> {
         Ok(self.prune_logs(older_than)?)
@@ -575,7 +575,8 @@ impl Ledger {
             .set("drift", s.prune_drift(older_than)?)?
             .set("jobs", s.prune_done_jobs(older_than)?)?
             .set("inbound", s.prune_inbound(older_than)?)?
-            .set("security", s.prune_security(older_than)?)
+            .set("security", s.prune_security(older_than)?)?
+            .set("messages", s.prune_done_messages(older_than)?)
             .map(Arr::build)
     }
 

@@ -64,8 +64,8 @@ final class PruneTest extends TestCase
         }
         $this->fill('NEW-1');
 
-        self::assertSame(['sync_runs' => 0, 'drift' => 0, 'jobs' => 0, 'inbound' => 0, 'security' => 0], $this->ledger->prune($old - 60));
-        self::assertSame(['sync_runs' => 1, 'drift' => 0, 'jobs' => 1, 'inbound' => 1, 'security' => 1], $this->ledger->prune($old + 1));
+        self::assertSame(['sync_runs' => 0, 'drift' => 0, 'jobs' => 0, 'inbound' => 0, 'security' => 0, 'messages' => 0], $this->ledger->prune($old - 60));
+        self::assertSame(['sync_runs' => 1, 'drift' => 0, 'jobs' => 1, 'inbound' => 1, 'security' => 1, 'messages' => 0], $this->ledger->prune($old + 1));
 
         $l = $this->ledger;
         self::assertCount(1, $l->syncRuns()['runs']);

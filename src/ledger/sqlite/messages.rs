@@ -160,3 +160,10 @@ pub(super) fn list(conn: &Connection, query: &MessageQuery, limit: u32) -> Resul
         next_before,
     })
 }
+
+/// Deletes delivered messages last changed before `older_than`.
+pub(super) fn prune_done(conn: &Connection, older_than: i64) -> Result<usize> {
+    Ok(conn
+        .prepare_cached("DELETE FROM messages WHERE status = 'done' AND updated_at < ?1")?
+        .execute([older_than])?)
+}
