@@ -97,25 +97,6 @@ if ($failed !== []) {
 }
 
 /**
- * Runs a command, passing its output (stdout and stderr, in order) through line by line, and
- * waits for it. Returns its exit code.
- *
- * @param list<string> $command
- */
-function run_child(array $command): int
-{
-    $process = proc_open($command, [0 => ['file', '/dev/null', 'r'], 1 => ['pipe', 'w'], 2 => ['redirect', 1]], $pipes);
-    if (!is_resource($process)) {
-        return 127;
-    }
-    while (($line = fgets($pipes[1])) !== false) {
-        echo $line;
-    }
-    fclose($pipes[1]);
-    return proc_close($process);
-}
-
-/**
  * A plain-text table with aligned columns.
  *
  * @param list<list<string>> $rows

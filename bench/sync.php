@@ -53,7 +53,7 @@ $dir = temp_dir('sync');
 $results = [];
 for ($run = 1; $run <= $runs; $run++) {
     $json = "$dir/figures-$run.json";
-    $code = passthrough([$binary, ...$options, "--json=$json"]);
+    $code = run_child([$binary, ...$options, "--json=$json"]);
     $result = is_file($json) ? json_decode((string) file_get_contents($json), true) : null;
     if ($code === 1) {
         disagree('bench_sync found quantities or jobs that are not what they should be (above)');
@@ -160,25 +160,6 @@ function each_run(array $results, callable $pick): array
 function pass_of(array $result, int $c, string $name): array
 {
     return array_column($result['channels'][$c]['passes'], null, 'pass')[$name];
-}
-
-/**
- * Runs a command with its output (stdout and stderr, in order) passed through; returns its exit
- * code.
- *
- * @param list<string> $command
- */
-function passthrough(array $command): int
-{
-    $process = proc_open($command, [0 => ['file', '/dev/null', 'r'], 1 => ['pipe', 'w'], 2 => ['redirect', 1]], $pipes);
-    if (!is_resource($process)) {
-        return 127;
-    }
-    while (($line = fgets($pipes[1])) !== false) {
-        echo $line;
-    }
-    fclose($pipes[1]);
-    return proc_close($process);
 }
 
 /**

@@ -153,7 +153,21 @@ pub(super) fn channel_rule(f: &Fields<'_>) -> Result<ChannelRule> {
         f.str("name")?.unwrap_or_else(|| format!("channel {channel_id}")),
     );
     rule.priority = f.int("priority")?.unwrap_or(0);
-    rule.mode = match f.str("mode")?.as_deref().unwrap_or("shared") {
+    rule.mode = allocation_mode(f)?;
+    rule.buffer = f.int("buffer")?.unwrap_or(0);
+    rule.max = f.int("max")?;
+    rule.zero_threshold = f.int("zero_threshold")?.unwrap_or(0);
+    rule.percent = f.u32("percent")?;
+    rule.include_incoming = f.bool("include_incoming")?.unwrap_or(false);
+    rule.include_supplier = f.bool("include_supplier")?.unwrap_or(false);
+    rule.eligible_locations = f.strings("locations")?.unwrap_or_default();
+    Ok(rule)
+}
+
+/// A rule's allocation mode: `shared` (the default; no weight) or `partitioned` with its weight.
+/// Shared by `Ledger::allocate` rules and saved channels.
+pub(super) fn allocation_mode(f: &Fields<'_>) -> Result<AllocationMode> {
+    Ok(match f.str("mode")?.as_deref().unwrap_or("shared") {
         "shared" => {
             if f.int("weight")?.is_some() {
                 return Err(Error::validation(
@@ -174,15 +188,7 @@ pub(super) fn channel_rule(f: &Fields<'_>) -> Result<ChannelRule> {
                 format!("must be \"shared\" or \"partitioned\", got {other:?}"),
             ))
         }
-    };
-    rule.buffer = f.int("buffer")?.unwrap_or(0);
-    rule.max = f.int("max")?;
-    rule.zero_threshold = f.int("zero_threshold")?.unwrap_or(0);
-    rule.percent = f.u32("percent")?;
-    rule.include_incoming = f.bool("include_incoming")?.unwrap_or(false);
-    rule.include_supplier = f.bool("include_supplier")?.unwrap_or(false);
-    rule.eligible_locations = f.strings("locations")?.unwrap_or_default();
-    Ok(rule)
+    })
 }
 
 /// `allocate_many()`'s options, read and checked before any SKU.

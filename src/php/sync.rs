@@ -9,6 +9,7 @@ use ext_php_rs::types::ZendHashTable;
 use serde_json::{json, Map, Value};
 
 use super::convert::{list_from, list_of, string_list, Arr, Fields};
+use super::stock::allocation_mode;
 use crate::channels::source::{PrimarySource, SourceConfig};
 use crate::channels::{Secret, Unpaced};
 use crate::crypto;
@@ -120,20 +121,7 @@ pub fn save_channel(store: &dyn LedgerStore, adapters: &Adapters, channel: &Zend
 }
 
 fn allocation_settings(f: &Fields<'_>) -> Result<AllocationSettings> {
-    let mode = match f.str("mode")?.as_deref().unwrap_or("shared") {
-        "shared" => AllocationMode::Shared,
-        "partitioned" => AllocationMode::Partitioned {
-            weight: f
-                .u32("weight")?
-                .ok_or_else(|| Error::validation(f.name("weight"), "is required in partitioned mode"))?,
-        },
-        other => {
-            return Err(Error::validation(
-                f.name("mode"),
-                format!("must be \"shared\" or \"partitioned\", got {other:?}"),
-            ))
-        }
-    };
+    let mode = allocation_mode(f)?;
     Ok(AllocationSettings {
         mode,
         priority: f.int("priority")?.unwrap_or(0),
@@ -275,8 +263,13 @@ pub fn sync_report_out(report: &SyncReport) -> Result<Table> {
         .build())
 }
 
+/// A name for this PHP process's claims when the caller gives none.
+fn runner_name() -> String {
+    format!("php-{}-{}", std::process::id(), super::now())
+}
+
 fn run_options(options: Option<&ZendHashTable>) -> Result<RunOptions> {
-    let mut run = RunOptions::new(format!("php-{}-{}", std::process::id(), super::now()));
+    let mut run = RunOptions::new(runner_name());
     if let Some(options) = options {
         let f = Fields::new(options, "", RUN_FIELDS)?;
         if let Some(owner) = f.str("owner")? {
@@ -745,7 +738,7 @@ pub fn supplier_endpoints(store: &dyn LedgerStore, adapters: &Adapters) -> Resul
 
 /// Sends due supplier messages: options `owner`, `limit`.
 pub fn send_messages(store: &dyn LedgerStore, adapters: &Adapters, options: Option<&ZendHashTable>) -> Result<Table> {
-    let mut owner = format!("php-{}-{}", std::process::id(), super::now());
+    let mut owner = runner_name();
     let mut limit = 100;
     if let Some(options) = options {
         let f = Fields::new(options, "", &["owner", "limit"])?;
