@@ -162,8 +162,10 @@ const KICK_RUN_SECONDS = 120;
 const LOCAL_CHANNEL = 'woocommerce_local';
 /** The channel kind applied in PHP with wc_update_product_stock(). */
 const LOCAL_CHANNEL_KIND = 'woocommerce_local';
-/** The location WooCommerce's own stock changes and orders are booked at. */
-const STORE_LOCATION = DEFAULT_LOCATION;
+/** The option naming the location WooCommerce's own stock changes and orders are booked at (default DEFAULT_LOCATION). */
+const OPTION_STORE_LOCATION = 'inventory_sync_store_location';
+/** wp-config.php: the store's location code; overrides OPTION_STORE_LOCATION. */
+const CONSTANT_STORE_LOCATION = 'INVENTORY_SYNC_STORE_LOCATION';
 /** Local-channel jobs claimed at a time, and the longest a queue run spends applying them (it runs after the extension's queue run, inside the headroom that run leaves under max_execution_time). */
 const LOCAL_JOBS_PER_CLAIM = 50;
 const LOCAL_RUN_BUDGET_MS  = 5000;
@@ -213,6 +215,7 @@ function option_names(): array {
 		OPTION_ALERT_STATE,
 		OPTION_PRODUCTS_WITHOUT_SKU,
 		OPTION_LAST_IMPORT,
+		OPTION_STORE_LOCATION,
 	);
 	foreach ( array_keys( WEBHOOK_PROVIDERS ) as $provider ) {
 		$names[] = webhook_secret_option( $provider );

@@ -4,7 +4,7 @@
  *
  * - A stock write in WooCommerce (admin edit, import, another plugin, REST: the
  *   `woocommerce_product_set_stock` / `woocommerce_variation_set_stock` actions, which CRUD saves
- *   fire too) becomes an `adjustment` to the new level at STORE_LOCATION. Our own writes (the
+ *   fire too) becomes an `adjustment` to the new level at the store location. Our own writes (the
  *   local channel) and an order's writes are not adjustments (Store_Writes).
  * - An order line's stock reduction / restoration (`woocommerce_reduce_order_item_stock`,
  *   `woocommerce_restore_order_item_stock`) becomes a `sale` / `return` keyed by order, line and
@@ -26,6 +26,8 @@ use InventorySync\Store_Writes;
 use function InventorySync\ledger;
 use function InventorySync\Sync\changed;
 use function InventorySync\Sync\guarded;
+use const InventorySync\CONSTANT_STORE_LOCATION;
+use const InventorySync\DEFAULT_LOCATION;
 use const InventorySync\EVENT_OPENING;
 use const InventorySync\EVENT_ORDER;
 use const InventorySync\EVENT_STOCK;
@@ -33,7 +35,7 @@ use const InventorySync\LOCAL_CHANNEL;
 use const InventorySync\META_ORDER_LINE_STOCK;
 use const InventorySync\OPTION_LAST_IMPORT;
 use const InventorySync\OPTION_PRODUCTS_WITHOUT_SKU;
-use const InventorySync\STORE_LOCATION;
+use const InventorySync\OPTION_STORE_LOCATION;
 use const InventorySync\WC_META_REDUCED_STOCK;
 
 defined( 'ABSPATH' ) || exit;
@@ -51,6 +53,17 @@ const ITEM_FIELDS = array( 'sku', 'name', 'product_id', 'thresholds', 'lead_time
 function woocommerce_available(): bool {
 	return class_exists( '\WC_Product' ) && function_exists( 'wc_get_product' ) && function_exists( 'wc_update_product_stock' )
 		&& function_exists( 'wc_get_product_id_by_sku' ) && function_exists( 'wc_get_products' );
+}
+
+/**
+ * The ledger location this store's stock changes and orders are booked at: the constant
+ * INVENTORY_SYNC_STORE_LOCATION when defined, else the setting, else DEFAULT_LOCATION (the
+ * location made at activation). A store that ships from one of several warehouses names it here.
+ */
+function store_location(): string {
+	$code = defined( CONSTANT_STORE_LOCATION ) ? constant( CONSTANT_STORE_LOCATION ) : get_option( OPTION_STORE_LOCATION, '' );
+	$code = is_string( $code ) ? trim( $code ) : '';
+	return '' === $code ? DEFAULT_LOCATION : $code;
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -211,13 +224,13 @@ function note_level( string $sku, ?int $level ): void {
 }
 
 /**
- * The SKU's on hand at STORE_LOCATION, or null when it has no level there.
+ * The SKU's on hand at the store location, or null when it has no level there.
  *
  * @throws \InventorySync\Exception\SyncException From the ledger.
  */
 function on_hand_at_store( string $sku ): ?int {
 	foreach ( ledger()->stock( $sku )['locations'] as $level ) {
-		if ( STORE_LOCATION === $level['location'] ) {
+		if ( store_location() === $level['location'] ) {
 			return (int) $level['on_hand'];
 		}
 	}
@@ -240,7 +253,7 @@ function newest_movement_id( string $sku ): int {
 }
 
 /**
- * Books the level WooCommerce now shows for $product's stock as an adjustment at STORE_LOCATION
+ * Books the level WooCommerce now shows for $product's stock as an adjustment at the store location
  * (nothing when the ledger already has that on hand there), then plans the SKU.
  *
  * A negative level (an oversold store) cannot be an on-hand count: it is booked as 0, and the
@@ -268,7 +281,7 @@ function book_level( $product ): void {
 						'sku'       => $sku,
 						'kind'      => 'adjustment',
 						'quantity'  => $on_hand,
-						'location'  => STORE_LOCATION,
+						'location'  => store_location(),
 						'origin'    => LOCAL_CHANNEL,
 						'reference' => 'product:' . $holder->get_id(),
 						'note'      => $level < 0 ? sprintf( 'WooCommerce stock set to %d (negative: booked as 0)', $level ) : sprintf( 'WooCommerce stock set to %d', $level ),
@@ -382,7 +395,7 @@ function book_line( $line, $order, string $sku, \WC_Product $holder, string $eve
 					'sku'       => $sku,
 					'kind'      => 'reduce' === $event ? 'sale' : 'return',
 					'quantity'  => $qty,
-					'location'  => STORE_LOCATION,
+					'location'  => store_location(),
 					'origin'    => LOCAL_CHANNEL,
 					'reference' => (string) $order->get_id(),
 				)
@@ -569,7 +582,7 @@ function import_products(): array {
 					'sku'       => $sku,
 					'kind'      => 'adjustment',
 					'quantity'  => max( 0, $level ),
-					'location'  => STORE_LOCATION,
+					'location'  => store_location(),
 					'origin'    => LOCAL_CHANNEL,
 					'reference' => 'product:' . $holder->get_id(),
 					'note'      => 'Opening balance from WooCommerce',

@@ -460,7 +460,36 @@ final class WooCommerceStoreTest extends TestCase
         self::assertNull(self::wcStock('gift'));
     }
 
-    public function test_11_the_import_is_an_admin_action_behind_capability_and_nonce(): void
+    public function test_11_orders_and_stock_edits_are_booked_at_the_store_location_the_owner_names(): void
+    {
+        self::inSite(<<<'PHP'
+            $l = \InventorySync\ledger();
+            $l->upsertLocation(['code' => 'SHOP', 'name' => 'Shop stock room', 'priority' => 1]);
+            $l->record(['event_id' => 'shop-mugs', 'sku' => 'WOO-MUG', 'kind' => 'receive', 'quantity' => 5, 'location' => 'SHOP', 'origin' => 'erp']);
+            \InventorySync\Sync\changed(['WOO-MUG'], 'erp');
+            update_option('inventory_sync_store_location', 'SHOP');
+            return true;
+            PHP);
+        $at = fn (): array => array_column(self::inSite('return \InventorySync\ledger()->stock("WOO-MUG")["locations"];'), 'on_hand', 'location');
+        $before = $at();
+        self::cron('inventory_sync_run_queue');
+        self::assertSame($before['MAIN'] + 5, self::wcStock('mug'), 'the store sells what both locations hold');
+
+        [$order, $lines] = self::order(['mug' => 2]);
+        self::setStatus($order, 'processing');
+        self::assertSame(['MAIN' => $before['MAIN'], 'SHOP' => 3], $at(), 'the sale is booked at SHOP, MAIN is untouched');
+        self::assertSame([["wc-order:$order:{$lines[self::$ids['mug']]}:reduce:1", 'sale', 2, 'SHOP']], array_map(fn ($m) => [$m['event_id'], $m['kind'], $m['quantity'], $m['location']], self::orderMovements($order)));
+
+        // Back to the default: the next order is booked at MAIN again.
+        self::inSite("delete_option('inventory_sync_store_location'); return true;");
+        [$second] = self::order(['mug' => 1]);
+        self::setStatus($second, 'processing');
+        self::assertSame(['MAIN' => $before['MAIN'] - 1, 'SHOP' => 3], $at());
+        self::cron('inventory_sync_run_queue');
+        self::assertSame($before['MAIN'] - 1 + 3, self::wcStock('mug'));
+    }
+
+    public function test_12_the_import_is_an_admin_action_behind_capability_and_nonce(): void
     {
         self::$site->login();
         $page = self::$site->request('GET', '/wp-admin/admin.php?page=inventory-sync', [], null, true);
@@ -485,7 +514,7 @@ final class WooCommerceStoreTest extends TestCase
         self::assertCount($count, self::movements());
     }
 
-    public function test_12_without_woocommerce_the_plugin_stays_out_of_its_way(): void
+    public function test_13_without_woocommerce_the_plugin_stays_out_of_its_way(): void
     {
         $site = Harness::site('no-woocommerce', ['plugins' => [Site::PLUGIN]]);
         try {
