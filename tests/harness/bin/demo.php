@@ -4,12 +4,15 @@
  * free port, and the main job run against it. Process groups are recorded in <dir>/pgids for
  * `./build.sh stop`.
  *
- * Today's main job (grows with each issue): seed a small catalogue over two warehouses into the
- * store's ledger and show a SKU's stock, history and channel allocation with explanations, alerts
- * and reorder advice; then configure the signing secret, deliver a signed webhook over HTTP, see a
- * forged one refused, and run WP-Cron; then start fake Shopify, eBay, wholesale-WooCommerce and
- * ERP servers, connect them as channels, run a full sync, sell a unit through the REST API and
- * show every channel updated to the ledger's allocation.
+ * Today's main job (grows with each issue): a WooCommerce store (the test stand-in, since
+ * WooCommerce itself cannot be installed here) whose four products are kept by the plugin; seed a
+ * small catalogue over two warehouses into the store's ledger and show a SKU's stock, history and
+ * channel allocation with explanations, alerts and reorder advice; then configure the signing
+ * secret, deliver a signed webhook over HTTP, see a forged one refused, and run WP-Cron; then
+ * start fake Shopify, eBay, wholesale-WooCommerce and ERP servers, connect them as channels, run
+ * a full sync, sell a unit through the REST API, and place an order in the store: each time every
+ * channel, the store included, shows the ledger's allocation seconds later, pushed by the queue
+ * kick (no cron run in between).
  */
 
 declare(strict_types=1);
@@ -31,28 +34,40 @@ function step(string $text): void
 $db = MariaDb::start($dir . '/mariadb');
 file_put_contents($pgids, $db->pgid() . "\n", FILE_APPEND);
 try {
-    $site = Site::create($db, $dir . '/site');
+    // The queue kick on, as in a real store (the harness turns it off for tests by default).
+    $site = Site::create($db, $dir . '/site', ['constants' => ['INVENTORY_SYNC_QUEUE_KICK' => true]]);
 } catch (\Throwable $e) {
     $db->stop();
     throw $e;
 }
 file_put_contents($pgids, $site->pgid() . "\n", FILE_APPEND);
 
-step('Seed the ledger: two warehouses, four SKUs, receipts, sales, a reservation');
+step('The store: four WooCommerce products with managed stock; the ledger: two warehouses, receipts, sales, a reservation');
 $seeded = $site->eval(<<<'PHP'
     $ledger = \InventorySync\ledger();
-    // Two named warehouses replace the default location made at activation.
+    // Two named warehouses replace the default location made at activation; the web shop
+    // ships from WH1, so its orders and stock edits are booked there.
     $ledger->upsertLocation(['code' => 'MAIN', 'name' => 'Main warehouse', 'priority' => 0, 'active' => false]);
     $ledger->upsertLocation(['code' => 'WH1', 'name' => 'Main warehouse', 'priority' => 1]);
     $ledger->upsertLocation(['code' => 'WH2', 'name' => 'Overflow store room', 'priority' => 2]);
+    update_option('inventory_sync_store_location', 'WH1');
     $items = [
         ['sku' => 'TEE-RED-M', 'name' => 'Red tee, M', 'lead_time_days' => 10, 'moq' => 24, 'pack_size' => 12, 'supplier' => 'Threadworks'],
         ['sku' => 'TEE-RED-L', 'name' => 'Red tee, L', 'lead_time_days' => 10, 'moq' => 24, 'pack_size' => 12, 'supplier' => 'Threadworks'],
         ['sku' => 'MUG-BLUE', 'name' => 'Blue mug', 'lead_time_days' => 21, 'pack_size' => 36, 'supplier' => 'Kiln & Co'],
         ['sku' => 'CAP-BLACK', 'name' => 'Black cap', 'lead_time_days' => 7, 'supplier' => 'Capital Caps', 'thresholds' => ['critical' => 2, 'low' => 5, 'warning' => 10]],
     ];
+    $products = [];
     foreach ($items as $item) {
-        $ledger->upsertItem($item);
+        // The shop's product, made as an admin would (managed stock, none on the shelf yet: the
+        // plugin books that 0 at WH1 and from then on writes the ledger's allocation into it).
+        $product = new WC_Product_Simple();
+        $product->set_name($item['name']);
+        $product->set_sku($item['sku']);
+        $product->set_manage_stock(true);
+        $product->set_stock_quantity(0);
+        $products[$item['sku']] = $product->save();
+        $ledger->upsertItem($item + ['product_id' => $products[$item['sku']]]);
     }
     $day = 86400;
     $now = time();
@@ -77,8 +92,10 @@ $seeded = $site->eval(<<<'PHP'
         'recorded' => count(array_filter($results, fn ($r) => $r['ok'] && !$r['replayed'])),
         'replayed' => count(array_filter($replays, fn ($r) => $r['ok'] && $r['replayed'])),
         'reserved' => $held['levels'][0]['reserved'],
+        'products' => $products,
     ];
     PHP);
+printf("WooCommerce products: %s\n", implode(', ', array_map(fn ($sku, $id) => "#$id $sku", array_keys($seeded['products']), $seeded['products'])));
 printf("recorded %d movements; the same batch sent again: %d replays, nothing changed; reserved %d for a checkout\n", $seeded['recorded'], $seeded['replayed'], $seeded['reserved']);
 
 step('Stock of TEE-RED-M');
@@ -152,8 +169,7 @@ file_put_contents($pgids, $fakes->pgid() . "\n", FILE_APPEND);
 $connected = $site->eval(sprintf(<<<'PHP'
     $l = \InventorySync\ledger();
     $c = %s;
-    // This store's own channel stays off here: the demo catalogue has no WooCommerce products.
-    $l->saveChannel(['key' => 'woocommerce_local', 'kind' => 'woocommerce_local', 'name' => 'This store', 'enabled' => false]);
+    // This store's own channel was made at activation: it is listed with the others below.
     $l->saveChannel(['key' => 'shopify', 'kind' => 'shopify', 'name' => 'Shopify', 'allocation' => ['buffer' => 2, 'max' => 30]] + $c['shopify']);
     $l->saveChannel(['key' => 'ebay', 'kind' => 'ebay', 'name' => 'eBay', 'allocation' => ['mode' => 'partitioned', 'weight' => 2, 'priority' => 1]] + $c['ebay']);
     $l->saveChannel(['key' => 'wholesale', 'kind' => 'woocommerce_remote', 'name' => 'Wholesale store', 'allocation' => ['mode' => 'partitioned', 'weight' => 1, 'priority' => 2]] + $c['woocommerce_remote']);
@@ -180,11 +196,36 @@ $expected = function () use ($site, $skus): array {
         return $out;
         PHP, var_export($skus, true)));
 };
-$kinds = ['shopify' => 'Shopify', 'ebay' => 'eBay', 'woocommerce_remote' => 'Wholesale', 'webhook' => 'ERP'];
+$kinds = ['woocommerce_local' => 'This store', 'shopify' => 'Shopify', 'ebay' => 'eBay', 'woocommerce_remote' => 'Wholesale', 'webhook' => 'ERP'];
+// What every channel shows now: the fakes' state, and this store's WooCommerce stock.
+$remote = function () use ($site, $fakes, $seeded): array {
+    $state = $fakes->state();
+    $state['woocommerce_local'] = $site->eval(sprintf('return array_map(fn ($id) => wc_get_product($id)->get_stock_quantity(), %s);', var_export($seeded['products'], true)));
+    return $state;
+};
+// Waits (at most 20 s) until every channel shows what the ledger allocates; returns the seconds.
+$converge = function () use ($remote, $expected, $skus, $kinds): ?float {
+    $started = microtime(true);
+    do {
+        $now = $remote();
+        $want = $expected();
+        $same = true;
+        foreach ($skus as $sku) {
+            foreach (array_keys($kinds) as $kind) {
+                $same = $same && ($now[$kind][$sku] ?? null) === $want[$kind][$sku];
+            }
+        }
+        if ($same) {
+            return microtime(true) - $started;
+        }
+        usleep(100_000);
+    } while (microtime(true) - $started < 20);
+    return null;
+};
 $table = function (array $remote, array $want) use ($skus, $kinds): bool {
     printf("%-10s", 'SKU');
     foreach ($kinds as $label) {
-        printf(" %16s", $label);
+        printf(" %13s", $label);
     }
     echo "\n";
     $all = true;
@@ -193,7 +234,7 @@ $table = function (array $remote, array $want) use ($skus, $kinds): bool {
         foreach (array_keys($kinds) as $kind) {
             $ok = ($remote[$kind][$sku] ?? null) === $want[$kind][$sku];
             $all = $all && $ok;
-            printf(" %10s %s", json_encode($remote[$kind][$sku] ?? null) . '/' . $want[$kind][$sku], $ok ? 'ok   ' : 'DIFF ');
+            printf(" %7s %s", json_encode($remote[$kind][$sku] ?? null) . '/' . $want[$kind][$sku], $ok ? 'ok   ' : 'DIFF ');
         }
         echo "\n";
     }
@@ -202,24 +243,46 @@ $table = function (array $remote, array $want) use ($skus, $kinds): bool {
 };
 
 step('Full sync: plan every SKU for every channel, then run the queue (as WP-Cron does)');
-$plan = $site->eval('return \\InventorySync\\ledger()->syncFull();');
-$run = $site->eval("return \\InventorySync\\ledger()->runQueue(['budget_ms' => 20000]);");
-printf("planned %d jobs; queue run: pushed %d in %d HTTP calls, %d failed, %d ms\n", $plan['enqueued'], $run['pushed'], $run['calls'], $run['failed'], $run['elapsed_ms']);
-$synced = $table($fakes->state(), $expected());
+[$plan, $run, $local] = $site->eval(<<<'PHP'
+    $l = \InventorySync\ledger();
+    return [$l->syncFull(), $l->runQueue(['budget_ms' => 20000]), \InventorySync\Store\apply_local_jobs()];
+    PHP);
+printf("planned %d jobs; queue run: pushed %d in %d HTTP calls, %d failed, %d ms; this store: %d products set\n", $plan['enqueued'], $run['pushed'], $run['calls'], $run['failed'], $run['elapsed_ms'], $local['applied']);
+$synced = $converge() !== null;
+$table($remote(), $expected());
 
-step('Sell a unit: a POS sale of TEE-RED-L through the REST API, then the queue run');
+step('Sell a unit: a POS sale of TEE-RED-L through the REST API; the queue kick pushes it');
 $posKey = $site->eval("return \\InventorySync\\ledger()->issueApiKey(['name' => 'POS till', 'scopes' => ['read', 'write']], random_bytes(32))['key'];");
 $saleBody = json_encode(['event_id' => 'pos-till-1-' . date('YmdHis'), 'sku' => 'TEE-RED-L', 'kind' => 'sale', 'quantity' => 1, 'location' => 'WH1', 'reference' => 'till 1']);
 $sale = $site->request('POST', '/wp-json/inventory-sync/v1/movements', ['X-API-Key' => $posKey, 'Content-Type' => 'application/json'], $saleBody);
-printf("POST /wp-json/inventory-sync/v1/movements (sale of 1) → HTTP %d; jobs waiting: %d\n", $sale->status, $site->eval("return \\InventorySync\\ledger()->jobCounts()['pending'];"));
-$site->eval("do_action('inventory_sync_run_queue'); return true;");
-$after = $fakes->state();
-$sold = $table($after, $expected());
+printf("POST /wp-json/inventory-sync/v1/movements (sale of 1) → HTTP %d\n", $sale->status);
+$waited = $converge();
+$after = $remote();
+$sold = $table($after, $expected()) && $waited !== null;
+printf("every channel showed it %s after the sale was answered (no cron run in between)\n", $waited === null ? 'NOT within 20 s' : sprintf('%.1f s', $waited));
 $changed = [];
 foreach ($kinds as $kind => $label) {
     $changed[] = sprintf('%s %d', $label, $after[$kind]['TEE-RED-L']);
 }
 echo 'TEE-RED-L now shows: ' . implode(', ', $changed) . "\n";
+step('A customer orders 2 × TEE-RED-M and 1 × CAP-BLACK in the store (WooCommerce checkout, order paid)');
+$order = $site->eval(sprintf(<<<'PHP'
+    $order = wc_create_order();
+    foreach (%s as $id => $qty) {
+        $order->add_product(wc_get_product($id), $qty);
+    }
+    $order->update_status('processing');
+    return $order->get_id();
+    PHP, var_export([$seeded['products']['TEE-RED-M'] => 2, $seeded['products']['CAP-BLACK'] => 1], true)));
+foreach ($site->eval(sprintf('return \\InventorySync\\ledger()->history(["limit" => 5])["movements"];')) as $m) {
+    if ($m['reference'] === (string) $order) {
+        printf("booked: %s %d × %s at %s (%s, event %s)\n", $m['kind'], $m['quantity'], $m['sku'], $m['location'], $m['origin'], $m['event_id']);
+    }
+}
+$waited = $converge();
+$ordered = $table($remote(), $expected()) && $waited !== null;
+printf("every channel showed it %s after the order was placed (no cron run in between)\n", $waited === null ? 'NOT within 20 s' : sprintf('%.1f s', $waited));
+
 $lastRuns = $site->eval("return \\InventorySync\\ledger()->syncRuns(['limit' => 3])['runs'];");
 foreach ($lastRuns as $r) {
     printf("sync run #%d %-6s %-5s pushed %d, calls %d\n", $r['id'], $r['kind'], $r['status'], $r['pushed'], $r['calls']);
@@ -231,7 +294,7 @@ printf("curl -i -X POST %s/wp-json/inventory-sync/v1/webhooks/generic \\\n  -H '
 echo "(sets MUG-BLUE in WH2 to 64; sending it twice changes stock once)\n";
 
 $ready = $ok->status === 202 && $bad->status === 401 && $seeded['recorded'] === 11 && $seeded['replayed'] === 11
-    && $synced && $sale->status === 201 && $sold;
+    && $synced && $sale->status === 201 && $sold && $ordered;
 printf(
     "\n\033[1mDemo store %s\033[0m\n  URL:    %s/wp-admin/admin.php?page=inventory-sync\n  Login:  %s / %s\n  Stop:   ./build.sh stop\n",
     $ready ? 'is running' : 'is running, but the main job FAILED (see above)',
