@@ -216,6 +216,7 @@ cmd_test() {
 # ---------------------------------------------------------------------------------------------
 cmd_bench() {
   build_extension
+  build_fakes
   say "cargo build --release --example bench_sync"
   cargo build --release --locked --example bench_sync
   say "benchmarks (bench/run.php; results in target/bench/)"

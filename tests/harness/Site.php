@@ -41,10 +41,10 @@ final class Site
     /**
      * Builds, installs and starts a site. Options: `extension` (load it, default true), `plugins`
      * to activate (default the stand-in and ours), `constants` for wp-config.php (`{site}` in a
-     * string stands for the site directory; added to DEFAULT_CONSTANTS), and `prepare`,
+     * string stands for the site directory; added to DEFAULT_CONSTANTS; null leaves one undefined), and `prepare`,
      * a callable given the site directory before WordPress is installed.
      *
-     * @param array{extension?: bool, plugins?: list<string>, constants?: array<string, scalar>, prepare?: callable(string): void} $options
+     * @param array{extension?: bool, plugins?: list<string>, constants?: array<string, scalar|null>, prepare?: callable(string): void} $options
      */
     public static function create(MariaDb $db, string $dir, array $options = []): self
     {
@@ -81,6 +81,9 @@ final class Site
     {
         $extra = '';
         foreach ($this->constants as $name => $value) {
+            if ($value === null) {
+                continue; // null: not defined (e.g. leave a setting to its option)
+            }
             // "{site}" in a string constant stands for this site's directory.
             $value = is_string($value) ? str_replace('{site}', $this->dir, $value) : $value;
             $extra .= sprintf("define( %s, %s );\n", var_export($name, true), var_export($value, true));
