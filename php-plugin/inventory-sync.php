@@ -53,6 +53,7 @@ require_once __DIR__ . '/includes/cron.php';
 require_once __DIR__ . '/includes/health.php';
 require_once __DIR__ . '/includes/alerts.php';
 require_once __DIR__ . '/includes/class-queue-kick-controller.php';
+require_once __DIR__ . '/includes/class-supplier-replies-controller.php';
 if ( is_admin() ) {
 	require_once __DIR__ . '/includes/admin/namespace.php';
 	require_once __DIR__ . '/includes/admin/store.php';

@@ -35,6 +35,8 @@ const ROUTE_HISTORY          = '/history';
 const ROUTE_HEALTH           = '/health';
 /** The queue kick: a loopback POST that starts a queue run (see cron.php). */
 const ROUTE_QUEUE_KICK       = '/queue/kick';
+/** Suppliers answer the orders they were sent (acknowledged, shipped). */
+const ROUTE_SUPPLIER_REPLIES = '/supplier-replies';
 /** Inbound webhook providers: route segment => signature scheme. */
 const WEBHOOK_PROVIDERS = array(
 	'generic'     => 'generic',

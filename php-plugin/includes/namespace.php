@@ -88,6 +88,7 @@ function action_rest_api_init(): void {
 	( new Movements_Controller() )->register_routes();
 	( new Health_Controller() )->register_routes();
 	( new Queue_Kick_Controller() )->register_routes();
+	( new Supplier_Replies_Controller() )->register_routes();
 }
 
 /**

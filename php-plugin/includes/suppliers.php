@@ -3,8 +3,9 @@
  * Supplier order routing (the distribution interface): when an order is paid, its lines go to
  * the extension, which groups them by each item's supplier and queues one signed message per
  * supplier (once per order, however often the hooks fire); the queue pass sends them with
- * retries and dead letters. Suppliers answer through the inbound webhook API with keys limited to
- * their own SKUs.
+ * retries and dead letters. Suppliers answer through the inbound API with keys limited to their
+ * own SKUs: stock as movements, acknowledgements and shipments on `POST /supplier-replies`
+ * (Supplier_Replies_Controller), which become notes on the order (note_reply()).
  *
  * @package InventorySync
  */
@@ -79,4 +80,23 @@ function order_lines( $order ): array {
 		);
 	}
 	return $lines;
+}
+
+/**
+ * A supplier's new reply (acknowledged, shipped) as a private note on the WooCommerce order,
+ * with the tracking page when the supplier gave one.
+ *
+ * @param array<string, mixed> $outcome What Ledger::supplierReply() returned.
+ */
+function note_reply( array $outcome ): void {
+	$order = function_exists( 'wc_get_order' ) ? wc_get_order( (int) $outcome['order_id'] ) : false;
+	if ( ! $order ) {
+		return;
+	}
+	$note = (string) $outcome['summary'];
+	if ( is_string( $outcome['tracking_url'] ) ) {
+		/* translators: %s: the supplier's tracking page address. */
+		$note .= ' ' . sprintf( __( 'Tracking: %s', 'inventory-sync' ), esc_url_raw( $outcome['tracking_url'] ) );
+	}
+	$order->add_order_note( $note );
 }

@@ -429,6 +429,17 @@ namespace InventorySync {
 		 */
 		public function routeOrder( string $order_id, array $lines ): array {}
 
+		/**
+		 * Accepts a supplier's reply about an order it was sent (order.acknowledged or
+		 * order.shipped), once per supplier and reply id.
+		 *
+		 * @param array{id: string, type: string, order_id: string, lines?: list<array{sku: string, quantity: int}>, carrier?: string, tracking_number?: string, tracking_url?: string} $reply
+		 * @return array{duplicate: bool, supplier: string, id: string, type: string, order_id: string, lines: list<array{sku: string, quantity: int}>, carrier: ?string, tracking_number: ?string, tracking_url: ?string, summary: string}
+		 * @throws Exception\ValidationException A malformed reply, a line not sent to this supplier, more units than it was asked for.
+		 * @throws Exception\NotFoundException The order was never sent to this supplier.
+		 */
+		public function supplierReply( string $supplier, array $reply ): array {}
+
 		/** Saves a supplier's endpoint (URL, whsec_ secret stored encrypted; null keeps the stored one). */
 		public function saveSupplierEndpoint( string $supplier, string $url, ?string $secret = null ): void {}
 

@@ -960,6 +960,9 @@ pub trait LedgerStore {
     /// Puts a dead message back in line (attempts reset). [`Error::Conflict`] for another status.
     fn retry_message(&self, id: i64, now: i64) -> Result<Message>;
 
+    /// The message with this unique key (`NewMessage::key`), if any.
+    fn find_message(&self, key: &str) -> Result<Option<Message>>;
+
     /// Messages newest first, of one destination and status or all.
     fn list_messages(&self, query: &MessageQuery) -> Result<MessagePage>;
 

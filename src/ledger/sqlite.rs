@@ -745,6 +745,10 @@ impl LedgerStore for SqliteLedger {
         self.write(|tx| messages::retry(tx, id, now))
     }
 
+    fn find_message(&self, key: &str) -> Result<Option<Message>> {
+        messages::find_by_key(&self.lock(), key)
+    }
+
     fn list_messages(&self, query: &MessageQuery) -> Result<MessagePage> {
         let limit = rules::page_limit(query.limit)?;
         messages::list(&self.lock(), query, limit)

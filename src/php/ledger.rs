@@ -518,6 +518,17 @@ impl Ledger {
         Ok(sync::route_order(self.store(), &order_id, lines, super::now())?)
     }
 
+    /// Accepts supplier `$supplier`'s reply about an order it was sent: `id` (the supplier's,
+    /// once per supplier), `type` (`order.acknowledged` or `order.shipped`), `order_id`, and for
+    /// a shipment `lines` (`[['sku', 'quantity'], …]`, none: every line it was sent), `carrier`,
+    /// `tracking_number`, `tracking_url`. Returns the reply checked, `duplicate` (it had been
+    /// received before: do nothing again) and a one-line `summary`. Lines that were not sent to
+    /// this supplier, or more units than it was asked for, are refused; an order never sent to it
+    /// is not found.
+    pub fn supplier_reply(&self, supplier: String, reply: &ZendHashTable) -> PhpResult<Table> {
+        Ok(sync::supplier_reply(self.store(), &supplier, reply, super::now())?)
+    }
+
     /// Saves a supplier's endpoint: URL and Standard Webhooks secret (`whsec_…`, stored
     /// encrypted; null or blank keeps the stored one).
     pub fn save_supplier_endpoint(&self, supplier: String, url: String, secret: Option<String>) -> PhpResult<()> {

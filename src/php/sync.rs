@@ -8,7 +8,7 @@ use ext_php_rs::boxed::ZBox;
 use ext_php_rs::types::ZendHashTable;
 use serde_json::{json, Map, Value};
 
-use super::convert::{list_from, list_of, string_list, Arr, Fields};
+use super::convert::{list, list_from, list_of, string_list, Arr, Fields};
 use super::stock::allocation_mode;
 use crate::channels::source::{PrimarySource, SourceConfig};
 use crate::channels::{Secret, Unpaced};
@@ -19,6 +19,7 @@ use crate::ledger::{
 };
 use crate::ledger::{Message, MessageQuery, MessageStatus};
 use crate::stock::AllocationMode;
+use crate::sync::supplier_replies::{self, ReplyKind, SupplierReply};
 use crate::sync::suppliers::{self, OrderLine};
 use crate::sync::{self, Adapters, PlanCounts, PullReport, RunOptions, SyncReport, SystemClock};
 use crate::{Error, Result};
@@ -717,6 +718,60 @@ pub fn route_order(store: &dyn LedgerStore, order_id: &str, lines: &ZendHashTabl
     Ok(Arr::new()
         .set("messages", messages.build())?
         .set("unrouted", unrouted.build())?
+        .build())
+}
+
+const REPLY_FIELDS: &[&str] = &[
+    "id",
+    "type",
+    "order_id",
+    "lines",
+    "carrier",
+    "tracking_number",
+    "tracking_url",
+];
+const SHIPPED_LINE_FIELDS: &[&str] = &["sku", "quantity"];
+
+/// Accepts a supplier's reply about an order it was sent (see [`supplier_replies`]).
+pub fn supplier_reply(store: &dyn LedgerStore, supplier: &str, reply: &ZendHashTable, now: i64) -> Result<Table> {
+    let f = Fields::new(reply, "", REPLY_FIELDS)?;
+    let lines = match reply.get("lines").filter(|v| !v.is_null()) {
+        None => Vec::new(),
+        Some(value) => list(value, "lines")?
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let line = Fields::of(v, &format!("lines[{i}]"), SHIPPED_LINE_FIELDS)?;
+                Ok((line.req_str("sku")?, line.req_int("quantity")?))
+            })
+            .collect::<Result<_>>()?,
+    };
+    let reply = SupplierReply {
+        id: f.req_str("id")?,
+        kind: ReplyKind::parse(&f.req_str("type")?)?,
+        order_id: f.req_str("order_id")?,
+        lines,
+        carrier: f.str("carrier")?,
+        tracking_number: f.str("tracking_number")?,
+        tracking_url: f.str("tracking_url")?,
+    };
+    let outcome = supplier_replies::accept_reply(store, supplier, &reply, now)?;
+    let r = &outcome.reply;
+    let mut lines = Arr::new();
+    for (sku, quantity) in &r.lines {
+        lines = lines.push(Arr::new().set("sku", sku.as_str())?.set("quantity", *quantity)?.build())?;
+    }
+    Ok(Arr::new()
+        .set("duplicate", outcome.duplicate)?
+        .set("supplier", supplier.trim())?
+        .set("id", r.id.as_str())?
+        .set("type", r.kind.topic())?
+        .set("order_id", r.order_id.as_str())?
+        .set("lines", lines.build())?
+        .set("carrier", r.carrier.clone())?
+        .set("tracking_number", r.tracking_number.clone())?
+        .set("tracking_url", r.tracking_url.clone())?
+        .set("summary", outcome.summary.as_str())?
         .build())
 }
 

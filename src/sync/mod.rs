@@ -18,6 +18,7 @@ pub mod plan;
 pub mod pull;
 pub mod reconcile;
 pub mod runner;
+pub mod supplier_replies;
 pub mod suppliers;
 
 pub use engine::{full, incremental, sync_skus, PlanCounts, SyncReport, INCREMENTAL_CURSOR};

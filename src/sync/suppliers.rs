@@ -97,7 +97,7 @@ pub fn route_order(store: &dyn LedgerStore, order_id: &str, lines: &[OrderLine],
             &NewMessage {
                 destination: supplier.clone(),
                 topic: TOPIC_ORDER_PAID.into(),
-                key: format!("order:{order_id}:supplier:{supplier}"),
+                key: order_message_key(order_id, &supplier),
                 payload: payload.to_string(),
             },
             now,
@@ -105,6 +105,11 @@ pub fn route_order(store: &dyn LedgerStore, order_id: &str, lines: &[OrderLine],
         report.messages.push((supplier, message.id, created));
     }
     Ok(report)
+}
+
+/// The unique key of order `order_id`'s message to `supplier`.
+pub fn order_message_key(order_id: &str, supplier: &str) -> String {
+    format!("order:{order_id}:supplier:{supplier}")
 }
 
 /// Where a supplier's messages go.

@@ -15,7 +15,9 @@ use PHPUnit\Framework\TestCase;
  * lines from two suppliers reaches two fake supplier endpoints (Standard Webhooks receivers that
  * check the signature) once each, also when one of them is down for a while; the order's hooks
  * firing again send nothing more; a line without a supplier is logged; endpoint secrets are
- * stored encrypted and shown masked.
+ * stored encrypted and shown masked. Suppliers answer through the inbound API with keys limited
+ * to them: stock for their own SKUs only, acknowledgements and shipments of the orders they were
+ * sent (once each, as order notes), nothing about other suppliers' lines or orders.
  */
 final class SupplierRoutingTest extends TestCase
 {
@@ -23,6 +25,8 @@ final class SupplierRoutingTest extends TestCase
     private static FakeChannels $fakes;
     /** @var array<string, int> SKU => product id */
     private static array $products = [];
+    /** The order test_02 places, which test_03's suppliers answer. */
+    private static int $order = 0;
 
     public static function setUpBeforeClass(): void
     {
@@ -93,6 +97,7 @@ final class SupplierRoutingTest extends TestCase
             $order->update_status('processing');
             return $order->get_id();
             PHP, var_export(self::$products, true)));
+        self::$order = $order;
         $messages = self::$site->eval("return \\InventorySync\\ledger()->messages()['messages'];");
         self::assertCount(2, $messages, 'one message per supplier');
         self::assertSame(['Tropics', 'Orchard'], array_column($messages, 'destination'));
@@ -133,5 +138,82 @@ final class SupplierRoutingTest extends TestCase
 
         // The line no supplier receives is logged for the owner.
         self::assertStringContainsString('BAG (the item has no supplier)', self::$site->rawErrorLog());
+    }
+
+    public function test_03_suppliers_answer_with_keys_limited_to_them(): void
+    {
+        self::assertGreaterThan(0, self::$order, 'test_02 placed the order');
+        $keys = self::$site->eval(<<<'PHP'
+            $l = \InventorySync\ledger();
+            $issue = fn (array $spec) => $l->issueApiKey($spec, random_bytes(32))['key'];
+            return [
+                'Orchard' => $issue(['name' => 'Orchard portal', 'scopes' => ['read', 'write'], 'supplier' => 'Orchard']),
+                'Tropics' => $issue(['name' => 'Tropics portal', 'scopes' => ['read', 'write'], 'supplier' => 'Tropics']),
+                'erp' => $issue(['name' => 'ERP', 'scopes' => ['read', 'write']]),
+                'reader' => $issue(['name' => 'Orchard reader', 'scopes' => ['read'], 'supplier' => 'Orchard']),
+            ];
+            PHP);
+        $post = fn (string $route, ?string $key, string $body) => self::$site->request('POST', '/wp-json/inventory-sync/v1' . $route, array_filter(['X-API-Key' => $key, 'Content-Type' => 'application/json']), $body);
+        $reply = fn (?string $key, array $reply) => $post('/supplier-replies', $key, json_encode($reply));
+        $notes = fn (): array => array_column(self::$site->eval(sprintf('return array_map(fn ($n) => (array) $n, wc_get_order_notes(["order_id" => %d]));', self::$order)), 'content');
+        $onHand = fn (string $sku): int => self::$site->eval(sprintf('return \\InventorySync\\ledger()->stock(%s)["on_hand"];', var_export($sku, true)));
+
+        // Stock: a supplier's key moves its own SKUs only.
+        $apple = $onHand('APPLE');
+        $count = $post('/movements', $keys['Orchard'], json_encode(['event_id' => 'orchard-count-1', 'sku' => 'APPLE', 'kind' => 'receive', 'quantity' => 12, 'location' => 'MAIN']));
+        self::assertSame(201, $count->status, $count->body);
+        self::assertSame($apple + 12, $onHand('APPLE'));
+        $mango = $onHand('MANGO');
+        $foreign = $post('/movements', $keys['Orchard'], json_encode(['event_id' => 'orchard-count-2', 'sku' => 'MANGO', 'kind' => 'receive', 'quantity' => 5, 'location' => 'MAIN']));
+        self::assertSame(403, $foreign->status, $foreign->body);
+        self::assertSame($mango, $onHand('MANGO'), 'another supplier\'s SKU is not touched');
+
+        // An acknowledgement: once, as a note on the order.
+        $ack = ['id' => 'ack-77', 'type' => 'order.acknowledged', 'order_id' => (string) self::$order];
+        $first = $reply($keys['Orchard'], $ack);
+        self::assertSame(201, $first->status, $first->body);
+        self::assertFalse($first->json()['duplicate']);
+        self::assertSame(['Orchard acknowledged order ' . self::$order . '.'], $notes());
+        $again = $reply($keys['Orchard'], $ack);
+        self::assertSame(200, $again->status, $again->body);
+        self::assertTrue($again->json()['duplicate']);
+        self::assertCount(1, $notes(), 'the same reply again adds nothing');
+
+        // A shipment of part of its lines, with tracking.
+        $shipped = $reply($keys['Orchard'], ['id' => 'ship-1', 'type' => 'order.shipped', 'order_id' => (string) self::$order, 'lines' => [['sku' => 'APPLE', 'quantity' => 2]], 'carrier' => 'DHL', 'tracking_number' => '00340434', 'tracking_url' => 'https://track.example/00340434']);
+        self::assertSame(201, $shipped->status, $shipped->body);
+        self::assertSame([['sku' => 'APPLE', 'quantity' => 2]], $shipped->json()['lines']);
+        self::assertSame('Orchard shipped order ' . self::$order . ': 2 × APPLE (DHL, tracking 00340434). Tracking: https://track.example/00340434', $notes()[0]);
+
+        // Refused, changing nothing: another supplier's line, more than ordered, an order never
+        // sent to this supplier, a key without a supplier or without write, no key, bad JSON.
+        $refusals = [
+            [$keys['Orchard'], json_encode(['id' => 'ship-2', 'type' => 'order.shipped', 'order_id' => (string) self::$order, 'lines' => [['sku' => 'MANGO', 'quantity' => 1]]]), 400, 'lines[0].sku'],
+            [$keys['Orchard'], json_encode(['id' => 'ship-3', 'type' => 'order.shipped', 'order_id' => (string) self::$order, 'lines' => [['sku' => 'PEAR', 'quantity' => 4]]]), 400, 'lines[0].quantity'],
+            [$keys['Orchard'], json_encode(['id' => 'ship-4', 'type' => 'order.shipped', 'order_id' => '999999']), 404, 'never sent to supplier Orchard'],
+            [$keys['Tropics'], json_encode(['id' => 'ship-5', 'type' => 'order.shipped', 'order_id' => (string) self::$order, 'lines' => [['sku' => 'APPLE', 'quantity' => 1]]]), 400, 'lines[0].sku'],
+            [$keys['Orchard'], json_encode(['id' => 'ship-6', 'type' => 'order.cancelled', 'order_id' => (string) self::$order]), 400, 'type'],
+            [$keys['Orchard'], json_encode(['id' => 'ship-7', 'type' => 'order.shipped', 'order_id' => (string) self::$order, 'colour' => 'red']), 400, 'colour'],
+            [$keys['erp'], json_encode($ack + ['id' => 'erp-1']), 403, 'limited to a supplier'],
+            [$keys['reader'], json_encode(['id' => 'read-1'] + $ack), 403, ''],
+            [null, json_encode($ack), 401, ''],
+            [$keys['Orchard'], '{"id": "ack-78", "type": ', 400, 'rest_invalid_json'],
+            [$keys['Orchard'], '["ack-79"]', 400, 'JSON object'],
+        ];
+        foreach ($refusals as [$key, $body, $status, $detail]) {
+            $response = $post('/supplier-replies', $key, $body);
+            self::assertSame($status, $response->status, "$body → {$response->body}");
+            self::assertStringContainsString($detail, $response->body);
+        }
+        self::assertCount(2, $notes(), 'no refused reply reached the order');
+        $logged = self::$site->eval("return \\InventorySync\\ledger()->inboundEvents(['provider' => 'supplier'])['events'];");
+        self::assertSame([['Orchard/ship-1', 'order.shipped'], ['Orchard/ack-77', 'order.acknowledged']], array_map(fn ($e) => [$e['dedup_key'], $e['topic']], $logged));
+
+        // The rest of Orchard's lines ship without naming them (every line it was sent).
+        $rest = $reply($keys['Orchard'], ['id' => 'ship-8', 'type' => 'order.shipped', 'order_id' => (string) self::$order]);
+        self::assertSame(201, $rest->status, $rest->body);
+        self::assertSame([['sku' => 'APPLE', 'quantity' => 2], ['sku' => 'PEAR', 'quantity' => 3]], $rest->json()['lines']);
+        $unexpected = array_filter(explode("\n", self::$site->errorLog()), fn ($line) => $line !== '' && !str_contains($line, 'has lines no supplier receives: BAG'));
+        self::assertSame([], array_values($unexpected), 'PHP/WordPress logged problems (besides test_02\'s expected line)');
     }
 }

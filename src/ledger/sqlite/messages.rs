@@ -45,6 +45,11 @@ fn find(conn: &Connection, id: i64) -> Result<Option<Message>> {
         .optional()?)
 }
 
+/// The message with this unique key, if any.
+pub(super) fn find_by_key(conn: &Connection, key: &str) -> Result<Option<Message>> {
+    Ok(select(conn, "WHERE key = ?1", [key])?.pop())
+}
+
 fn require(conn: &Connection, id: i64) -> Result<Message> {
     find(conn, id)?.ok_or_else(|| not_found("message", &id.to_string()))
 }

@@ -49,6 +49,10 @@
  *   Class       WC_Order_Item_Product: get_id, get_order_id, get_product, get_product_id,
  *               get_variation_id, get_quantity, get_name, get_type, is_type, get_meta,
  *               add_meta_data, update_meta_data, delete_meta_data, save
+ *   Order notes as WooCommerce keeps them: comments of type order_note on the order's id.
+ *   Method      WC_Order::add_order_note( note, is_customer_note, added_by_user ) → comment id
+ *   Function    wc_get_order_notes( {order_id} ) → newest first, objects {id, content,
+ *               customer_note, added_by}
  *   Function    wc_create_order() (status pending, no transition), wc_get_order( id )
  *   Function    wc_maybe_reduce_stock_levels, wc_maybe_increase_stock_levels,
  *               wc_reduce_stock_levels, wc_increase_stock_levels — wired as WooCommerce wires them:
@@ -698,6 +702,31 @@ namespace {
 			return true;
 		}
 
+		/**
+		 * Adds a note (a comment of type order_note, as WooCommerce stores them); a system note
+		 * is added by "WooCommerce".
+		 *
+		 * @return int The note's comment id.
+		 */
+		public function add_order_note( string $note, $is_customer_note = 0, $added_by_user = false ): int {
+			unset( $added_by_user );
+			$id = wp_insert_comment(
+				array(
+					'comment_post_ID'      => $this->id,
+					'comment_author'       => 'WooCommerce',
+					'comment_author_email' => '',
+					'comment_content'      => $note,
+					'comment_agent'        => 'WooCommerce',
+					'comment_type'         => 'order_note',
+					'comment_approved'     => 1,
+				)
+			);
+			if ( $id && $is_customer_note ) {
+				add_comment_meta( $id, 'is_customer_note', 1 );
+			}
+			return (int) $id;
+		}
+
 		public function get_data_store(): WC_Stand_In_Order_Data_Store {
 			return new WC_Stand_In_Order_Data_Store();
 		}
@@ -746,6 +775,33 @@ namespace {
 			}
 			return $this->id;
 		}
+	}
+
+	/**
+	 * An order's notes, newest first.
+	 *
+	 * @param array{order_id?: int} $args Which order.
+	 * @return list<stdClass>
+	 */
+	function wc_get_order_notes( $args ): array {
+		$comments = get_comments(
+			array(
+				'post_id' => (int) ( $args['order_id'] ?? 0 ),
+				'type'    => 'order_note',
+				'orderby' => 'comment_ID',
+				'order'   => 'DESC',
+				'status'  => 'approve',
+			)
+		);
+		return array_map(
+			static fn ( WP_Comment $c ) => (object) array(
+				'id'            => (int) $c->comment_ID,
+				'content'       => $c->comment_content,
+				'customer_note' => (bool) get_comment_meta( (int) $c->comment_ID, 'is_customer_note', true ),
+				'added_by'      => $c->comment_author,
+			),
+			$comments
+		);
 	}
 
 	/**
