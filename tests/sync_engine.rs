@@ -32,9 +32,11 @@ fn ledger(count: usize, now: i64) -> SqliteLedger {
         store.upsert_location(&location, now).unwrap();
     }
     for i in 0..count {
+        // Every item is a product of this store, so the local channel is planned for it.
         let input = ItemInput {
             sku: sku(i),
             name: sku(i),
+            product_id: Some(1000 + i as i64),
             ..ItemInput::default()
         };
         store.upsert_item(&input, now).unwrap();
@@ -50,6 +52,49 @@ fn ledger(count: usize, now: i64) -> SqliteLedger {
 
 fn local_channel() -> ChannelInput {
     ChannelInput::new("local", ChannelType::WooCommerceLocal, "This store")
+}
+
+#[test]
+fn the_local_channel_is_planned_only_for_items_linked_to_a_store_product() {
+    let now = 1_700_000_000;
+    let store = ledger(3, now);
+    store.save_channel(&local_channel(), now).unwrap();
+    store
+        .save_channel(&ChannelInput::new("erp", ChannelType::Webhook, "ERP"), now)
+        .unwrap();
+    // Sold through the ERP only: no product in this store.
+    let elsewhere = ItemInput {
+        sku: "ERP-ONLY".into(),
+        name: "Sold elsewhere".into(),
+        ..ItemInput::default()
+    };
+    store.upsert_item(&elsewhere, now).unwrap();
+    store
+        .record(
+            &MovementRequest::new("r-erp", "ERP-ONLY", MovementKind::Receive, 4).at("WH1"),
+            now,
+        )
+        .unwrap();
+    sync::full(&store, now).unwrap();
+    assert_eq!(
+        store.job_counts(Some("local")).unwrap().pending,
+        3,
+        "the three store products"
+    );
+    assert_eq!(store.job_counts(Some("erp")).unwrap().pending, 4, "every SKU");
+
+    // Once linked (the product was made in the store), the next plan includes it.
+    store
+        .upsert_item(
+            &ItemInput {
+                product_id: Some(77),
+                ..elsewhere
+            },
+            now + 1,
+        )
+        .unwrap();
+    sync::full(&store, now + 1).unwrap();
+    assert_eq!(store.job_counts(Some("local")).unwrap().pending, 4);
 }
 
 #[test]

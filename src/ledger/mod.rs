@@ -893,6 +893,10 @@ pub trait LedgerStore {
     /// SKUs at once). Unknown SKUs have none.
     fn listings_of(&self, skus: &[&str]) -> Result<Vec<Listing>>;
 
+    /// Which of these SKUs are items linked to a product of this store (`product_id` set), in
+    /// any order: the local channel is planned for those only.
+    fn linked_skus(&self, skus: &[&str]) -> Result<Vec<String>>;
+
     /// The pending and running jobs of these SKUs, on every channel, by id: what the channels
     /// are about to get (for planning).
     fn open_jobs(&self, skus: &[&str]) -> Result<Vec<Job>>;

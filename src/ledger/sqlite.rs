@@ -640,6 +640,10 @@ impl LedgerStore for SqliteLedger {
         self.read(|conn| sync::listings_of(conn, skus))
     }
 
+    fn linked_skus(&self, skus: &[&str]) -> Result<Vec<String>> {
+        self.read(|conn| sync::linked_skus(conn, skus))
+    }
+
     fn open_jobs(&self, skus: &[&str]) -> Result<Vec<Job>> {
         self.read(|conn| sync::open_jobs(conn, skus))
     }

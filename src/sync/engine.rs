@@ -14,12 +14,12 @@
 //!
 //! The supplier's stock is not in the ledger yet: rules that include it get 0.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use super::plan::{self, Target, Verdict};
 use crate::inventory;
-use crate::ledger::{job, ChannelConfig, Enqueued, LedgerStore, NewJob, SyncCounts, SyncKind};
+use crate::ledger::{job, ChannelConfig, ChannelType, Enqueued, LedgerStore, NewJob, SyncCounts, SyncKind};
 use crate::stock::{ChannelRule, RuleSet};
 use crate::{Error, Result};
 
@@ -246,12 +246,22 @@ fn plan_chunk(
         .iter()
         .map(|j| ((j.channel.as_str(), j.sku.as_str()), j.desired))
         .collect();
+    // This store's own channel shows only items linked to one of its products: a SKU sold
+    // elsewhere only has nothing there to write to.
+    let linked: HashSet<String> = if channels.iter().any(|c| c.kind == ChannelType::WooCommerceLocal) {
+        store.linked_skus(&refs)?.into_iter().collect()
+    } else {
+        HashSet::new()
+    };
     let width = channels.len();
     let mut new_jobs: Vec<NewJob> = Vec::new();
     let mut targets = Vec::with_capacity(width);
     for (i, sku) in skus.iter().enumerate() {
         targets.clear();
         for (c, channel) in channels.iter().enumerate() {
+            if channel.kind == ChannelType::WooCommerceLocal && !linked.contains(sku) {
+                continue;
+            }
             let pair = (channel.key.as_str(), sku.as_str());
             targets.push(Target {
                 channel: &channel.key,

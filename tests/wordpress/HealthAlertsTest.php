@@ -69,12 +69,15 @@ final class HealthAlertsTest extends TestCase
         return array_column($report['problems'], 'key');
     }
 
-    /** Receives $quantity of a new item and plans it: the store's channel gets a pending job. */
+    /**
+     * Receives $quantity of a new item of the store (linked to product 42) and plans it: the
+     * store's channel gets a pending job.
+     */
     private static function stocked(string $sku, int $quantity): void
     {
         self::$site->eval(sprintf(<<<'PHP'
             $l = \InventorySync\ledger();
-            $l->upsertItem(['sku' => %1$s, 'name' => 'Item ' . %1$s]);
+            $l->upsertItem(['sku' => %1$s, 'name' => 'Item ' . %1$s, 'product_id' => 42]);
             $l->record(['event_id' => 'in-' . %1$s, 'sku' => %1$s, 'kind' => 'receive', 'quantity' => %2$d, 'location' => 'MAIN']);
             \InventorySync\Sync\changed([%1$s]);
             return true;

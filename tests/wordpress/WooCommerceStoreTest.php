@@ -438,17 +438,21 @@ final class WooCommerceStoreTest extends TestCase
 
     public function test_10_local_jobs_that_cannot_be_applied_die_with_a_readable_reason(): void
     {
+        // Items linked to a product of the store that no longer fits (deleted, no stock
+        // management, stock kept by the parent), and one sold elsewhere only (no product).
         self::inSite(<<<'PHP'
             $l = \InventorySync\ledger();
-            foreach (['NOT-IN-STORE' => 'Sold elsewhere only', 'WOO-SOCKS-RED' => 'Red socks', 'WOO-GIFT' => 'Gift wrapping'] as $sku => $name) {
-                $l->upsertItem(['sku' => $sku, 'name' => $name]);
+            $items = ['NOT-IN-STORE' => ['Deleted product', 999999], 'WOO-SOCKS-RED' => ['Red socks', $v['socks-red']], 'WOO-GIFT' => ['Gift wrapping', $v['gift']], 'ERP-ONLY' => ['Sold elsewhere only', null]];
+            foreach ($items as $sku => [$name, $product]) {
+                $l->upsertItem(['sku' => $sku, 'name' => $name, 'product_id' => $product]);
                 $l->record(['event_id' => "count-$sku", 'sku' => $sku, 'kind' => 'receive', 'quantity' => 4, 'location' => 'MAIN', 'origin' => 'erp']);
             }
-            \InventorySync\Sync\changed(['NOT-IN-STORE', 'WOO-SOCKS-RED', 'WOO-GIFT'], 'erp');
+            \InventorySync\Sync\changed(array_keys($items), 'erp');
             return true;
-            PHP);
+            PHP, ['socks-red' => self::$ids['WOO-SOCKS-RED'], 'gift' => self::$ids['gift']]);
         $socks = self::wcStock('Socks');
         self::cron('inventory_sync_run_queue');
+        self::assertSame([], array_filter(self::jobs('woocommerce_local'), fn ($j) => $j['sku'] === 'ERP-ONLY'), 'a SKU the store does not sell gets no job there');
         $dead = array_column(self::jobs('woocommerce_local', 'dead'), 'last_error', 'sku');
         ksort($dead);
         self::assertSame([

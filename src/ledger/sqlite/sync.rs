@@ -464,6 +464,22 @@ pub(super) fn listings_of(conn: &Connection, skus: &[&str]) -> Result<Vec<Listin
     Ok(listings)
 }
 
+/// Which of these SKUs are items linked to a store product (`product_id` set).
+pub(super) fn linked_skus(conn: &Connection, skus: &[&str]) -> Result<Vec<String>> {
+    let mut linked = Vec::new();
+    for chunk in skus.chunks(SKUS_PER_QUERY) {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT sku FROM items WHERE product_id IS NOT NULL AND sku IN ({})",
+            placeholders(chunk.len())
+        ))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(chunk.iter()), |row| row.get(0))?;
+        for row in rows {
+            linked.push(row?);
+        }
+    }
+    Ok(linked)
+}
+
 /// The pending and running jobs of these SKUs (all channels), by id.
 pub(super) fn open_jobs(conn: &Connection, skus: &[&str]) -> Result<Vec<Job>> {
     let mut jobs = Vec::new();
