@@ -188,6 +188,8 @@ const ACTION_IMPORT_PRODUCTS = 'inventory_sync_import_products';
 
 // Admin.
 const ADMIN_PAGE           = 'inventory-sync';
+/** The Queue page (jobs by channel and status). */
+const ADMIN_PAGE_QUEUE     = 'inventory-sync-queue';
 const ACTION_ROTATE_SECRET = 'inventory_sync_rotate_secret';
 const ACTION_CREATE_KEY    = 'inventory_sync_create_api_key';
 const ACTION_REVOKE_KEY    = 'inventory_sync_revoke_api_key';

@@ -402,6 +402,14 @@ namespace InventorySync {
 		/** Sync runs, newest first: kind, status, before, limit. */
 		public function syncRuns( ?array $query = null ): array {}
 
+		/**
+		 * Sync runs counted per hour, day or week, every bucket oldest first (empty ones too).
+		 *
+		 * @param array{since: int, until: int, bucket: 'hour'|'day'|'week', offset?: int, kind?: string} $query offset: the site's UTC offset in seconds
+		 * @return list<array{start: int, runs: int, done: int, failed: int, pushed: int, push_failures: int, avg_duration_ms: int}>
+		 */
+		public function syncActivity( array $query ): array {}
+
 		/** Drift found by reconciliation, newest first: channel, sku, before, limit. */
 		public function drift( ?array $query = null ): array {}
 

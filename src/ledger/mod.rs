@@ -44,7 +44,8 @@ pub use job::{Backoff, ClearJobs, Enqueued, Job, JobCounts, JobPage, JobQuery, J
 pub use listing::Listing;
 pub use message::{Message, MessagePage, MessageQuery, MessageStatus, NewMessage};
 pub use run::{
-    DriftPage, DriftQuery, DriftRecord, NewDrift, RunStatus, SyncCounts, SyncKind, SyncRun, SyncRunPage, SyncRunQuery,
+    ActivityBucket, ActivityQuery, DriftPage, DriftQuery, DriftRecord, NewDrift, RunStatus, SyncCounts, SyncKind,
+    SyncRun, SyncRunPage, SyncRunQuery,
 };
 pub use sqlite::{SqliteLedger, SqliteOptions};
 
@@ -915,6 +916,10 @@ pub trait LedgerStore {
 
     /// Runs newest first, paged by id, optionally of one kind and one status.
     fn list_sync_runs(&self, query: &SyncRunQuery) -> Result<SyncRunPage>;
+
+    /// Runs started in `[since, until)` counted per bucket, every bucket oldest first (empty
+    /// ones too): for the dashboard's and the reports' activity charts.
+    fn sync_activity(&self, query: &ActivityQuery) -> Result<Vec<ActivityBucket>>;
 
     /// Deletes finished runs started before `older_than` (unix seconds); returns how many.
     fn prune_sync_runs(&self, older_than: i64) -> Result<usize>;

@@ -193,6 +193,92 @@ pub struct SyncRunPage {
     pub next_before: Option<i64>,
 }
 
+/// Which runs to count, in buckets of a fixed width: `[since, until)`, slots aligned to the
+/// site's local midnight (or hour) by `offset_seconds` (the site's UTC offset).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityQuery {
+    /// First instant counted (unix seconds).
+    pub since: i64,
+    /// First instant not counted (unix seconds), after `since`.
+    pub until: i64,
+    /// Bucket width in seconds: 3,600 (hour), 86,400 (day) or 604,800 (week).
+    pub bucket_seconds: i64,
+    /// The site's offset from UTC in seconds (−14 h … +14 h): buckets start at local midnight.
+    pub offset_seconds: i64,
+    /// Only this kind of run.
+    pub kind: Option<SyncKind>,
+}
+
+/// Most buckets one query may ask for.
+pub const MAX_ACTIVITY_BUCKETS: i64 = 2000;
+
+impl ActivityQuery {
+    /// The query checked, or a validation error naming the field.
+    pub fn validated(&self) -> Result<ActivityQuery> {
+        if ![3_600, 86_400, 604_800].contains(&self.bucket_seconds) {
+            return Err(Error::validation("bucket", "must be hour, day or week"));
+        }
+        if self.offset_seconds.abs() > 14 * 3_600 {
+            return Err(Error::validation("offset", "must be within ±14 hours"));
+        }
+        if self.since < 0 || self.until <= self.since {
+            return Err(Error::validation(
+                "until",
+                "must be after since (both unix seconds ≥ 0)",
+            ));
+        }
+        if (self.until - self.since) / self.bucket_seconds > MAX_ACTIVITY_BUCKETS {
+            return Err(Error::validation(
+                "since",
+                format!("at most {MAX_ACTIVITY_BUCKETS} buckets"),
+            ));
+        }
+        Ok(self.clone())
+    }
+
+    /// The slot (bucket number) of an instant.
+    pub fn slot(&self, at: i64) -> i64 {
+        (at + self.offset_seconds).div_euclid(self.bucket_seconds)
+    }
+
+    /// When a slot starts (unix seconds).
+    pub fn slot_start(&self, slot: i64) -> i64 {
+        slot * self.bucket_seconds - self.offset_seconds
+    }
+}
+
+/// The runs started in one bucket.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ActivityBucket {
+    /// When the bucket starts (unix seconds; local midnight for days).
+    pub start: i64,
+    /// Runs started.
+    pub runs: u64,
+    /// Of those, finished well.
+    pub done: u64,
+    /// Of those, failed.
+    pub failed: u64,
+    /// Quantities pushed to channels.
+    pub pushed: u64,
+    /// Pushes that failed (retried or dead).
+    pub push_failures: u64,
+    /// Sum of the finished runs' durations (ms): the average is this over `done + failed`.
+    pub duration_ms: u64,
+}
+
+/// Every bucket of `query`, oldest first, empty ones included; `counted` holds the non-empty
+/// ones by slot (as the store grouped them).
+pub fn fill_activity(query: &ActivityQuery, counted: &[(i64, ActivityBucket)]) -> Vec<ActivityBucket> {
+    let counted: std::collections::HashMap<i64, &ActivityBucket> = counted.iter().map(|(s, b)| (*s, b)).collect();
+    let (first, last) = (query.slot(query.since), query.slot(query.until - 1));
+    (first..=last)
+        .map(|slot| ActivityBucket {
+            start: query.slot_start(slot),
+            ..counted.get(&slot).map(|b| (*b).clone()).unwrap_or_default()
+        })
+        .collect()
+}
+
 /// A listing found showing another number than it should.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewDrift {

@@ -20,15 +20,15 @@ use super::rules::{self, At, Leg, Quantities};
 use super::schema;
 use super::{access, job, listing, run};
 use super::{
+    ActivityBucket, ActivityQuery, ChannelConfig, ChannelInput, DriftPage, DriftQuery, NewDrift, SyncCounts, SyncKind,
+    SyncRun, SyncRunPage, SyncRunQuery,
+};
+use super::{
     AlertThresholds, ApiKey, Backoff, ChangedSkus, ClearJobs, HistoryPage, HistoryQuery, InboundEvent, InboundPage,
     InboundQuery, InboundRecord, IssuedApiKey, Item, ItemInput, ItemPage, ItemQuery, Job, JobCounts, JobPage, JobQuery,
     JobRef, KeyCheck, LedgerStore, Listing, Location, LocationStock, Movement, MovementKind, MovementOutcome,
     MovementRequest, NewApiKey, NewJob, RateDecision, SecurityEvent, SecurityPage, SecurityQuery, SecurityRecord,
     SkuStock, LEDGER_EVENT_PREFIX, MAX_BATCH,
-};
-use super::{
-    ChannelConfig, ChannelInput, DriftPage, DriftQuery, NewDrift, SyncCounts, SyncKind, SyncRun, SyncRunPage,
-    SyncRunQuery,
 };
 use crate::error::ErrorKind;
 use crate::{Error, Result};
@@ -661,6 +661,12 @@ impl LedgerStore for SqliteLedger {
     fn finish_sync_run(&self, id: i64, counts: &SyncCounts, error: Option<&str>, now: i64) -> Result<SyncRun> {
         let error = run::error_text(error);
         self.write(|tx| sync::finish_run(tx, id, counts, error.as_deref(), now))
+    }
+
+    fn sync_activity(&self, query: &ActivityQuery) -> Result<Vec<ActivityBucket>> {
+        let query = query.validated()?;
+        let counted = sync::activity(&self.lock(), &query)?;
+        Ok(run::fill_activity(&query, &counted))
     }
 
     fn list_sync_runs(&self, query: &SyncRunQuery) -> Result<SyncRunPage> {

@@ -476,6 +476,13 @@ impl Ledger {
         Ok(sync::sync_runs(self.store(), query)?)
     }
 
+    /// Sync runs counted per hour, day or week (`since`, `until`, `bucket`, `offset` = the
+    /// site's UTC offset in seconds, `kind`): every bucket oldest first with runs, done, failed,
+    /// pushed, push_failures and avg_duration_ms.
+    pub fn sync_activity(&self, query: &ZendHashTable) -> PhpResult<Table> {
+        Ok(sync::sync_activity(self.store(), query)?)
+    }
+
     /// Drift found by reconciliation, newest first: channel, sku, before, limit.
     pub fn drift(&self, query: Option<&ZendHashTable>) -> PhpResult<Table> {
         Ok(sync::drift(self.store(), query)?)

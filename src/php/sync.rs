@@ -14,8 +14,9 @@ use crate::channels::source::{PrimarySource, SourceConfig};
 use crate::channels::{Secret, Unpaced};
 use crate::crypto;
 use crate::ledger::{
-    AllocationSettings, ChannelConfig, ChannelInput, ChannelType, ClearJobs, DriftQuery, DriftRecord, Job, JobCounts,
-    JobQuery, JobStatus, LedgerStore, RateLimit, RunStatus, SyncKind, SyncRun, SyncRunQuery,
+    ActivityBucket, ActivityQuery, AllocationSettings, ChannelConfig, ChannelInput, ChannelType, ClearJobs, DriftQuery,
+    DriftRecord, Job, JobCounts, JobQuery, JobStatus, LedgerStore, RateLimit, RunStatus, SyncKind, SyncRun,
+    SyncRunQuery,
 };
 use crate::ledger::{Message, MessageQuery, MessageStatus};
 use crate::stock::AllocationMode;
@@ -556,6 +557,46 @@ pub fn sync_runs(store: &dyn LedgerStore, query: Option<&ZendHashTable>) -> Resu
         .set("runs", list_from(&page.runs, run_out)?)?
         .set("next_before", page.next_before)?
         .build())
+}
+
+/// Sync activity per bucket: `since`, `until` (unix seconds), `bucket` (`hour`, `day`,
+/// `week`), `offset` (the site's UTC offset in seconds), `kind`.
+pub fn sync_activity(store: &dyn LedgerStore, query: &ZendHashTable) -> Result<Table> {
+    let f = Fields::new(query, "", &["since", "until", "bucket", "offset", "kind"])?;
+    let bucket_seconds = match f.req_str("bucket")?.as_str() {
+        "hour" => 3_600,
+        "day" => 86_400,
+        "week" => 604_800,
+        other => {
+            return Err(Error::validation(
+                "bucket",
+                format!("must be hour, day or week, got {other:?}"),
+            ))
+        }
+    };
+    let query = ActivityQuery {
+        since: f.req_int("since")?,
+        until: f.req_int("until")?,
+        bucket_seconds,
+        offset_seconds: f.int("offset")?.unwrap_or(0),
+        kind: f.str("kind")?.map(|k| SyncKind::parse(&k)).transpose()?,
+    };
+    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    list_from(&store.sync_activity(&query)?, |b: &ActivityBucket| {
+        let finished = b.done + b.failed;
+        Ok(Arr::new()
+            .set("start", b.start)?
+            .set("runs", count(b.runs))?
+            .set("done", count(b.done))?
+            .set("failed", count(b.failed))?
+            .set("pushed", count(b.pushed))?
+            .set("push_failures", count(b.push_failures))?
+            .set(
+                "avg_duration_ms",
+                count(b.duration_ms.checked_div(finished).unwrap_or(0)),
+            )?
+            .build())
+    })
 }
 
 fn run_out(r: &SyncRun) -> Result<Table> {

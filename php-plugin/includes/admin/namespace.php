@@ -328,6 +328,8 @@ function render_status_page(): void {
 		data-rest-nonce="<?php echo esc_attr( wp_create_nonce( 'wp_rest' ) ); ?>">
 		<h1><?php esc_html_e( 'Inventory Sync', 'inventory-sync' ); ?></h1>
 		<?php render_flash( $flash ); ?>
+		<?php render_dashboard(); ?>
+		<h2><?php esc_html_e( 'Status', 'inventory-sync' ); ?></h2>
 		<table class="widefat striped inventory-sync-status" style="max-width: 60em">
 			<tbody>
 			<?php foreach ( $rows as $label => $value ) : ?>

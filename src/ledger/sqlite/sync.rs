@@ -8,7 +8,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use super::{from_json, next_page, not_found, require_location, to_json};
 use crate::ledger::channel::{AllocationSettings, ChannelConfig, ChannelInput, ChannelType, RateLimit};
 use crate::ledger::run::{
-    DriftPage, DriftQuery, DriftRecord, NewDrift, RunStatus, SyncCounts, SyncKind, SyncRun, SyncRunPage, SyncRunQuery,
+    ActivityBucket, ActivityQuery, DriftPage, DriftQuery, DriftRecord, NewDrift, RunStatus, SyncCounts, SyncKind,
+    SyncRun, SyncRunPage, SyncRunQuery,
 };
 use crate::ledger::{Job, Listing};
 use crate::stock::AllocationMode;
@@ -316,6 +317,42 @@ pub(super) fn list_runs(conn: &Connection, query: &SyncRunQuery, limit: u32) -> 
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let next_before = next_page(&mut runs, limit).map(|last| last.id);
     Ok(SyncRunPage { runs, next_before })
+}
+
+/// Runs started in the query's span, counted per slot (non-empty slots only).
+pub(super) fn activity(conn: &Connection, query: &ActivityQuery) -> Result<Vec<(i64, ActivityBucket)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT (started_at + ?1) / ?2 AS slot, COUNT(*), SUM(status = 'done'), SUM(status = 'failed'), \
+                SUM(pushed), SUM(failed + dead), SUM(CASE WHEN status = 'running' THEN 0 ELSE duration_ms END) \
+         FROM sync_runs WHERE started_at >= ?3 AND started_at < ?4 AND (?5 IS NULL OR kind = ?5) \
+         GROUP BY slot ORDER BY slot",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            query.offset_seconds,
+            query.bucket_seconds,
+            query.since,
+            query.until,
+            query.kind.map(SyncKind::as_str)
+        ],
+        |row| {
+            let count =
+                |i: usize| -> rusqlite::Result<u64> { Ok(row.get::<_, Option<i64>>(i)?.unwrap_or(0).max(0) as u64) };
+            Ok((
+                row.get::<_, i64>(0)?,
+                ActivityBucket {
+                    start: 0,
+                    runs: count(1)?,
+                    done: count(2)?,
+                    failed: count(3)?,
+                    pushed: count(4)?,
+                    push_failures: count(5)?,
+                    duration_ms: count(6)?,
+                },
+            ))
+        },
+    )?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 /// Deletes finished runs started before `older_than`.

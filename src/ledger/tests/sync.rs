@@ -4,8 +4,8 @@
 use super::{in_memory_and_on_file, setup, TempDir, T0};
 use crate::error::ErrorKind;
 use crate::ledger::{
-    AllocationSettings, ChannelInput, ChannelType, DriftQuery, JobStatus, LedgerStore, NewDrift, NewJob, RateLimit,
-    RunStatus, SqliteLedger, SyncCounts, SyncKind, SyncRunQuery,
+    ActivityBucket, ActivityQuery, AllocationSettings, ChannelInput, ChannelType, DriftQuery, JobStatus, LedgerStore,
+    NewDrift, NewJob, RateLimit, RunStatus, SqliteLedger, SyncCounts, SyncKind, SyncRunQuery,
 };
 use crate::stock::AllocationMode;
 use crate::Error;
@@ -210,6 +210,102 @@ fn two_connections_to_one_file_share_one_bucket() {
     waits.sort_unstable();
     let expected: Vec<u64> = (0..20).map(|i| i * 100).collect();
     assert_eq!(waits, expected);
+}
+
+#[test]
+fn activity_counts_runs_per_local_day_with_empty_days_filled() {
+    in_memory_and_on_file("sync-activity", |name, ledger| {
+        const DAY: i64 = 86_400;
+        // A site at UTC+2: its days start at 22:00 UTC. Day 0 starts at local midnight.
+        let offset = 2 * 3_600;
+        let day0 = (T0 + offset).div_euclid(DAY) * DAY - offset;
+        let run = |kind, at: i64, pushed: u64, error: Option<&str>, ms: u64| {
+            let started = ledger.start_sync_run(kind, at).unwrap();
+            let counts = SyncCounts {
+                pushed,
+                failed: u64::from(error.is_some()),
+                duration_ms: ms,
+                ..SyncCounts::default()
+            };
+            ledger.finish_sync_run(started.id, &counts, error, at + 1).unwrap();
+        };
+        run(SyncKind::Queue, day0 + 10, 5, None, 100);
+        run(SyncKind::Queue, day0 + DAY - 1, 2, Some("shopify: HTTP 503"), 300); // still day 0, local
+        run(SyncKind::Full, day0 + 2 * DAY + 5, 40, None, 1_000);
+        ledger.start_sync_run(SyncKind::Queue, day0 + 2 * DAY + 9).unwrap(); // running: counted, no duration
+        run(SyncKind::Queue, day0 + 3 * DAY, 1, None, 10); // outside [since, until)
+
+        let query = ActivityQuery {
+            since: day0,
+            until: day0 + 3 * DAY,
+            bucket_seconds: DAY,
+            offset_seconds: offset,
+            kind: None,
+        };
+        let days = ledger.sync_activity(&query).unwrap();
+        let bucket = |start, runs, done, failed, pushed, push_failures, duration_ms| ActivityBucket {
+            start,
+            runs,
+            done,
+            failed,
+            pushed,
+            push_failures,
+            duration_ms,
+        };
+        assert_eq!(
+            days,
+            vec![
+                bucket(day0, 2, 1, 1, 7, 1, 400),
+                bucket(day0 + DAY, 0, 0, 0, 0, 0, 0),
+                bucket(day0 + 2 * DAY, 2, 1, 0, 40, 0, 1_000),
+            ],
+            "{name}"
+        );
+        let full_only = ledger
+            .sync_activity(&ActivityQuery {
+                kind: Some(SyncKind::Full),
+                ..query.clone()
+            })
+            .unwrap();
+        assert_eq!(
+            full_only.iter().map(|b| b.runs).collect::<Vec<_>>(),
+            [0, 0, 1],
+            "{name}"
+        );
+        for (bad, field) in [
+            (
+                ActivityQuery {
+                    bucket_seconds: 60,
+                    ..query.clone()
+                },
+                "bucket",
+            ),
+            (
+                ActivityQuery {
+                    offset_seconds: 15 * 3_600,
+                    ..query.clone()
+                },
+                "offset",
+            ),
+            (
+                ActivityQuery {
+                    until: day0,
+                    ..query.clone()
+                },
+                "until",
+            ),
+            (
+                ActivityQuery {
+                    since: 0,
+                    until: 3_000 * DAY,
+                    ..query.clone()
+                },
+                "since",
+            ),
+        ] {
+            assert_eq!(field_of(ledger.sync_activity(&bad).unwrap_err()), field, "{name}");
+        }
+    });
 }
 
 #[test]
