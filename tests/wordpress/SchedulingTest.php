@@ -138,7 +138,7 @@ final class SchedulingTest extends TestCase
                 $l->saveChannel(['key' => 'woocommerce_local', 'kind' => 'woocommerce_local', 'name' => 'This store']);
             }
             $sku = %s;
-            $l->upsertItem(['sku' => $sku, 'name' => $sku]);
+            $l->upsertItem(['sku' => $sku, 'name' => $sku, 'product_id' => 4242]); // a store product: the local channel gets a job
             $l->record(['event_id' => "in-$sku", 'sku' => $sku, 'kind' => 'receive', 'quantity' => 5, 'location' => 'MAIN']);
             $l->syncSkus([$sku]);
             foreach ($l->claimLocalJobs('test') as $job) { $l->completeJob($job['id'], 'test'); }
