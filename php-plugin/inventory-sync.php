@@ -58,6 +58,7 @@ if ( is_admin() ) {
 	require_once __DIR__ . '/includes/admin/namespace.php';
 	require_once __DIR__ . '/includes/admin/store.php';
 	require_once __DIR__ . '/includes/admin/dashboard.php';
+	require_once __DIR__ . '/includes/admin/stock.php';
 }
 if ( defined( 'WP_CLI' ) && WP_CLI ) {
 	require_once __DIR__ . '/includes/class-cli-command.php';

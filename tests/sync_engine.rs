@@ -98,6 +98,27 @@ fn the_local_channel_is_planned_only_for_items_linked_to_a_store_product() {
 }
 
 #[test]
+fn each_channel_s_view_of_a_sku_explains_its_number_and_shows_what_is_queued() {
+    let now = 1_700_000_000;
+    let store = ledger(1, now);
+    store.save_channel(&local_channel(), now).unwrap();
+    let mut erp = ChannelInput::new("erp", ChannelType::Webhook, "ERP");
+    erp.allocation.buffer = 3;
+    store.save_channel(&erp, now).unwrap();
+    sync::full(&store, now).unwrap();
+    let views = inventory_sync::sync::explain::channel_views(&store, &sku(0)).unwrap();
+    let summary: Vec<(&str, i64, Option<i64>, Option<i64>)> = views
+        .iter()
+        .map(|v| (v.channel.as_str(), v.quantity, v.shown, v.queued))
+        .collect();
+    assert_eq!(summary, [("local", 10, None, Some(10)), ("erp", 7, None, Some(7))]);
+    assert_eq!(views[1].explanation, "available 10 (WH1 10) − buffer 3 = 7");
+    assert_eq!(views[1].kind, "webhook");
+    let unknown = inventory_sync::sync::explain::channel_views(&store, "NOPE").unwrap_err();
+    assert_eq!(unknown.kind(), inventory_sync::error::ErrorKind::NotFound);
+}
+
+#[test]
 fn incremental_sync_plans_what_changed_since_its_cursor() {
     let now = 1_700_000_000;
     let store = ledger(10, now);

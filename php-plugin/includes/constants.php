@@ -190,6 +190,10 @@ const ACTION_IMPORT_PRODUCTS = 'inventory_sync_import_products';
 const ADMIN_PAGE           = 'inventory-sync';
 /** The Queue page (jobs by channel and status). */
 const ADMIN_PAGE_QUEUE     = 'inventory-sync-queue';
+/** The Stock page (search, one SKU's stock, channels, history and movement forms). */
+const ADMIN_PAGE_STOCK     = 'inventory-sync-stock';
+/** Admin action: record a movement from the Stock page's forms. */
+const ACTION_STOCK_MOVEMENT = 'inventory_sync_stock_movement';
 const ACTION_ROTATE_SECRET = 'inventory_sync_rotate_secret';
 const ACTION_CREATE_KEY    = 'inventory_sync_create_api_key';
 const ACTION_REVOKE_KEY    = 'inventory_sync_revoke_api_key';

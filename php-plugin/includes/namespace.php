@@ -59,6 +59,7 @@ function bootstrap(): void {
 		add_action( 'admin_post_' . ACTION_CREATE_KEY, __NAMESPACE__ . '\\Admin\\action_admin_post_create_api_key' );
 		add_action( 'admin_post_' . ACTION_REVOKE_KEY, __NAMESPACE__ . '\\Admin\\action_admin_post_revoke_api_key' );
 		add_action( 'admin_post_' . ACTION_IMPORT_PRODUCTS, __NAMESPACE__ . '\\Admin\\action_admin_post_import_products' );
+		add_action( 'admin_post_' . ACTION_STOCK_MOVEMENT, __NAMESPACE__ . '\\Admin\\action_admin_post_stock_movement' );
 	}
 
 	// Filters.

@@ -403,6 +403,14 @@ namespace InventorySync {
 		public function syncRuns( ?array $query = null ): array {}
 
 		/**
+		 * What every enabled channel is shown for the SKU, in the channels' order, and why.
+		 *
+		 * @return list<array{channel: string, name: string, kind: string, quantity: int, explanation: string, shown: ?int, pushed_at: ?int, queued: ?int}>
+		 * @throws Exception\NotFoundException An unknown SKU.
+		 */
+		public function channelStock( string $sku ): array {}
+
+		/**
 		 * Sync runs counted per hour, day or week, every bucket oldest first (empty ones too).
 		 *
 		 * @param array{since: int, until: int, bucket: 'hour'|'day'|'week', offset?: int, kind?: string} $query offset: the site's UTC offset in seconds

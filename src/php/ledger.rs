@@ -476,6 +476,13 @@ impl Ledger {
         Ok(sync::sync_runs(self.store(), query)?)
     }
 
+    /// What every enabled channel is shown for `$sku`, in the channels' order: channel, name,
+    /// kind, quantity (the ledger's allocation), explanation, shown (what the channel shows now,
+    /// if known), pushed_at, queued (what a waiting job is about to push).
+    pub fn channel_stock(&self, sku: String) -> PhpResult<Table> {
+        Ok(sync::channel_stock(self.store(), &sku)?)
+    }
+
     /// Sync runs counted per hour, day or week (`since`, `until`, `bucket`, `offset` = the
     /// site's UTC offset in seconds, `kind`): every bucket oldest first with runs, done, failed,
     /// pushed, push_failures and avg_duration_ms.

@@ -559,6 +559,22 @@ pub fn sync_runs(store: &dyn LedgerStore, query: Option<&ZendHashTable>) -> Resu
         .build())
 }
 
+/// What every enabled channel is shown for `sku`, why, what it shows now and what is queued.
+pub fn channel_stock(store: &dyn LedgerStore, sku: &str) -> Result<Table> {
+    list_from(&sync::explain::channel_views(store, sku)?, |v| {
+        Ok(Arr::new()
+            .set("channel", v.channel.as_str())?
+            .set("name", v.name.as_str())?
+            .set("kind", v.kind)?
+            .set("quantity", v.quantity)?
+            .set("explanation", v.explanation.as_str())?
+            .set("shown", v.shown)?
+            .set("pushed_at", v.pushed_at)?
+            .set("queued", v.queued)?
+            .build())
+    })
+}
+
 /// Sync activity per bucket: `since`, `until` (unix seconds), `bucket` (`hour`, `day`,
 /// `week`), `offset` (the site's UTC offset in seconds), `kind`.
 pub fn sync_activity(store: &dyn LedgerStore, query: &ZendHashTable) -> Result<Table> {

@@ -13,6 +13,7 @@
 //! waits (pacing) or measures a time budget.
 
 pub mod engine;
+pub mod explain;
 pub mod factory;
 pub mod plan;
 pub mod pull;

@@ -12,6 +12,7 @@ namespace InventorySync\Admin;
 
 use const InventorySync\ACTION_ROTATE_SECRET;
 use const InventorySync\ADMIN_PAGE;
+use const InventorySync\ADMIN_PAGE_STOCK;
 use const InventorySync\CAPABILITY;
 use const InventorySync\CRON_HEALTH_CHECK;
 use const InventorySync\OPTION_LAST_HEALTH_CHECK;
@@ -45,6 +46,9 @@ function action_admin_menu(): void {
 		'dashicons-update',
 		56
 	);
+	// The first entry repeats the top-level page under the name it has in the menu.
+	add_submenu_page( ADMIN_PAGE, __( 'Inventory Sync', 'inventory-sync' ), __( 'Dashboard', 'inventory-sync' ), CAPABILITY, ADMIN_PAGE, __NAMESPACE__ . '\\render_status_page' );
+	add_submenu_page( ADMIN_PAGE, __( 'Stock', 'inventory-sync' ), __( 'Stock', 'inventory-sync' ), CAPABILITY, ADMIN_PAGE_STOCK, __NAMESPACE__ . '\\render_stock_page' );
 }
 
 /**
