@@ -57,6 +57,7 @@ require_once __DIR__ . '/includes/class-supplier-replies-controller.php';
 if ( is_admin() ) {
 	require_once __DIR__ . '/includes/admin/namespace.php';
 	require_once __DIR__ . '/includes/admin/store.php';
+	require_once __DIR__ . '/includes/admin/queue.php';
 }
 if ( defined( 'WP_CLI' ) && WP_CLI ) {
 	require_once __DIR__ . '/includes/class-cli-command.php';

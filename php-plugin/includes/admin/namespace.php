@@ -45,6 +45,15 @@ function action_admin_menu(): void {
 		'dashicons-update',
 		56
 	);
+	// The first entry of the submenu is this page; it is named for what it shows.
+	add_submenu_page(
+		ADMIN_PAGE,
+		__( 'Inventory Sync', 'inventory-sync' ),
+		__( 'Status', 'inventory-sync' ),
+		CAPABILITY,
+		ADMIN_PAGE,
+		__NAMESPACE__ . '\\render_status_page'
+	);
 }
 
 /**
