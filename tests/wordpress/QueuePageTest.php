@@ -17,8 +17,9 @@ use PHPUnit\Framework\TestCase;
  * Chromium at desktop and phone width, "Sync now" drains the queue to the channels, a refused
  * push becomes a dead job shown with its error and is retried from its row once the channel is
  * back, views and the channel filter, clearing dead jobs behind a confirmation; over HTTP,
- * product ids resolved to SKUs, a subscriber kept out of the page and every action, forged and
- * missing nonces changing nothing. The PHP debug log stays empty throughout.
+ * product ids resolved to SKUs, retry all dead jobs of a channel, cursor paging of a long queue,
+ * a subscriber kept out of the page and every action, forged and missing nonces changing
+ * nothing. The PHP debug log stays empty throughout.
  */
 final class QueuePageTest extends TestCase
 {
@@ -332,4 +333,37 @@ final class QueuePageTest extends TestCase
         self::assertSame($dead[0]['desired'], self::$fakes->state()['shopify']['QUEUE-TEE']);
         self::assertSame([], self::jobs('dead'));
     }
+
+    public function test_08_long_queues_are_paged_by_cursor_newest_first(): void
+    {
+        // 30 new SKUs: 60 pending jobs (no queue pass runs), more than a page of 50.
+        self::$site->eval(<<<'PHP'
+            $l = \InventorySync\ledger();
+            $skus = [];
+            for ($i = 1; $i <= 30; $i++) {
+                $sku = sprintf('PAGE-%02d', $i);
+                $l->upsertItem(['sku' => $sku, 'name' => $sku]);
+                $l->record(['event_id' => "open-$sku", 'sku' => $sku, 'kind' => 'receive', 'quantity' => $i, 'location' => 'MAIN']);
+                $skus[] = $sku;
+            }
+            return $l->syncSkus($skus)['enqueued'];
+            PHP);
+        $first = self::page('&status=pending')->body;
+        self::assertSame(50, substr_count($first, 'class="inventory-sync-job '));
+        self::assertStringContainsString('60 jobs', $first);
+        self::assertStringNotContainsString('inventory-sync-newest', $first);
+        self::assertSame(1, preg_match('/class="next-page button inventory-sync-older" href="([^"]+)"/', $first, $m));
+        $older = self::$site->request('GET', str_replace(self::$site->url, '', html_entity_decode($m[1])), [], null, true)->body;
+        self::assertSame(10, substr_count($older, 'class="inventory-sync-job '));
+        self::assertStringContainsString('inventory-sync-newest', $older);
+        self::assertStringNotContainsString('inventory-sync-older', $older);
+        // Newest first: the first page ends where the second begins, and no job is on both.
+        preg_match_all('/data-job-id="(\d+)"/', $first . $older, $ids);
+        $ids = array_map('intval', $ids[1]);
+        self::assertCount(60, array_unique($ids));
+        $sorted = $ids;
+        rsort($sorted);
+        self::assertSame($sorted, $ids);
+    }
 }
+
