@@ -114,7 +114,7 @@ final class QueuePageTest extends TestCase
             ['screenshot' => 'queue-empty'],
             ['fill' => '#inventory-sync-sync-skus', 'value' => "QUEUE-TEE\nQUEUE-MUG"],
             ['click' => '#inventory-sync-sync-now-submit'],
-            ['expect' => ['Sync now: 2 SKUs planned for every enabled channel, 4 jobs queued', 'Queue pass: 4 pushed, 0 to be retried, 0 dead.']],
+            ['expect' => ['Sync now: 2 SKUs planned for every enabled channel — jobs queued: 4, already up to date: 0.', 'Queue pass: 4 pushed, 0 to be retried, 0 dead.']],
             ['expect' => ['QUEUE-TEE', 'QUEUE-MUG', 'Shopify (shopify)', 'eBay (ebay)', 'Done'], 'in' => 'table.wp-list-table'],
             ['expectNo' => ['Pending', 'Dead'], 'in' => 'table.wp-list-table tbody'],
             ['fitsWidth' => true],
@@ -145,8 +145,8 @@ final class QueuePageTest extends TestCase
                 ['goto' => self::PAGE],
                 ['fill' => '#inventory-sync-sync-skus', 'value' => 'QUEUE-TEE'],
                 ['click' => '#inventory-sync-sync-now-submit'],
-                // Shopify needs 11 and refuses it (eBay stays at its cap of 5).
-                ['expect' => ['Sync now: 1 SKU planned for every enabled channel', ', 1 dead.']],
+                // Shopify needs 11 and refuses it; eBay stays at its cap of 5.
+                ['expect' => ['Sync now: 1 SKU planned for every enabled channel — jobs queued: 1, already up to date: 1.', 'Queue pass: 0 pushed, 0 to be retried, 1 dead.']],
                 ['click' => '.subsubsub .dead a'],
                 ['expect' => ['Dead (1)', 'QUEUE-TEE', 'Shopify (shopify)', '401', 'Retry'], 'in' => '#wpbody-content'],
                 ['expectNo' => ['QUEUE-MUG'], 'in' => 'table.wp-list-table tbody'],

@@ -304,7 +304,7 @@ function action_admin_post_sync_now(): void {
 	}
 	$message = sprintf(
 		/* translators: 1: SKUs planned, 2: jobs queued, 3: channels that already show the quantity (or will: a job is waiting) */
-		_n( 'Sync now: %1$d SKU planned for every enabled channel, %2$d jobs queued, %3$d already up to date.', 'Sync now: %1$d SKUs planned for every enabled channel, %2$d jobs queued, %3$d already up to date.', (int) $plan['skus'], 'inventory-sync' ),
+		_n( 'Sync now: %1$d SKU planned for every enabled channel — jobs queued: %2$d, already up to date: %3$d.', 'Sync now: %1$d SKUs planned for every enabled channel — jobs queued: %2$d, already up to date: %3$d.', (int) $plan['skus'], 'inventory-sync' ),
 		(int) $plan['skus'],
 		(int) $plan['enqueued'],
 		(int) $plan['unchanged'] + (int) $plan['echoes'] + (int) $plan['held_back']
