@@ -30,6 +30,7 @@ final class Browser
     public static function run(Site $site, array $steps, array $options = []): array
     {
         $user = array_key_exists('user', $options) ? $options['user'] : Site::ADMIN_USER;
+        @unlink(self::screenshots() . '/' . ($options['name'] ?? 'browser') . '-failure.png'); // a stale one would mislead
         foreach ($steps as $step) {
             if (isset($step['screenshot'])) {
                 @unlink(self::screenshots() . '/' . $step['screenshot'] . '.png');
