@@ -188,8 +188,6 @@ const ACTION_IMPORT_PRODUCTS = 'inventory_sync_import_products';
 
 // Admin.
 const ADMIN_PAGE           = 'inventory-sync';
-/** The Queue page (jobs by channel and status). */
-const ADMIN_PAGE_QUEUE     = 'inventory-sync-queue';
 /** The Stock page (search, one SKU's stock, channels, history and movement forms). */
 const ADMIN_PAGE_STOCK     = 'inventory-sync-stock';
 /** Admin action: record a movement from the Stock page's forms. */
@@ -198,6 +196,19 @@ const ACTION_ROTATE_SECRET = 'inventory_sync_rotate_secret';
 const ACTION_CREATE_KEY    = 'inventory_sync_create_api_key';
 const ACTION_REVOKE_KEY    = 'inventory_sync_revoke_api_key';
 const SETTINGS_GROUP       = 'inventory_sync_settings';
+
+// Admin: the Queue page (includes/admin/queue.php).
+const QUEUE_PAGE              = 'inventory-sync-queue';
+const ACTION_RETRY_JOB        = 'inventory_sync_retry_job';
+const ACTION_RETRY_DEAD       = 'inventory_sync_retry_dead';
+const ACTION_CLEAR_JOBS       = 'inventory_sync_clear_jobs';
+const ACTION_SYNC_NOW         = 'inventory_sync_sync_now';
+/** The statuses of an outbox job (the extension's names; "failed" is a job superseded by a newer one of its channel and SKU), in the order the Queue page shows them. */
+const JOB_STATUSES            = array( 'pending', 'running', 'done', 'failed', 'dead' );
+/** Jobs shown per page of the Queue page (the extension pages by cursor, newest first). */
+const QUEUE_PAGE_SIZE         = 50;
+/** The most SKUs or product ids one "Sync now" takes. */
+const SYNC_NOW_MAX_SKUS       = 500;
 
 /**
  * Every option the plugin creates.

@@ -60,6 +60,12 @@ function bootstrap(): void {
 		add_action( 'admin_post_' . ACTION_REVOKE_KEY, __NAMESPACE__ . '\\Admin\\action_admin_post_revoke_api_key' );
 		add_action( 'admin_post_' . ACTION_IMPORT_PRODUCTS, __NAMESPACE__ . '\\Admin\\action_admin_post_import_products' );
 		add_action( 'admin_post_' . ACTION_STOCK_MOVEMENT, __NAMESPACE__ . '\\Admin\\action_admin_post_stock_movement' );
+		// The Queue page (includes/admin/queue.php), after the top-level menu it hangs under.
+		add_action( 'admin_menu', __NAMESPACE__ . '\\Admin\\Queue\\action_admin_menu', 20 );
+		add_action( 'admin_post_' . ACTION_RETRY_JOB, __NAMESPACE__ . '\\Admin\\Queue\\action_admin_post_retry_job' );
+		add_action( 'admin_post_' . ACTION_RETRY_DEAD, __NAMESPACE__ . '\\Admin\\Queue\\action_admin_post_retry_dead' );
+		add_action( 'admin_post_' . ACTION_CLEAR_JOBS, __NAMESPACE__ . '\\Admin\\Queue\\action_admin_post_clear_jobs' );
+		add_action( 'admin_post_' . ACTION_SYNC_NOW, __NAMESPACE__ . '\\Admin\\Queue\\action_admin_post_sync_now' );
 	}
 
 	// Filters.

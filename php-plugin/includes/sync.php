@@ -71,9 +71,17 @@ function action_ledger_changed( $skus, $origin = null ): void {
  * limit. Claims make overlapping runs safe.
  */
 function action_run_queue(): void {
-	$limit  = (int) ini_get( 'max_execution_time' );
-	$budget = $limit > 0 ? min( QUEUE_RUN_BUDGET_MS, max( 1000, ( $limit - 10 ) * 1000 ) ) : QUEUE_RUN_BUDGET_MS;
+	$budget = queue_budget_ms();
 	guarded( 'queue run', static fn () => run_queue( $budget ) );
+}
+
+/**
+ * A queue pass's time budget in this request: QUEUE_RUN_BUDGET_MS, less when PHP's time limit
+ * would end the request first (10 s are left for the rest of it).
+ */
+function queue_budget_ms(): int {
+	$limit = (int) ini_get( 'max_execution_time' );
+	return $limit > 0 ? min( QUEUE_RUN_BUDGET_MS, max( 1000, ( $limit - 10 ) * 1000 ) ) : QUEUE_RUN_BUDGET_MS;
 }
 
 /**

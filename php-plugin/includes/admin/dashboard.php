@@ -10,7 +10,7 @@
 namespace InventorySync\Admin;
 
 use InventorySync\Exception\SyncException;
-use const InventorySync\ADMIN_PAGE_QUEUE;
+use const InventorySync\QUEUE_PAGE;
 
 defined( 'ABSPATH' ) || exit;
 
@@ -38,11 +38,12 @@ function render_dashboard(): void {
 		echo '<div class="notice notice-error"><p>' . esc_html( $e->getMessage() ) . '</p></div>';
 		return;
 	}
+	// Card => label, number, the Queue page's status view (retrying jobs are pending ones).
 	$cards = array(
-		'pending'  => array( __( 'Pending', 'inventory-sync' ), $counts['pending'] - $counts['retrying'] ),
-		'retrying' => array( __( 'Failed, retrying', 'inventory-sync' ), $counts['retrying'] ),
-		'running'  => array( __( 'Running', 'inventory-sync' ), $counts['running'] ),
-		'dead'     => array( __( 'Dead letters', 'inventory-sync' ), $counts['dead'] ),
+		'pending'  => array( __( 'Pending', 'inventory-sync' ), $counts['pending'] - $counts['retrying'], 'pending' ),
+		'retrying' => array( __( 'Failed, retrying', 'inventory-sync' ), $counts['retrying'], 'pending' ),
+		'running'  => array( __( 'Running', 'inventory-sync' ), $counts['running'], 'running' ),
+		'dead'     => array( __( 'Dead letters', 'inventory-sync' ), $counts['dead'], 'dead' ),
 	);
 	?>
 	<style>
@@ -56,9 +57,9 @@ function render_dashboard(): void {
 	</style>
 	<h2><?php esc_html_e( 'Queue', 'inventory-sync' ); ?></h2>
 	<div class="inventory-sync-cards">
-		<?php foreach ( $cards as $status => [ $label, $number ] ) : ?>
-			<a class="inventory-sync-card is-<?php echo esc_attr( $status ); ?><?php echo $number > 0 ? ' has-jobs' : ''; ?>"
-				href="<?php echo esc_url( add_query_arg( array( 'page' => ADMIN_PAGE_QUEUE, 'status' => $status ), admin_url( 'admin.php' ) ) ); ?>">
+		<?php foreach ( $cards as $card => [ $label, $number, $view ] ) : ?>
+			<a class="inventory-sync-card is-<?php echo esc_attr( $card ); ?><?php echo $number > 0 ? ' has-jobs' : ''; ?>"
+				href="<?php echo esc_url( add_query_arg( array( 'page' => QUEUE_PAGE, 'status' => $view ), admin_url( 'admin.php' ) ) ); ?>">
 				<strong><?php echo esc_html( number_format_i18n( $number ) ); ?></strong>
 				<?php echo esc_html( $label ); ?>
 			</a>
