@@ -11,6 +11,8 @@
 #                      empty REST route on a throw-away WordPress, the sync engine with batch
 #                      size 1 against loopback fake channels; never pass/fail on time)
 #                      into target/bench/
+#   ./build.sh pot     php-plugin/languages/inventory-sync.pot from every translatable string
+#                      (xgettext with WordPress's keywords; build and test check it is current)
 #   ./build.sh demo    a local WordPress with the plugin on a free port; prints URL and login
 #   ./build.sh stop    stops what demo started (by recorded process group)
 #   ./build.sh fuzz [seconds]
@@ -31,7 +33,7 @@ APT_PACKAGES=(
   php8.2-cli php8.2-dev php8.2-fpm php8.2-mysql php8.2-curl php8.2-mbstring php8.2-xml
   php8.2-zip php8.2-intl php8.2-gd php8.2-sqlite3 clang libclang-dev pkg-config
   mariadb-server mariadb-client wordpress phpunit chromium nginx
-  zip unzip curl ca-certificates git
+  zip unzip curl ca-certificates git gettext
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
@@ -91,10 +93,46 @@ browser_driver() {
 
 require_tools() {
   local tool
-  for tool in php phpunit mariadb-install-db chromium node cargo clang; do
+  for tool in php phpunit mariadb-install-db chromium node cargo clang xgettext; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed: run ./build.sh deps (as root) first"
   done
   [ -d /usr/share/wordpress ] || die "Debian's wordpress package is not installed: run ./build.sh deps"
+}
+
+# ---------------------------------------------------------------------------------------------
+# pot: the translation template
+# ---------------------------------------------------------------------------------------------
+# WordPress's gettext functions as xgettext keywords (what `wp i18n make-pot` looks for; WP-CLI
+# is not installable here). The creation date is left out, so the file only changes with strings.
+POT="php-plugin/languages/inventory-sync.pot"
+pot_to() { # write the template to $1
+  local files
+  files="$(cd php-plugin && find . -name '*.php' -not -path './stubs/*' | LC_ALL=C sort)"
+  (cd php-plugin && xgettext --language=PHP --from-code=UTF-8 --add-comments=translators: \
+    --sort-by-file --package-name="Inventory Sync" --package-version="$(cd .. && version)" \
+    -k -k__ -k_e -k_x:1,2c -k_ex:1,2c -k_n:1,2 -k_nx:1,2,4c -k_n_noop:1,2 -k_nx_noop:1,2,3c \
+    -kesc_html__ -kesc_html_e -kesc_html_x:1,2c -kesc_attr__ -kesc_attr_e -kesc_attr_x:1,2c \
+    --output=- $files) | sed '/^"POT-Creation-Date: /d; s/charset=CHARSET/charset=UTF-8/' > "$1"
+}
+
+cmd_pot() {
+  mkdir -p "$(dirname "$POT")"
+  pot_to "$POT"
+  say "$POT: $(grep -c '^msgid "' "$POT") strings"
+}
+
+# Fails when the committed template is not what the strings in the code give.
+check_pot() {
+  local fresh
+  fresh="$(mktemp)"
+  pot_to "$fresh"
+  if ! diff -q "$fresh" "$POT" >/dev/null 2>&1; then
+    diff -u "$POT" "$fresh" | head -20 >&2 || true
+    rm -f "$fresh"
+    die "$POT is out of date: run ./build.sh pot and commit it"
+  fi
+  rm -f "$fresh"
+  say "$POT is current ($(grep -c '^msgid "' "$POT") strings)"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -113,6 +151,7 @@ build_fakes() { # the fake channel servers the end-to-end tests and the demo sta
 
 cmd_build() {
   build_extension
+  check_pot
   local v dist stage
   v="$(version)"
   dist="$ROOT/dist"
@@ -193,6 +232,7 @@ cmd_test() {
 
   say "cargo fmt --check"
   cargo fmt --all -- --check || die "rustfmt: run cargo fmt"
+  check_pot
 
   run_logged "$OUT_DIR/clippy.log" "cargo clippy -D warnings" \
     cargo clippy --locked --all-targets -- -D warnings
@@ -298,6 +338,7 @@ case "${1:-}" in
   build) require_tools; cmd_build ;;
   test) cmd_test ;;
   bench) cmd_bench ;;
+  pot) cmd_pot ;;
   demo) cmd_demo ;;
   stop) cmd_stop ;;
   fuzz) shift; cmd_fuzz "$@" ;;
