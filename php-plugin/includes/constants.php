@@ -190,6 +190,8 @@ const ACTION_IMPORT_PRODUCTS = 'inventory_sync_import_products';
 const ADMIN_PAGE           = 'inventory-sync';
 /** The Stock page (search, one SKU's stock, channels, history and movement forms). */
 const ADMIN_PAGE_STOCK     = 'inventory-sync-stock';
+/** The Logs page (inbound webhooks, sync runs, errors, security). */
+const ADMIN_PAGE_LOGS      = 'inventory-sync-logs';
 /** Admin action: record a movement from the Stock page's forms. */
 const ACTION_STOCK_MOVEMENT = 'inventory_sync_stock_movement';
 const ACTION_ROTATE_SECRET = 'inventory_sync_rotate_secret';
