@@ -239,6 +239,8 @@ pub struct RuleSet<'r> {
     /// Each claim's place in the order that breaks rounding ties (priority, channel id, rule
     /// order), in claim order.
     tie_ranks: Vec<u32>,
+    /// The sum of the claims' weights.
+    total_weight: u64,
 }
 
 impl<'r> RuleSet<'r> {
@@ -266,6 +268,7 @@ impl<'r> RuleSet<'r> {
             rules,
             pool_rule: partitioned.first().copied(),
             pool_eligible: union_of_eligible(&partitioned),
+            total_weight: claims.iter().map(|claim| u64::from(claim.weight)).sum(),
             claims,
             tie_ranks,
         })
@@ -315,11 +318,32 @@ impl<'r> RuleSet<'r> {
                 .filter(|(_, level)| counts(level, eligible))
                 .fold(0u64, |mask, (i, _)| mask | 1 << i)
         };
+        let all_ones = |yes: bool| if yes { -1 } else { 0 };
+        let pool = Step {
+            mask: mask(&self.pool_eligible),
+            add_incoming: all_ones(self.pool_rule.is_some_and(|rule| rule.include_incoming)),
+            add_supplier: all_ones(self.pool_rule.is_some_and(|rule| rule.include_supplier)),
+            ..Step::default()
+        };
+        let steps = self
+            .rules
+            .iter()
+            .map(|rule| Step {
+                mask: mask(&rule.eligible_locations),
+                add_incoming: all_ones(rule.include_incoming),
+                add_supplier: all_ones(rule.include_supplier),
+                partitioned: rule.weight().is_some(),
+                percent: i64::from(rule.percent.unwrap_or(100)),
+                buffer: rule.buffer,
+                zero_threshold: rule.zero_threshold,
+                max: rule.max.unwrap_or(i64::MAX),
+            })
+            .collect();
         Layout {
             masks: Some(Masks {
                 levels: levels.len(),
-                pool: mask(&self.pool_eligible),
-                rules: self.rules.iter().map(|rule| mask(&rule.eligible_locations)).collect(),
+                pool,
+                steps,
             }),
         }
     }
@@ -338,9 +362,15 @@ impl<'r> RuleSet<'r> {
             return self.quantities(levels, supplier_stock, quantities);
         };
         quantities.clear();
-        // The codes were checked when the layout was made; this is the rest of the validation.
-        for level in levels {
-            validate_level_quantities(level)?;
+        // The codes were checked when the layout was made; this is the rest of the validation
+        // (looked at level by level only when something is wrong, for the same error).
+        if levels.iter().any(|level| level.reserved < 0 || level.incoming < 0) {
+            for level in levels {
+                validate_level_quantities(level)?;
+            }
+        }
+        if self.quantities_small(masks, levels, supplier_stock, quantities) {
+            return Ok(());
         }
         // Available to promise over the levels a mask selects: `promise_total`'s arithmetic.
         let promise = |mask: u64, include_incoming: bool, include_supplier: bool| {
@@ -359,7 +389,7 @@ impl<'r> RuleSet<'r> {
             available.saturating_add(incoming).saturating_add(supplier).max(0)
         };
         let pool = self.pool_rule.map_or(0, |first| {
-            promise(masks.pool, first.include_incoming, first.include_supplier)
+            promise(masks.pool.mask, first.include_incoming, first.include_supplier)
         });
         let mut shares = [0i64; INLINE_CLAIMS];
         let Some(shares) = shares.get_mut(..self.claims.len()) else {
@@ -370,8 +400,8 @@ impl<'r> RuleSet<'r> {
             return self.quantities(levels, supplier_stock, quantities);
         }
         let mut shares = shares.iter();
-        for (rule, &mask) in self.rules.iter().zip(&masks.rules) {
-            let own = promise(mask, rule.include_incoming, rule.include_supplier);
+        for (rule, step) in self.rules.iter().zip(&masks.steps) {
+            let own = promise(step.mask, rule.include_incoming, rule.include_supplier);
             let value = match rule.mode {
                 // One share per partitioned rule, in order.
                 AllocationMode::Partitioned { .. } => shares.next().copied().unwrap_or(0).min(own),
@@ -385,10 +415,101 @@ impl<'r> RuleSet<'r> {
         Ok(())
     }
 
+    /// [`RuleSet::quantities_in`] for valid levels whose figures (and the supplier's) are all
+    /// smaller than [`SMALL`] in magnitude, as a catalogue's are: then no sum can overflow, so
+    /// plain arithmetic gives what the saturating steps give, and each rule is one compact
+    /// [`Step`]. False (and nothing written) for any other SKU.
+    #[inline]
+    fn quantities_small(&self, masks: &Masks, levels: &[StockLevel], supplier: i64, quantities: &mut Vec<i64>) -> bool {
+        // Every figure plus SMALL lies in [0, 2 × SMALL) exactly when it is small.
+        #[allow(clippy::cast_sign_loss)]
+        let shift = |figure: i64| figure.wrapping_add(SMALL) as u64;
+        let spread = levels.iter().fold(shift(supplier), |spread, level| {
+            spread | shift(level.on_hand) | shift(level.reserved) | shift(level.incoming)
+        });
+        if spread >= SMALL_SPREAD {
+            return false;
+        }
+        if levels.len() <= SUBSET_LEVELS {
+            // Available and incoming of every subset of the levels, each from a smaller one by one
+            // addition: then every rule's sums are two look-ups.
+            let mut available = [0i64; 1 << SUBSET_LEVELS];
+            let mut incoming = [0i64; 1 << SUBSET_LEVELS];
+            let mut size = 1;
+            for level in levels {
+                let sellable = (level.on_hand - level.reserved).max(0);
+                for subset in 0..size {
+                    let (from, to) = (subset & SUBSET_MASK, (size + subset) & SUBSET_MASK);
+                    available[to] = available[from] + sellable;
+                    incoming[to] = incoming[from] + level.incoming;
+                }
+                size *= 2;
+            }
+            // A mask only selects levels there are, so it is one of the subsets.
+            let sums = |mask: u64| {
+                let subset = usize::try_from(mask).unwrap_or(0) & SUBSET_MASK;
+                (available[subset], incoming[subset])
+            };
+            self.apply_steps(masks, supplier, sums, quantities)
+        } else {
+            let sums = |mask: u64| {
+                let (mut available, mut incoming) = (0i64, 0i64);
+                for (i, level) in levels.iter().enumerate() {
+                    if mask >> i & 1 != 0 {
+                        available += (level.on_hand - level.reserved).max(0);
+                        incoming += level.incoming;
+                    }
+                }
+                (available, incoming)
+            };
+            self.apply_steps(masks, supplier, sums, quantities)
+        }
+    }
+
+    /// The steps of a layout on small figures (see [`RuleSet::quantities_small`]), given the
+    /// available and incoming units over any mask's levels.
+    #[inline(always)]
+    fn apply_steps(
+        &self,
+        masks: &Masks,
+        supplier: i64,
+        sums: impl Fn(u64) -> (i64, i64),
+        quantities: &mut Vec<i64>,
+    ) -> bool {
+        // Available to promise: `promise_total`'s arithmetic, with no sum near overflowing.
+        let promise = |step: &Step| {
+            let (available, incoming) = sums(step.mask);
+            (available + (incoming & step.add_incoming) + (supplier & step.add_supplier)).max(0)
+        };
+        let mut shares = [0i64; INLINE_CLAIMS];
+        let Some(shares) = shares.get_mut(..self.claims.len()) else {
+            return false;
+        };
+        if !shares.is_empty() && !self.quick_split(promise(&masks.pool), shares) {
+            return false;
+        }
+        let mut shares = shares.iter();
+        for step in &masks.steps {
+            let own = promise(step);
+            let value = if step.partitioned {
+                // One share per partitioned rule, in order.
+                shares.next().copied().unwrap_or(0).min(own)
+            } else {
+                // `own` < 2^47 here, so × 100 cannot overflow; percent 100 leaves it as it is.
+                own * step.percent / 100
+            };
+            // [`limits`], with the cap already a number.
+            let value = value.saturating_sub(step.buffer).max(0);
+            let value = if value <= step.zero_threshold { 0 } else { value };
+            quantities.push(value.min(step.max));
+        }
+        true
+    }
+
     /// [`split`]'s shares of `pool` (never negative here) into `shares`, one per claim, in 64-bit
     /// arithmetic; false (and nothing written) when the numbers could need more than 64 bits.
     fn quick_split(&self, pool: i64, shares: &mut [i64]) -> bool {
-        let total: u64 = self.claims.iter().map(|claim| u64::from(claim.weight)).sum();
+        let total = self.total_weight;
         let (Ok(pool), true) = (u32::try_from(pool), total <= u64::from(u32::MAX)) else {
             return false;
         };
@@ -532,11 +653,40 @@ pub struct Layout {
 struct Masks {
     /// How many levels the layout was made for.
     levels: usize,
-    /// Bit `i` set = level `i` counts for the pool.
-    pool: u64,
-    /// The same for each rule, in rule order.
-    rules: Vec<u64>,
+    /// The pool's sum, as a step (only its mask and opt-ins are used).
+    pool: Step,
+    /// Each rule, in rule order.
+    steps: Vec<Step>,
 }
+
+/// One rule as [`RuleSet::quantities_small`] applies it to a layout's levels.
+#[derive(Debug, Clone, Copy, Default)]
+struct Step {
+    /// Bit `i` set = level `i` counts for the rule.
+    mask: u64,
+    /// All ones when the rule adds incoming units, else 0.
+    add_incoming: i64,
+    /// All ones when the rule adds the supplier's stock, else 0.
+    add_supplier: i64,
+    /// Whether the rule takes a share of the partitioned pool.
+    partitioned: bool,
+    /// Percent mode's percentage; 100 when the rule has none.
+    percent: i64,
+    buffer: i64,
+    zero_threshold: i64,
+    /// The cap; `i64::MAX` when the rule has none.
+    max: i64,
+}
+
+/// Figures below this in magnitude (2^40, about a trillion units) take the quick way: a sum of
+/// 64 levels' figures plus a supplier's stays below 2^47, and × 100 below 2^54.
+const SMALL: i64 = 1 << 40;
+/// A figure is small when it plus [`SMALL`] is below this.
+const SMALL_SPREAD: u64 = 1 << 41;
+/// Up to this many levels, [`RuleSet::quantities_small`] sums every subset of them once.
+const SUBSET_LEVELS: usize = 4;
+/// Indexes of those subsets.
+const SUBSET_MASK: usize = (1 << SUBSET_LEVELS) - 1;
 
 fn validate_rules(rules: &[ChannelRule]) -> Result<()> {
     let mut first_partitioned: Option<&ChannelRule> = None;
@@ -591,7 +741,12 @@ fn union_of_eligible(rules: &[&ChannelRule]) -> Vec<String> {
 }
 
 /// `floor(value × percent / 100)` for a non-negative value, as [`shared_steps`] computes it.
+#[inline]
 fn percent_of(value: i64, percent: u32) -> i64 {
+    // Below 2^57 the product fits in 64 bits, and dividing by the constant 100 is a multiply.
+    if let Some(small) = u64::try_from(value).ok().filter(|v| *v < 1 << 57) {
+        return i64::try_from(small * u64::from(percent) / 100).unwrap_or(i64::MAX);
+    }
     let scaled = u128::try_from(value).unwrap_or(0) * u128::from(percent);
     let floor = div_rem(scaled, 100).map_or(0, |(floor, _)| floor);
     i64::try_from(floor).unwrap_or(i64::MAX)
@@ -1363,6 +1518,71 @@ mod tests {
         ) {
             Err(e) => assert_eq!(e.to_string(), "buffer: channel 7 (eBay): must not be negative, got −1"),
             Ok(got) => panic!("accepted {got:?}"),
+        }
+    }
+
+    /// A layout's quick way (small figures, subsets of up to four levels) and its general way
+    /// (saturating, any number of levels) give `allocate`'s quantities on both sides of the
+    /// figures' small range, with four and with six levels.
+    #[test]
+    fn layout_ways_agree_at_the_edge_of_small_figures() {
+        let rules = [
+            ChannelRule {
+                buffer: 3,
+                max: Some(SMALL),
+                include_incoming: true,
+                include_supplier: true,
+                ..shared(1)
+            },
+            ChannelRule {
+                percent: Some(37),
+                zero_threshold: 2,
+                eligible_locations: only(&["L1", "L3"]),
+                ..shared(2)
+            },
+            ChannelRule {
+                priority: 1,
+                include_incoming: true,
+                ..weighted(3, 5)
+            },
+            ChannelRule {
+                eligible_locations: only(&["L0", "L4"]),
+                include_incoming: true,
+                ..weighted(4, 2)
+            },
+        ];
+        let set = RuleSet::new(&rules).unwrap_or_else(|e| panic!("{e}"));
+        let edges = [0, 1, -1, SMALL - 1, SMALL, -SMALL, -SMALL - 1, i64::MAX, i64::MIN];
+        let mut buffer = Vec::new();
+        for count in [4, 6] {
+            for (i, &edge) in edges.iter().enumerate() {
+                for at in 0..=count {
+                    // `edge` as on hand, incoming or (at == count) the supplier's figure.
+                    let mut levels: Vec<StockLevel> = (0..count)
+                        .map(|j| StockLevel {
+                            reserved: j as i64,
+                            incoming: 4,
+                            ..level(&format!("L{j}"), 10 + j as i64)
+                        })
+                        .collect();
+                    let supplier = if at == count { edge } else { 7 };
+                    if let Some(level) = levels.get_mut(at) {
+                        if i % 2 == 0 {
+                            level.on_hand = edge;
+                        } else {
+                            level.incoming = edge.max(0);
+                        }
+                    }
+                    let expected: Vec<i64> = allocate(&levels, &rules, supplier)
+                        .unwrap_or_else(|e| panic!("{e}"))
+                        .iter()
+                        .map(|a| a.quantity)
+                        .collect();
+                    set.quantities_in(&set.layout(&levels), &levels, supplier, &mut buffer)
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    assert_eq!(buffer, expected, "levels {levels:?}, supplier {supplier}");
+                }
+            }
         }
     }
 
