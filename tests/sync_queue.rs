@@ -505,3 +505,33 @@ fn a_sale_reported_by_one_channel_reaches_the_others_but_is_not_written_back() {
     assert_eq!(others.2.stock(&target), Some(expected["d"]));
     assert_eq!(expected["b"], before - 1);
 }
+
+#[test]
+fn test_connection_asks_for_a_few_skus_and_reports_refused_credentials() {
+    let store = stocked_ledger(8, START_MS / 1000);
+    let shop = ShopifyFake::new(SHOPIFY_TOKEN);
+    shop.add_variant(&sku(0), 3);
+    shop.add_variant(&sku(2), 3);
+    store.save_channel(&shopify_channel("shop", &shop.url()), 1).unwrap();
+    let report = sync::probe::test_connection(&store, &factory(), "shop").unwrap();
+    assert_eq!(report.verdict, sync::probe::Verdict::Connected);
+    assert_eq!(
+        report.asked,
+        (0..5).map(sku).collect::<Vec<_>>(),
+        "the ledger's first SKUs"
+    );
+    let found: Vec<&str> = report.found.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(found, [sku(0), sku(2)]);
+    assert_eq!(report.message, "connected: 2 of 5 SKUs asked for are listed there");
+    assert_eq!(shop.mutations().len(), 0, "a test writes nothing");
+    assert_eq!(shop.lookups(), 1, "one lookup call for the five SKUs");
+
+    shop.misbehave(Misbehave::Status(401, None));
+    let refused = sync::probe::test_connection(&store, &factory(), "shop").unwrap();
+    assert_eq!(refused.verdict, sync::probe::Verdict::Failed);
+    assert!(refused.message.contains("401"), "{}", refused.message);
+    assert!(!refused.message.contains(SHOPIFY_TOKEN), "no credential in the message");
+
+    let missing = sync::probe::test_connection(&store, &factory(), "nope").unwrap_err();
+    assert_eq!(missing.kind(), inventory_sync::error::ErrorKind::NotFound);
+}

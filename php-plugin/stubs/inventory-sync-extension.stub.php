@@ -127,6 +127,14 @@ namespace InventorySync {
 	function allocate_many( array $stock, array $rules, ?array $options = null ): array {}
 
 	/**
+	 * Every channel kind with the settings and credential fields its adapter reads, in form order
+	 * (woocommerce_local has none).
+	 *
+	 * @return array<string, array{settings: list<string>, credentials: list<string>}>
+	 */
+	function channel_kinds(): array {}
+
+	/**
 	 * The stock ledger (a SQLite file owned by the extension): items, locations, idempotent
 	 * movements, reservations, stock, history, allocation, alerts and reorder suggestions.
 	 *
@@ -401,6 +409,15 @@ namespace InventorySync {
 
 		/** Sync runs, newest first: kind, status, before, limit. */
 		public function syncRuns( ?array $query = null ): array {}
+
+		/**
+		 * Tests a saved channel's connection with its stored settings and credentials: asks it for
+		 * a few of the ledger's SKUs (a read; nothing changes).
+		 *
+		 * @return array{status: 'connected'|'failed'|'not_testable', message: string, asked: list<string>, found: list<array{sku: string, remote_id: string}>}
+		 * @throws Exception\NotFoundException An unknown channel.
+		 */
+		public function testChannel( string $key ): array {}
 
 		/**
 		 * What every enabled channel is shown for the SKU, in the channels' order, and why.

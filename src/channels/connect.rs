@@ -22,6 +22,32 @@ use crate::{Error, Result};
 /// this store's own products are updated in PHP (`wc_update_product_stock`).
 pub const KINDS: &[&str] = &["shopify", "woocommerce_remote", "ebay", "amazon", "webhook"];
 
+/// The settings fields each kind reads (shown in wp-admin), in form order.
+pub const SETTINGS_FIELDS: &[(&str, &[&str])] = &[
+    ("shopify", &["shop_url", "location_id", "api_version"]),
+    ("woocommerce_remote", &["store_url"]),
+    ("ebay", &["marketplace_id", "api_url"]),
+    (
+        "amazon",
+        &["endpoint", "seller_id", "marketplace_id", "product_type", "lwa_url"],
+    ),
+    ("webhook", &["url", "batch_size"]),
+];
+
+/// The credential fields each kind reads (sealed at rest, shown masked), in form order.
+pub const CREDENTIAL_FIELDS: &[(&str, &[&str])] = &[
+    ("shopify", &["access_token"]),
+    ("woocommerce_remote", &["consumer_key", "consumer_secret"]),
+    ("ebay", &["client_id", "client_secret", "refresh_token"]),
+    ("amazon", &["client_id", "client_secret", "refresh_token"]),
+    ("webhook", &["secret", "previous_secret"]),
+];
+
+/// The fields of `kind` in one of the tables above (empty for a kind not built here).
+pub fn fields_of(table: &[(&'static str, &'static [&'static str])], kind: &str) -> &'static [&'static str] {
+    table.iter().find(|(k, _)| *k == kind).map_or(&[], |(_, fields)| fields)
+}
+
 /// Reads a JSON object's string fields strictly: every key must be known, wanted keys present.
 struct Fields<'a> {
     part: &'static str,
@@ -119,8 +145,8 @@ pub fn connect(
 ) -> Result<Box<dyn Channel>> {
     match kind {
         k if k == ChannelKind::Shopify.as_str() => {
-            let s = Fields::new("settings", settings, &["shop_url", "api_version", "location_id"])?;
-            let c = Fields::new("credentials", credentials, &["access_token"])?;
+            let s = Fields::new("settings", settings, fields_of(SETTINGS_FIELDS, kind))?;
+            let c = Fields::new("credentials", credentials, fields_of(CREDENTIAL_FIELDS, kind))?;
             let mut config = ShopifyConfig::new(base_url(&s, "shop_url")?, c.secret("access_token")?);
             if let Some(version) = s.optional("api_version")? {
                 config.api_version = version;
@@ -130,8 +156,8 @@ pub fn connect(
             Ok(Box::new(Shopify::new(config)?.with_pacer(pacer)))
         }
         k if k == ChannelKind::WooCommerceRemote.as_str() => {
-            let s = Fields::new("settings", settings, &["store_url"])?;
-            let c = Fields::new("credentials", credentials, &["consumer_key", "consumer_secret"])?;
+            let s = Fields::new("settings", settings, fields_of(SETTINGS_FIELDS, kind))?;
+            let c = Fields::new("credentials", credentials, fields_of(CREDENTIAL_FIELDS, kind))?;
             let mut config = WooCommerceConfig::new(
                 base_url(&s, "store_url")?,
                 c.secret("consumer_key")?,
@@ -141,12 +167,8 @@ pub fn connect(
             Ok(Box::new(WooCommerce::new(config)?.with_pacer(pacer)))
         }
         k if k == ChannelKind::Ebay.as_str() => {
-            let s = Fields::new("settings", settings, &["api_url", "marketplace_id"])?;
-            let c = Fields::new(
-                "credentials",
-                credentials,
-                &["client_id", "client_secret", "refresh_token"],
-            )?;
+            let s = Fields::new("settings", settings, fields_of(SETTINGS_FIELDS, kind))?;
+            let c = Fields::new("credentials", credentials, fields_of(CREDENTIAL_FIELDS, kind))?;
             let api_url = match s.optional("api_url")? {
                 Some(_) => base_url(&s, "api_url")?,
                 None => super::ebay::PRODUCTION_URL.to_string(),
@@ -157,16 +179,8 @@ pub fn connect(
             Ok(Box::new(Ebay::new(config)?.with_pacer(pacer)))
         }
         k if k == ChannelKind::Amazon.as_str() => {
-            let s = Fields::new(
-                "settings",
-                settings,
-                &["endpoint", "seller_id", "marketplace_id", "product_type", "lwa_url"],
-            )?;
-            let c = Fields::new(
-                "credentials",
-                credentials,
-                &["client_id", "client_secret", "refresh_token"],
-            )?;
+            let s = Fields::new("settings", settings, fields_of(SETTINGS_FIELDS, kind))?;
+            let c = Fields::new("credentials", credentials, fields_of(CREDENTIAL_FIELDS, kind))?;
             let mut config = AmazonConfig::new(
                 base_url(&s, "endpoint")?,
                 s.required("seller_id")?,
@@ -181,8 +195,8 @@ pub fn connect(
             Ok(Box::new(Amazon::new(config)?.with_pacer(pacer)))
         }
         k if k == ChannelKind::Webhook.as_str() => {
-            let s = Fields::new("settings", settings, &["url", "batch_size"])?;
-            let c = Fields::new("credentials", credentials, &["secret", "previous_secret"])?;
+            let s = Fields::new("settings", settings, fields_of(SETTINGS_FIELDS, kind))?;
+            let c = Fields::new("credentials", credentials, fields_of(CREDENTIAL_FIELDS, kind))?;
             let mut config = WebhookConfig::new(base_url(&s, "url")?, c.secret("secret")?);
             config.previous_secret = c.optional("previous_secret")?.map(Secret::new);
             if let Some(size) = s.number("batch_size")? {

@@ -476,6 +476,13 @@ impl Ledger {
         Ok(sync::sync_runs(self.store(), query)?)
     }
 
+    /// Tests a saved channel's connection: builds its adapter from the stored settings and
+    /// credentials and asks it for a few of the ledger's SKUs (a read; nothing changes). Returns
+    /// status (`connected`, `failed`, `not_testable`), message, asked, found (sku, remote_id).
+    pub fn test_channel(&self, key: String) -> PhpResult<Table> {
+        Ok(sync::test_channel(self.store(), &self.adapters, &key)?)
+    }
+
     /// What every enabled channel is shown for `$sku`, in the channels' order: channel, name,
     /// kind, quantity (the ledger's allocation), explanation, shown (what the channel shows now,
     /// if known), pushed_at, queued (what a waiting job is about to push).

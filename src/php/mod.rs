@@ -43,5 +43,6 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
     let module = exceptions::register(module);
     let module = signature::register(module);
     let module = stock::register(module);
+    let module = sync::register(module);
     module.class::<ledger::Ledger>()
 }

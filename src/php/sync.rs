@@ -5,6 +5,8 @@
 use std::time::Duration;
 
 use ext_php_rs::boxed::ZBox;
+use ext_php_rs::builders::ModuleBuilder;
+use ext_php_rs::prelude::*;
 use ext_php_rs::types::ZendHashTable;
 use serde_json::{json, Map, Value};
 
@@ -556,6 +558,52 @@ pub fn sync_runs(store: &dyn LedgerStore, query: Option<&ZendHashTable>) -> Resu
     Ok(Arr::new()
         .set("runs", list_from(&page.runs, run_out)?)?
         .set("next_before", page.next_before)?
+        .build())
+}
+
+/// `InventorySync\channel_kinds()`: every channel kind with the settings and credential fields
+/// its adapter reads, in form order (`woocommerce_local` has none): what the channel form shows.
+#[php_function]
+#[php(name = "InventorySync\\channel_kinds")]
+pub fn channel_kinds() -> PhpResult<Table> {
+    use crate::channels::connect::{fields_of, CREDENTIAL_FIELDS, SETTINGS_FIELDS};
+    let mut out = Arr::new();
+    for kind in ChannelType::ALL {
+        let name = kind.as_str();
+        let texts = |fields: &[&str]| string_list(&fields.iter().map(|f| (*f).to_string()).collect::<Vec<_>>());
+        out = out.set(
+            name,
+            Arr::new()
+                .set("settings", texts(fields_of(SETTINGS_FIELDS, name))?)?
+                .set("credentials", texts(fields_of(CREDENTIAL_FIELDS, name))?)?
+                .build(),
+        )?;
+    }
+    Ok(out.build())
+}
+
+/// Registers this file's functions.
+pub fn register(module: ModuleBuilder) -> ModuleBuilder {
+    module.function(wrap_function!(channel_kinds))
+}
+
+/// "Test connection" for a saved channel (see [`sync::probe`]).
+pub fn test_channel(store: &dyn LedgerStore, adapters: &Adapters, key: &str) -> Result<Table> {
+    let report = sync::probe::test_connection(store, &adapters.keeping_tokens(store, &SystemClock), key)?;
+    let mut found = Arr::new();
+    for (sku, remote_id) in &report.found {
+        found = found.push(
+            Arr::new()
+                .set("sku", sku.as_str())?
+                .set("remote_id", remote_id.as_str())?
+                .build(),
+        )?;
+    }
+    Ok(Arr::new()
+        .set("status", report.verdict.as_str())?
+        .set("message", report.message.as_str())?
+        .set("asked", string_list(&report.asked)?)?
+        .set("found", found.build())?
         .build())
 }
 

@@ -16,6 +16,7 @@ pub mod engine;
 pub mod explain;
 pub mod factory;
 pub mod plan;
+pub mod probe;
 pub mod pull;
 pub mod reconcile;
 pub mod runner;
