@@ -192,6 +192,11 @@ const ADMIN_PAGE           = 'inventory-sync';
 const ADMIN_PAGE_STOCK     = 'inventory-sync-stock';
 /** The Logs page (inbound webhooks, sync runs, errors, security). */
 const ADMIN_PAGE_LOGS      = 'inventory-sync-logs';
+/** The Channels page (list, add / edit per kind, test connection). */
+const ADMIN_PAGE_CHANNELS  = 'inventory-sync-channels';
+/** Admin actions of the Channels page. */
+const ACTION_SAVE_CHANNEL  = 'inventory_sync_save_channel';
+const ACTION_TEST_CHANNEL  = 'inventory_sync_test_channel';
 /** Admin action: record a movement from the Stock page's forms. */
 const ACTION_STOCK_MOVEMENT = 'inventory_sync_stock_movement';
 const ACTION_ROTATE_SECRET = 'inventory_sync_rotate_secret';

@@ -60,6 +60,8 @@ function bootstrap(): void {
 		add_action( 'admin_post_' . ACTION_REVOKE_KEY, __NAMESPACE__ . '\\Admin\\action_admin_post_revoke_api_key' );
 		add_action( 'admin_post_' . ACTION_IMPORT_PRODUCTS, __NAMESPACE__ . '\\Admin\\action_admin_post_import_products' );
 		add_action( 'admin_post_' . ACTION_STOCK_MOVEMENT, __NAMESPACE__ . '\\Admin\\action_admin_post_stock_movement' );
+		add_action( 'admin_post_' . ACTION_SAVE_CHANNEL, __NAMESPACE__ . '\\Admin\\action_admin_post_save_channel' );
+		add_action( 'admin_post_' . ACTION_TEST_CHANNEL, __NAMESPACE__ . '\\Admin\\action_admin_post_test_channel' );
 		// The Queue page (includes/admin/queue.php), after the top-level menu it hangs under.
 		add_action( 'admin_menu', __NAMESPACE__ . '\\Admin\\Queue\\action_admin_menu', 20 );
 		add_action( 'admin_post_' . ACTION_RETRY_JOB, __NAMESPACE__ . '\\Admin\\Queue\\action_admin_post_retry_job' );

@@ -12,6 +12,7 @@ namespace InventorySync\Admin;
 
 use const InventorySync\ACTION_ROTATE_SECRET;
 use const InventorySync\ADMIN_PAGE;
+use const InventorySync\ADMIN_PAGE_CHANNELS;
 use const InventorySync\ADMIN_PAGE_LOGS;
 use const InventorySync\ADMIN_PAGE_STOCK;
 use const InventorySync\CAPABILITY;
@@ -50,6 +51,7 @@ function action_admin_menu(): void {
 	// The first entry repeats the top-level page under the name it has in the menu.
 	add_submenu_page( ADMIN_PAGE, __( 'Inventory Sync', 'inventory-sync' ), __( 'Dashboard', 'inventory-sync' ), CAPABILITY, ADMIN_PAGE, __NAMESPACE__ . '\\render_status_page' );
 	add_submenu_page( ADMIN_PAGE, __( 'Stock', 'inventory-sync' ), __( 'Stock', 'inventory-sync' ), CAPABILITY, ADMIN_PAGE_STOCK, __NAMESPACE__ . '\\render_stock_page' );
+	add_submenu_page( ADMIN_PAGE, __( 'Channels', 'inventory-sync' ), __( 'Channels', 'inventory-sync' ), CAPABILITY, ADMIN_PAGE_CHANNELS, __NAMESPACE__ . '\\render_channels_page' );
 	add_submenu_page( ADMIN_PAGE, __( 'Logs', 'inventory-sync' ), __( 'Logs', 'inventory-sync' ), CAPABILITY, ADMIN_PAGE_LOGS, __NAMESPACE__ . '\\render_logs_page' );
 }
 
