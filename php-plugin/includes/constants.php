@@ -197,6 +197,10 @@ const ADMIN_PAGE_CHANNELS  = 'inventory-sync-channels';
 /** Admin actions of the Channels page. */
 const ACTION_SAVE_CHANNEL  = 'inventory_sync_save_channel';
 const ACTION_TEST_CHANNEL  = 'inventory_sync_test_channel';
+/** The Reports page (stock, reorder, sync activity, errors; CSV export). */
+const ADMIN_PAGE_REPORTS   = 'inventory-sync-reports';
+/** Admin action: download a report as CSV. */
+const ACTION_EXPORT_REPORT = 'inventory_sync_export_report';
 /** Admin action: record a movement from the Stock page's forms. */
 const ACTION_STOCK_MOVEMENT = 'inventory_sync_stock_movement';
 const ACTION_ROTATE_SECRET = 'inventory_sync_rotate_secret';

@@ -430,10 +430,19 @@ namespace InventorySync {
 		/**
 		 * Sync runs counted per hour, day or week, every bucket oldest first (empty ones too).
 		 *
-		 * @param array{since: int, until: int, bucket: 'hour'|'day'|'week', offset?: int, kind?: string} $query offset: the site's UTC offset in seconds
+		 * With by_hour (bucket hour): 24 buckets, one per hour of the site's day, start = the hour.
+		 *
+		 * @param array{since: int, until: int, bucket: 'hour'|'day'|'week', offset?: int, kind?: string, by_hour?: bool} $query offset: the site's UTC offset in seconds
 		 * @return list<array{start: int, runs: int, done: int, failed: int, pushed: int, push_failures: int, avg_duration_ms: int}>
 		 */
 		public function syncActivity( array $query ): array {}
+
+		/**
+		 * The most frequent error texts of the sync runs started since $since, most frequent first.
+		 *
+		 * @return list<array{error: string, runs: int, last_at: int}>
+		 */
+		public function syncErrors( int $since, ?int $limit = null ): array {}
 
 		/** Drift found by reconciliation, newest first: channel, sku, before, limit. */
 		public function drift( ?array $query = null ): array {}

@@ -921,6 +921,14 @@ pub trait LedgerStore {
     /// ones too): for the dashboard's and the reports' activity charts.
     fn sync_activity(&self, query: &ActivityQuery) -> Result<Vec<ActivityBucket>>;
 
+    /// Runs started in `[since, until)` counted per hour of the site's day (24 buckets, `start`
+    /// = the hour 0–23): when failures happen. `bucket_seconds` must be 3,600.
+    fn sync_activity_by_hour(&self, query: &ActivityQuery) -> Result<Vec<ActivityBucket>>;
+
+    /// The most frequent error texts of the runs started since `since`: (error, runs, last
+    /// started), most frequent first, at most `limit` (1–100).
+    fn sync_errors(&self, since: i64, limit: u32) -> Result<Vec<(String, u64, i64)>>;
+
     /// Deletes finished runs started before `older_than` (unix seconds); returns how many.
     fn prune_sync_runs(&self, older_than: i64) -> Result<usize>;
 

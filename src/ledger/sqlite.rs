@@ -669,6 +669,21 @@ impl LedgerStore for SqliteLedger {
         Ok(run::fill_activity(&query, &counted))
     }
 
+    fn sync_activity_by_hour(&self, query: &ActivityQuery) -> Result<Vec<ActivityBucket>> {
+        let query = query.validated()?;
+        if query.bucket_seconds != 3_600 {
+            return Err(Error::validation("bucket", "must be hour"));
+        }
+        sync::activity_by_hour(&self.lock(), &query)
+    }
+
+    fn sync_errors(&self, since: i64, limit: u32) -> Result<Vec<(String, u64, i64)>> {
+        if !(1..=100).contains(&limit) {
+            return Err(Error::validation("limit", "must be 1–100"));
+        }
+        sync::errors_since(&self.lock(), since, limit)
+    }
+
     fn list_sync_runs(&self, query: &SyncRunQuery) -> Result<SyncRunPage> {
         let limit = rules::page_limit(query.limit)?;
         sync::list_runs(&self.lock(), query, limit)

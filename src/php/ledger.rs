@@ -492,9 +492,16 @@ impl Ledger {
 
     /// Sync runs counted per hour, day or week (`since`, `until`, `bucket`, `offset` = the
     /// site's UTC offset in seconds, `kind`): every bucket oldest first with runs, done, failed,
-    /// pushed, push_failures and avg_duration_ms.
+    /// pushed, push_failures and avg_duration_ms. With `by_hour` (bucket hour): 24 buckets, one
+    /// per hour of the site's day, `start` = the hour.
     pub fn sync_activity(&self, query: &ZendHashTable) -> PhpResult<Table> {
         Ok(sync::sync_activity(self.store(), query)?)
+    }
+
+    /// The most frequent error texts of the sync runs started since `$since` (unix seconds), most
+    /// frequent first: error, runs, last_at. `$limit` 1–100 (default 10).
+    pub fn sync_errors(&self, since: i64, limit: Option<u32>) -> PhpResult<Table> {
+        Ok(sync::sync_errors(self.store(), since, limit.unwrap_or(10))?)
     }
 
     /// Drift found by reconciliation, newest first: channel, sku, before, limit.

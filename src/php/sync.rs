@@ -626,7 +626,7 @@ pub fn channel_stock(store: &dyn LedgerStore, sku: &str) -> Result<Table> {
 /// Sync activity per bucket: `since`, `until` (unix seconds), `bucket` (`hour`, `day`,
 /// `week`), `offset` (the site's UTC offset in seconds), `kind`.
 pub fn sync_activity(store: &dyn LedgerStore, query: &ZendHashTable) -> Result<Table> {
-    let f = Fields::new(query, "", &["since", "until", "bucket", "offset", "kind"])?;
+    let f = Fields::new(query, "", &["since", "until", "bucket", "offset", "kind", "by_hour"])?;
     let bucket_seconds = match f.req_str("bucket")?.as_str() {
         "hour" => 3_600,
         "day" => 86_400,
@@ -645,8 +645,14 @@ pub fn sync_activity(store: &dyn LedgerStore, query: &ZendHashTable) -> Result<T
         offset_seconds: f.int("offset")?.unwrap_or(0),
         kind: f.str("kind")?.map(|k| SyncKind::parse(&k)).transpose()?,
     };
+    let by_hour = f.bool("by_hour")?.unwrap_or(false);
+    let buckets = if by_hour {
+        store.sync_activity_by_hour(&query)?
+    } else {
+        store.sync_activity(&query)?
+    };
     let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-    list_from(&store.sync_activity(&query)?, |b: &ActivityBucket| {
+    list_from(&buckets, |b: &ActivityBucket| {
         let finished = b.done + b.failed;
         Ok(Arr::new()
             .set("start", b.start)?
@@ -659,6 +665,17 @@ pub fn sync_activity(store: &dyn LedgerStore, query: &ZendHashTable) -> Result<T
                 "avg_duration_ms",
                 count(b.duration_ms.checked_div(finished).unwrap_or(0)),
             )?
+            .build())
+    })
+}
+
+/// The most frequent run errors since `$since`: error, runs, last_at.
+pub fn sync_errors(store: &dyn LedgerStore, since: i64, limit: u32) -> Result<Table> {
+    list_from(&store.sync_errors(since, limit)?, |(error, runs, last)| {
+        Ok(Arr::new()
+            .set("error", error.as_str())?
+            .set("runs", i64::try_from(*runs).unwrap_or(i64::MAX))?
+            .set("last_at", *last)?
             .build())
     })
 }

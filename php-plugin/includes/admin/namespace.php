@@ -14,6 +14,7 @@ use const InventorySync\ACTION_ROTATE_SECRET;
 use const InventorySync\ADMIN_PAGE;
 use const InventorySync\ADMIN_PAGE_CHANNELS;
 use const InventorySync\ADMIN_PAGE_LOGS;
+use const InventorySync\ADMIN_PAGE_REPORTS;
 use const InventorySync\ADMIN_PAGE_STOCK;
 use const InventorySync\CAPABILITY;
 use const InventorySync\CRON_HEALTH_CHECK;
@@ -53,6 +54,7 @@ function action_admin_menu(): void {
 	add_submenu_page( ADMIN_PAGE, __( 'Stock', 'inventory-sync' ), __( 'Stock', 'inventory-sync' ), CAPABILITY, ADMIN_PAGE_STOCK, __NAMESPACE__ . '\\render_stock_page' );
 	add_submenu_page( ADMIN_PAGE, __( 'Channels', 'inventory-sync' ), __( 'Channels', 'inventory-sync' ), CAPABILITY, ADMIN_PAGE_CHANNELS, __NAMESPACE__ . '\\render_channels_page' );
 	add_submenu_page( ADMIN_PAGE, __( 'Logs', 'inventory-sync' ), __( 'Logs', 'inventory-sync' ), CAPABILITY, ADMIN_PAGE_LOGS, __NAMESPACE__ . '\\render_logs_page' );
+	add_submenu_page( ADMIN_PAGE, __( 'Reports', 'inventory-sync' ), __( 'Reports', 'inventory-sync' ), CAPABILITY, ADMIN_PAGE_REPORTS, __NAMESPACE__ . '\\render_reports_page' );
 }
 
 /**

@@ -355,6 +355,46 @@ pub(super) fn activity(conn: &Connection, query: &ActivityQuery) -> Result<Vec<(
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+/// Runs in the query's span counted per hour of the (offset) day: 24 buckets, `start` = hour.
+pub(super) fn activity_by_hour(conn: &Connection, query: &ActivityQuery) -> Result<Vec<ActivityBucket>> {
+    let mut hours: Vec<ActivityBucket> = (0..24)
+        .map(|hour| ActivityBucket {
+            start: hour,
+            ..ActivityBucket::default()
+        })
+        .collect();
+    let by_hour = ActivityQuery {
+        bucket_seconds: 3_600,
+        ..query.clone()
+    };
+    for (slot, bucket) in activity(conn, &by_hour)? {
+        let hour = &mut hours[usize::try_from(slot.rem_euclid(24)).unwrap_or(0)];
+        hour.runs += bucket.runs;
+        hour.done += bucket.done;
+        hour.failed += bucket.failed;
+        hour.pushed += bucket.pushed;
+        hour.push_failures += bucket.push_failures;
+        hour.duration_ms += bucket.duration_ms;
+    }
+    Ok(hours)
+}
+
+/// The most frequent run errors since `since`.
+pub(super) fn errors_since(conn: &Connection, since: i64, limit: u32) -> Result<Vec<(String, u64, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT error, COUNT(*), MAX(started_at) FROM sync_runs WHERE error IS NOT NULL AND started_at >= ?1 \
+         GROUP BY error ORDER BY COUNT(*) DESC, MAX(started_at) DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![since, limit], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, i64>(1)?.max(0) as u64,
+            row.get::<_, i64>(2)?,
+        ))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
 /// Deletes finished runs started before `older_than`.
 pub(super) fn prune_runs(conn: &Connection, older_than: i64) -> Result<usize> {
     Ok(conn.execute(

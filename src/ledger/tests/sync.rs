@@ -309,6 +309,60 @@ fn activity_counts_runs_per_local_day_with_empty_days_filled() {
 }
 
 #[test]
+fn activity_by_hour_of_day_and_the_most_frequent_errors() {
+    in_memory_and_on_file("sync-activity-hours", |name, ledger| {
+        const HOUR: i64 = 3_600;
+        let offset = -5 * HOUR; // UTC−5: local hour = UTC hour − 5
+        let day0 = (T0 + offset).div_euclid(24 * HOUR) * 24 * HOUR - offset;
+        let run = |at: i64, error: Option<&str>| {
+            let started = ledger.start_sync_run(SyncKind::Queue, at).unwrap();
+            ledger
+                .finish_sync_run(started.id, &SyncCounts::default(), error, at + 1)
+                .unwrap();
+        };
+        run(day0 + 3 * HOUR + 5, Some("shopify: HTTP 503"));
+        run(day0 + 24 * HOUR + 3 * HOUR + 9, Some("shopify: HTTP 503")); // 03:00 the next day too
+        run(day0 + 3 * HOUR + 60, None);
+        run(day0 + 14 * HOUR, Some("ebay: token refused"));
+        let query = ActivityQuery {
+            since: day0,
+            until: day0 + 2 * 24 * HOUR,
+            bucket_seconds: HOUR,
+            offset_seconds: offset,
+            kind: None,
+        };
+        let hours = ledger.sync_activity_by_hour(&query).unwrap();
+        assert_eq!(hours.len(), 24, "{name}");
+        assert_eq!((hours[3].start, hours[3].runs, hours[3].failed), (3, 3, 2), "{name}");
+        assert_eq!((hours[14].runs, hours[14].failed), (1, 1), "{name}");
+        assert_eq!(hours.iter().map(|h| h.runs).sum::<u64>(), 4, "{name}");
+        assert_eq!(
+            field_of(
+                ledger
+                    .sync_activity_by_hour(&ActivityQuery {
+                        bucket_seconds: 86_400,
+                        ..query.clone()
+                    })
+                    .unwrap_err()
+            ),
+            "bucket"
+        );
+
+        let errors = ledger.sync_errors(day0, 10).unwrap();
+        assert_eq!(
+            errors,
+            vec![
+                ("shopify: HTTP 503".to_string(), 2, day0 + 24 * HOUR + 3 * HOUR + 9),
+                ("ebay: token refused".to_string(), 1, day0 + 14 * HOUR),
+            ],
+            "{name}"
+        );
+        assert_eq!(ledger.sync_errors(day0, 1).unwrap().len(), 1, "{name}");
+        assert_eq!(field_of(ledger.sync_errors(day0, 0).unwrap_err()), "limit", "{name}");
+    });
+}
+
+#[test]
 fn runs_are_started_finished_and_listed_newest_first() {
     in_memory_and_on_file("sync-runs", |name, ledger| {
         let full = ledger.start_sync_run(SyncKind::Full, T0).unwrap();

@@ -1,0 +1,181 @@
+<?php
+/**
+ * wp-admin Reports page: low stock and oversold SKUs, reorder suggestions with their inputs, and
+ * sync activity by day or week (runs, done, failed, failure rate, average duration), the failure
+ * rate by hour of the day and the most frequent errors. Every table can be downloaded as CSV: the
+ * page and the download are built from the same rows (report_table()).
+ *
+ * @package InventorySync
+ */
+
+namespace InventorySync\Admin;
+
+use InventorySync\Exception\SyncException;
+use function InventorySync\ledger;
+use const InventorySync\ACTION_EXPORT_REPORT;
+use const InventorySync\ADMIN_PAGE_REPORTS;
+
+defined( 'ABSPATH' ) || exit;
+
+/** Days the activity reports look back, per period. */
+const REPORT_PERIODS = array(
+	'day'  => 30,
+	'week' => 182,
+);
+
+/**
+ * The reports: slug => label.
+ *
+ * @return array<string, string>
+ */
+function report_names(): array {
+	return array(
+		'stock'    => __( 'Low stock and oversold', 'inventory-sync' ),
+		'reorder'  => __( 'Reorder suggestions', 'inventory-sync' ),
+		'activity' => __( 'Sync activity', 'inventory-sync' ),
+		'hours'    => __( 'Failures by hour', 'inventory-sync' ),
+		'errors'   => __( 'Most frequent errors', 'inventory-sync' ),
+	);
+}
+
+/**
+ * A report as a header row and data rows (plain values; escaped where shown).
+ *
+ * @return array{0: list<string>, 1: list<list<string|int|float>>}
+ * @throws SyncException From the ledger.
+ */
+function report_table( string $report, string $period ): array {
+	$ledger = ledger();
+	switch ( $report ) {
+		case 'reorder':
+			$rows = array();
+			foreach ( $ledger->reorderSuggestions() as $r ) {
+				$rows[] = array( $r['sku'], $r['name'], (string) $r['supplier'], $r['quantity'], round( (float) $r['velocity'], 2 ), $r['lead_time_days'], $r['safety_stock'], $r['target'], $r['position'], $r['moq'], $r['pack_size'], $r['explanation'] );
+			}
+			return array( array( __( 'SKU', 'inventory-sync' ), __( 'Name', 'inventory-sync' ), __( 'Supplier', 'inventory-sync' ), __( 'Order', 'inventory-sync' ), __( 'Sold per day', 'inventory-sync' ), __( 'Lead time (days)', 'inventory-sync' ), __( 'Safety stock', 'inventory-sync' ), __( 'Target', 'inventory-sync' ), __( 'Position', 'inventory-sync' ), __( 'MOQ', 'inventory-sync' ), __( 'Pack size', 'inventory-sync' ), __( 'How', 'inventory-sync' ) ), $rows );
+		case 'activity':
+			$rows = array();
+			foreach ( activity( $period, false ) as $b ) {
+				$rows[] = array( wp_date( get_option( 'date_format' ), $b['start'] ), $b['runs'], $b['done'], $b['failed'], failure_rate( $b ), $b['avg_duration_ms'], $b['pushed'], $b['push_failures'] );
+			}
+			return array( array( 'day' === $period ? __( 'Day', 'inventory-sync' ) : __( 'Week of', 'inventory-sync' ), __( 'Runs', 'inventory-sync' ), __( 'Done', 'inventory-sync' ), __( 'Failed', 'inventory-sync' ), __( 'Failure rate %', 'inventory-sync' ), __( 'Average ms', 'inventory-sync' ), __( 'Pushed', 'inventory-sync' ), __( 'Pushes failed', 'inventory-sync' ) ), $rows );
+		case 'hours':
+			$rows = array();
+			foreach ( activity( 'day', true ) as $b ) {
+				$rows[] = array( sprintf( '%02d:00', $b['start'] ), $b['runs'], $b['failed'], failure_rate( $b ) );
+			}
+			return array( array( __( 'Hour', 'inventory-sync' ), __( 'Runs', 'inventory-sync' ), __( 'Failed', 'inventory-sync' ), __( 'Failure rate %', 'inventory-sync' ) ), $rows );
+		case 'errors':
+			$rows = array();
+			foreach ( $ledger->syncErrors( time() - REPORT_PERIODS['day'] * DAY_IN_SECONDS, 20 ) as $e ) {
+				$rows[] = array( $e['runs'], format_time( $e['last_at'] ), $e['error'] );
+			}
+			return array( array( __( 'Runs', 'inventory-sync' ), __( 'Last', 'inventory-sync' ), __( 'Error', 'inventory-sync' ) ), $rows );
+		default:
+			$rows = array();
+			$page = $ledger->searchStock( array( 'low_stock' => true, 'limit' => 1000 ) );
+			foreach ( $page['items'] as $i ) {
+				$rows[] = array( $i['sku'], $i['name'], $i['on_hand'], $i['reserved'], $i['available'], $i['oversold'] ? __( 'oversold', 'inventory-sync' ) : $i['alert'], (string) $i['supplier'] );
+			}
+			return array( array( __( 'SKU', 'inventory-sync' ), __( 'Name', 'inventory-sync' ), __( 'On hand', 'inventory-sync' ), __( 'Reserved', 'inventory-sync' ), __( 'Available', 'inventory-sync' ), __( 'Alert', 'inventory-sync' ), __( 'Supplier', 'inventory-sync' ) ), $rows );
+	}
+}
+
+/**
+ * The activity buckets of a period (local days or weeks), or 24 hours of the day.
+ *
+ * @return list<array<string, int>>
+ * @throws SyncException From the ledger.
+ */
+function activity( string $period, bool $by_hour ): array {
+	$zone     = wp_timezone();
+	$midnight = ( new \DateTimeImmutable( 'today', $zone ) )->getTimestamp();
+	$days     = REPORT_PERIODS[ $period ] ?? REPORT_PERIODS['day'];
+	return ledger()->syncActivity(
+		array(
+			'since'   => $midnight - ( $days - 1 ) * DAY_IN_SECONDS,
+			'until'   => $midnight + DAY_IN_SECONDS,
+			'bucket'  => $by_hour ? 'hour' : $period,
+			'offset'  => $zone->getOffset( new \DateTimeImmutable( 'now', $zone ) ),
+			'by_hour' => $by_hour,
+		)
+	);
+}
+
+/**
+ * Failed runs over finished runs, in percent with one decimal (0 without runs).
+ *
+ * @param array<string, int> $bucket An activity bucket.
+ */
+function failure_rate( array $bucket ): float {
+	$finished = $bucket['done'] + $bucket['failed'];
+	return 0 === $finished ? 0.0 : round( 100 * $bucket['failed'] / $finished, 1 );
+}
+
+/**
+ * `admin-post.php?action=inventory_sync_export_report`: the report as a CSV download.
+ */
+function action_admin_post_export_report(): void {
+	require_capability();
+	check_admin_referer( ACTION_EXPORT_REPORT );
+	$report = isset( $_GET['report'] ) ? sanitize_key( wp_unslash( $_GET['report'] ) ) : '';
+	$period = isset( $_GET['period'] ) && 'week' === $_GET['period'] ? 'week' : 'day';
+	if ( ! isset( report_names()[ $report ] ) ) {
+		wp_die( esc_html__( 'Unknown report.', 'inventory-sync' ), '', array( 'response' => 400 ) );
+	}
+	try {
+		[ $header, $rows ] = report_table( $report, $period );
+	} catch ( SyncException $e ) {
+		wp_die( esc_html( $e->getMessage() ), '', array( 'response' => 503 ) );
+	}
+	nocache_headers();
+	header( 'Content-Type: text/csv; charset=utf-8' );
+	header( sprintf( 'Content-Disposition: attachment; filename="inventory-sync-%s-%s.csv"', $report, gmdate( 'Y-m-d' ) ) );
+	$out = fopen( 'php://output', 'w' );
+	foreach ( array_merge( array( $header ), $rows ) as $row ) {
+		// A cell starting with = + - @ would be a formula in a spreadsheet: quote it as text.
+		fputcsv( $out, array_map( static fn ( $cell ) => is_string( $cell ) && preg_match( '/^[=+\-@\t\r]/', $cell ) ? "'" . $cell : $cell, $row ) );
+	}
+	fclose( $out ); // phpcs:ignore WordPress.WP.AlternativeFunctions.file_system_operations_fclose -- php://output.
+	exit;
+}
+
+/**
+ * Renders the Reports page.
+ */
+function render_reports_page(): void {
+	require_capability();
+	// phpcs:disable WordPress.Security.NonceVerification.Recommended -- read-only views.
+	$report = isset( $_GET['report'] ) ? sanitize_key( wp_unslash( $_GET['report'] ) ) : 'stock';
+	$report = isset( report_names()[ $report ] ) ? $report : 'stock';
+	$period = isset( $_GET['period'] ) && 'week' === $_GET['period'] ? 'week' : 'day';
+	// phpcs:enable
+	$url = static fn ( array $args ): string => add_query_arg( array( 'page' => ADMIN_PAGE_REPORTS ) + $args, admin_url( 'admin.php' ) );
+	?>
+	<div class="wrap inventory-sync inventory-sync-reports">
+		<h1><?php esc_html_e( 'Reports', 'inventory-sync' ); ?></h1>
+		<nav class="nav-tab-wrapper">
+			<?php foreach ( report_names() as $slug => $label ) : ?>
+				<a href="<?php echo esc_url( $url( array( 'report' => $slug ) ) ); ?>" class="nav-tab<?php echo $slug === $report ? ' nav-tab-active' : ''; ?>"><?php echo esc_html( $label ); ?></a>
+			<?php endforeach; ?>
+		</nav>
+		<?php if ( 'activity' === $report ) : ?>
+			<p>
+				<a class="button<?php echo 'day' === $period ? ' button-primary' : ''; ?>" href="<?php echo esc_url( $url( array( 'report' => 'activity', 'period' => 'day' ) ) ); ?>"><?php esc_html_e( 'By day (30 days)', 'inventory-sync' ); ?></a>
+				<a class="button<?php echo 'week' === $period ? ' button-primary' : ''; ?>" href="<?php echo esc_url( $url( array( 'report' => 'activity', 'period' => 'week' ) ) ); ?>"><?php esc_html_e( 'By week (26 weeks)', 'inventory-sync' ); ?></a>
+			</p>
+		<?php endif; ?>
+		<?php
+		try {
+			[ $header, $rows ] = report_table( $report, $period );
+		} catch ( SyncException $e ) {
+			echo '<div class="notice notice-error"><p>' . esc_html( $e->getMessage() ) . '</p></div></div>';
+			return;
+		}
+		$csv = wp_nonce_url( add_query_arg( array( 'action' => ACTION_EXPORT_REPORT, 'report' => $report, 'period' => $period ), admin_url( 'admin-post.php' ) ), ACTION_EXPORT_REPORT );
+		?>
+		<p><a class="button inventory-sync-csv" href="<?php echo esc_url( $csv ); ?>"><?php esc_html_e( 'Download CSV', 'inventory-sync' ); ?></a></p>
+		<?php render_log_table( 'inventory-sync-report inventory-sync-report-' . $report, $header, array_map( static fn ( array $row ): array => array_map( 'strval', $row ), $rows ) ); ?>
+	</div>
+	<?php
+}
