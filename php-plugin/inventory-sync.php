@@ -63,6 +63,7 @@ if ( is_admin() ) {
 	require_once __DIR__ . '/includes/admin/channels.php';
 	require_once __DIR__ . '/includes/admin/reports.php';
 	require_once __DIR__ . '/includes/admin/queue.php';
+	require_once __DIR__ . '/includes/admin/settings.php';
 }
 if ( defined( 'WP_CLI' ) && WP_CLI ) {
 	require_once __DIR__ . '/includes/class-cli-command.php';

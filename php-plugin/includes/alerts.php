@@ -86,7 +86,7 @@ function recipients(): array {
  * @param mixed $value The submitted value.
  */
 function sanitize_recipients( $value ): string {
-	$list = array_filter( array_map( 'sanitize_email', (array) preg_split( '/[\s,;]+/', (string) $value ) ), 'is_email' );
+	$list = array_filter( array_map( 'sanitize_email', (array) preg_split( '/[\s,;]+/', is_string( $value ) ? $value : '' ) ), 'is_email' );
 	return implode( ', ', $list );
 }
 
@@ -447,7 +447,8 @@ function compose_summary( array $s ): array {
 
 /**
  * `admin_init`: registers the alert settings with the Settings API (sanitizing also applies to
- * update_option() calls; the Settings page of wp-admin shows them).
+ * update_option() calls; the Settings page of wp-admin shows them). While a wp-config.php
+ * constant overrides a setting, its option is not changed.
  */
 function register_settings(): void {
 	$group = \InventorySync\SETTINGS_GROUP;
@@ -457,7 +458,7 @@ function register_settings(): void {
 		array(
 			'type'              => 'string',
 			'default'           => '',
-			'sanitize_callback' => __NAMESPACE__ . '\\sanitize_recipients',
+			'sanitize_callback' => \InventorySync\sanitize_unless_defined( CONSTANT_ALERT_RECIPIENTS, OPTION_ALERT_RECIPIENTS, __NAMESPACE__ . '\\sanitize_recipients' ),
 		)
 	);
 	register_setting(
@@ -466,7 +467,7 @@ function register_settings(): void {
 		array(
 			'type'              => 'string',
 			'default'           => DEFAULT_ALERT_STOCK_LEVEL,
-			'sanitize_callback' => __NAMESPACE__ . '\\sanitize_stock_level',
+			'sanitize_callback' => \InventorySync\sanitize_unless_defined( CONSTANT_ALERT_STOCK_LEVEL, OPTION_ALERT_STOCK_LEVEL, __NAMESPACE__ . '\\sanitize_stock_level' ),
 		)
 	);
 	foreach ( array( OPTION_ALERT_SYNC => true, OPTION_ALERT_DAILY_SUMMARY => false ) as $option => $default ) {

@@ -201,11 +201,14 @@ const ACTION_TEST_CHANNEL  = 'inventory_sync_test_channel';
 const ADMIN_PAGE_REPORTS   = 'inventory-sync-reports';
 /** Admin action: download a report as CSV. */
 const ACTION_EXPORT_REPORT = 'inventory_sync_export_report';
+/** The Settings page (webhooks, API keys, the Settings API form, schedules, the ledger file). */
+const ADMIN_PAGE_SETTINGS  = 'inventory-sync-settings';
 /** Admin action: record a movement from the Stock page's forms. */
 const ACTION_STOCK_MOVEMENT = 'inventory_sync_stock_movement';
 const ACTION_ROTATE_SECRET = 'inventory_sync_rotate_secret';
 const ACTION_CREATE_KEY    = 'inventory_sync_create_api_key';
 const ACTION_REVOKE_KEY    = 'inventory_sync_revoke_api_key';
+/** The Settings API group (options.php's option_page) of every setting on the Settings page. */
 const SETTINGS_GROUP       = 'inventory_sync_settings';
 
 // Admin: the Queue page (includes/admin/queue.php).

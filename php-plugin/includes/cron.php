@@ -126,7 +126,7 @@ function register_settings(): void {
 		array(
 			'type'              => 'boolean',
 			'default'           => true,
-			'sanitize_callback' => static fn ( $value ): bool => (bool) $value,
+			'sanitize_callback' => \InventorySync\sanitize_unless_defined( CONSTANT_QUEUE_KICK, OPTION_QUEUE_KICK, static fn ( $value ): bool => (bool) $value ),
 		)
 	);
 }

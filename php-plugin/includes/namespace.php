@@ -52,12 +52,8 @@ function bootstrap(): void {
 	add_action( 'woocommerce_order_status_completed', __NAMESPACE__ . '\\Suppliers\\action_order_paid' );
 	if ( is_admin() ) {
 		add_action( 'admin_menu', __NAMESPACE__ . '\\Admin\\action_admin_menu' );
-		add_action( 'admin_init', __NAMESPACE__ . '\\Admin\\action_admin_init' );
 		add_action( 'admin_init', __NAMESPACE__ . '\\Cron\\register_settings' );
 		add_action( 'admin_init', __NAMESPACE__ . '\\Alerts\\register_settings' );
-		add_action( 'admin_post_' . ACTION_ROTATE_SECRET, __NAMESPACE__ . '\\Admin\\action_admin_post_rotate_secret' );
-		add_action( 'admin_post_' . ACTION_CREATE_KEY, __NAMESPACE__ . '\\Admin\\action_admin_post_create_api_key' );
-		add_action( 'admin_post_' . ACTION_REVOKE_KEY, __NAMESPACE__ . '\\Admin\\action_admin_post_revoke_api_key' );
 		add_action( 'admin_post_' . ACTION_IMPORT_PRODUCTS, __NAMESPACE__ . '\\Admin\\action_admin_post_import_products' );
 		add_action( 'admin_post_' . ACTION_STOCK_MOVEMENT, __NAMESPACE__ . '\\Admin\\action_admin_post_stock_movement' );
 		add_action( 'admin_post_' . ACTION_SAVE_CHANNEL, __NAMESPACE__ . '\\Admin\\action_admin_post_save_channel' );
@@ -69,10 +65,20 @@ function bootstrap(): void {
 		add_action( 'admin_post_' . ACTION_RETRY_DEAD, __NAMESPACE__ . '\\Admin\\Queue\\action_admin_post_retry_dead' );
 		add_action( 'admin_post_' . ACTION_CLEAR_JOBS, __NAMESPACE__ . '\\Admin\\Queue\\action_admin_post_clear_jobs' );
 		add_action( 'admin_post_' . ACTION_SYNC_NOW, __NAMESPACE__ . '\\Admin\\Queue\\action_admin_post_sync_now' );
+		// The Settings page (includes/admin/settings.php), last in the menu.
+		add_action( 'admin_menu', __NAMESPACE__ . '\\Admin\\Settings\\action_admin_menu', 30 );
+		add_action( 'admin_init', __NAMESPACE__ . '\\Admin\\Settings\\register_settings' );
+		add_action( 'admin_post_' . ACTION_ROTATE_SECRET, __NAMESPACE__ . '\\Admin\\Settings\\action_admin_post_rotate_secret' );
+		add_action( 'admin_post_' . ACTION_CREATE_KEY, __NAMESPACE__ . '\\Admin\\Settings\\action_admin_post_create_api_key' );
+		add_action( 'admin_post_' . ACTION_REVOKE_KEY, __NAMESPACE__ . '\\Admin\\Settings\\action_admin_post_revoke_api_key' );
 	}
 
 	// Filters.
 	add_filter( 'cron_schedules', __NAMESPACE__ . '\\filter_cron_schedules' );
+	if ( is_admin() ) {
+		// options.php asks for manage_options; the Settings page's form needs only CAPABILITY.
+		add_filter( 'option_page_capability_' . SETTINGS_GROUP, __NAMESPACE__ . '\\Admin\\Settings\\filter_option_page_capability' );
+	}
 	add_filter( 'rest_pre_dispatch', __NAMESPACE__ . '\\filter_rest_pre_dispatch', 10, 3 );
 	add_filter( 'rest_post_dispatch', __NAMESPACE__ . '\\filter_rest_post_dispatch', 10, 3 );
 	// Last in line: only an order stock change that really goes ahead opens an order run.
@@ -193,4 +199,17 @@ function mask_secret( string $secret ): string {
 		return '';
 	}
 	return str_repeat( '•', 8 ) . substr( $secret, -4 );
+}
+
+/**
+ * The sanitize callback of a setting a wp-config.php constant overrides: while the constant is
+ * defined, the stored option keeps its value whatever a form sends (the Settings page shows the
+ * field disabled, so it sends nothing), and the option is what applies once the constant goes.
+ *
+ * @param string   $constant The wp-config.php constant.
+ * @param string   $option   The option it overrides.
+ * @param callable $sanitize The option's own sanitize callback.
+ */
+function sanitize_unless_defined( string $constant, string $option, callable $sanitize ): \Closure {
+	return static fn ( $value ) => $sanitize( defined( $constant ) ? get_option( $option ) : $value );
 }

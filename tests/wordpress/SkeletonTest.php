@@ -18,6 +18,8 @@ final class SkeletonTest extends TestCase
 {
     private const SECRET = 'e2e-generic-secret-0123456789abcdef';
     private const ROUTE = '/wp-json/inventory-sync/v1/webhooks/generic';
+    /** Webhook URLs and secrets: the Settings page's Webhooks tab. */
+    private const WEBHOOKS_TAB = '/wp-admin/admin.php?page=inventory-sync-settings&tab=webhooks';
 
     private static Site $site;
 
@@ -127,16 +129,20 @@ final class SkeletonTest extends TestCase
         self::assertSame(200, $page->status);
         self::assertStringContainsString('inventory_sync ' . phpversion('inventory_sync') . ' loaded', $page->body);
         self::assertMatchesRegularExpression('#Signature engine</th>\s*<td>OK</td>#', $page->body);
-        self::assertStringContainsString('/wp-json/inventory-sync/v1/webhooks/generic', $page->body);
-        // The secret is masked: only its last four characters appear.
         self::assertStringNotContainsString(self::SECRET, $page->body);
-        self::assertStringContainsString(substr(self::SECRET, -4), $page->body);
+        // The webhook URL and secret are on the Settings page; the secret is masked: only its
+        // last four characters appear.
+        $webhooks = self::$site->request('GET', self::WEBHOOKS_TAB, [], null, true);
+        self::assertSame(200, $webhooks->status);
+        self::assertStringContainsString('/wp-json/inventory-sync/v1/webhooks/generic', $webhooks->body);
+        self::assertStringNotContainsString(self::SECRET, $webhooks->body);
+        self::assertStringContainsString(substr(self::SECRET, -4), $webhooks->body);
     }
 
     public function test_rotating_the_secret_needs_a_valid_nonce_and_shows_the_new_one_once(): void
     {
         self::$site->login();
-        $page = self::$site->request('GET', '/wp-admin/admin.php?page=inventory-sync', [], null, true);
+        $page = self::$site->request('GET', self::WEBHOOKS_TAB, [], null, true);
         self::assertSame(1, preg_match('/inventory-sync-webhook-generic.*?name="_wpnonce" value="([0-9a-f]+)"/s', $page->body, $m));
         $nonce = $m[1];
 
@@ -146,16 +152,16 @@ final class SkeletonTest extends TestCase
         self::assertSame(self::SECRET, self::$site->eval("return get_option('inventory_sync_webhook_secret_generic');"));
 
         $rotate = self::$site->request('POST', '/wp-admin/admin-post.php', ['Content-Type' => 'application/x-www-form-urlencoded'],
-            http_build_query(['action' => 'inventory_sync_rotate_secret', 'provider' => 'generic', 'secret' => '', '_wpnonce' => $nonce, '_wp_http_referer' => '/wp-admin/admin.php?page=inventory-sync']), true);
+            http_build_query(['action' => 'inventory_sync_rotate_secret', 'provider' => 'generic', 'secret' => '', '_wpnonce' => $nonce, '_wp_http_referer' => self::WEBHOOKS_TAB]), true);
         self::assertSame(302, $rotate->status);
-        self::assertStringContainsString('page=inventory-sync', (string) $rotate->header('location'));
+        self::assertStringEndsWith('page=inventory-sync-settings&tab=webhooks', (string) $rotate->header('location'), 'back to the tab it came from');
         $secrets = self::$site->eval("return [get_option('inventory_sync_webhook_secret_generic'), get_option('inventory_sync_webhook_secret_generic_previous')];");
         self::assertMatchesRegularExpression('/^[0-9a-f]{64}$/', $secrets[0]);
         self::assertSame(self::SECRET, $secrets[1]);
 
-        $shown = self::$site->request('GET', '/wp-admin/admin.php?page=inventory-sync', [], null, true);
+        $shown = self::$site->request('GET', self::WEBHOOKS_TAB, [], null, true);
         self::assertStringContainsString($secrets[0], $shown->body, 'shown once after rotation');
-        $again = self::$site->request('GET', '/wp-admin/admin.php?page=inventory-sync', [], null, true);
+        $again = self::$site->request('GET', self::WEBHOOKS_TAB, [], null, true);
         self::assertStringNotContainsString($secrets[0], $again->body, 'never shown again');
 
         // Both the new and (during rotation) the previous secret verify.

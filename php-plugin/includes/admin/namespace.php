@@ -1,6 +1,8 @@
 <?php
 /**
- * wp-admin: the Inventory Sync status page and its actions. Loaded only under is_admin().
+ * wp-admin: the Inventory Sync menu, the top-level page (the dashboard and the status table) and
+ * what every page shares (capability check, flash messages, ledger rows). Loaded only under
+ * is_admin(). Webhooks, API keys and settings are on the Settings page (settings.php).
  *
  * Every action follows the same order: capability → nonce for this action → sanitize → act →
  * redirect (post/redirect/get) with a flash message.
@@ -10,27 +12,16 @@
 
 namespace InventorySync\Admin;
 
-use const InventorySync\ACTION_ROTATE_SECRET;
 use const InventorySync\ADMIN_PAGE;
 use const InventorySync\ADMIN_PAGE_CHANNELS;
 use const InventorySync\ADMIN_PAGE_LOGS;
 use const InventorySync\ADMIN_PAGE_REPORTS;
+use const InventorySync\ADMIN_PAGE_SETTINGS;
 use const InventorySync\ADMIN_PAGE_STOCK;
 use const InventorySync\CAPABILITY;
 use const InventorySync\CRON_HEALTH_CHECK;
 use const InventorySync\OPTION_LAST_HEALTH_CHECK;
-use const InventorySync\ACTION_CREATE_KEY;
-use const InventorySync\ACTION_REVOKE_KEY;
-use const InventorySync\DEFAULT_RATE_LIMIT;
-use const InventorySync\OPTION_AUTO_CREATE_SKUS;
-use const InventorySync\OPTION_RATE_LIMIT;
 use const InventorySync\REST_NAMESPACE;
-use const InventorySync\SCOPE_READ;
-use const InventorySync\SCOPE_WRITE;
-use const InventorySync\SETTINGS_GROUP;
-use const InventorySync\WEBHOOK_PROVIDERS;
-
-use function InventorySync\webhook_secret_option;
 use const InventorySync\TRANSIENT_FLASH;
 use const InventorySync\VERSION;
 
@@ -67,152 +58,11 @@ function require_capability(): void {
 }
 
 /**
- * Redirects back to the status page (post/redirect/get) and ends the request.
+ * Redirects back to the top-level page (post/redirect/get) and ends the request.
  */
 function back_to_page(): void {
 	wp_safe_redirect( admin_url( 'admin.php?page=' . ADMIN_PAGE ) );
 	exit;
-}
-
-/**
- * Registers the plugin's settings with the Settings API.
- */
-function action_admin_init(): void {
-	register_setting(
-		SETTINGS_GROUP,
-		OPTION_AUTO_CREATE_SKUS,
-		array(
-			'type'              => 'boolean',
-			'default'           => false,
-			'sanitize_callback' => static fn ( $value ): bool => (bool) $value,
-		)
-	);
-	register_setting(
-		SETTINGS_GROUP,
-		OPTION_RATE_LIMIT,
-		array(
-			'type'              => 'integer',
-			'default'           => DEFAULT_RATE_LIMIT,
-			'sanitize_callback' => static fn ( $value ): int => max( 1, min( 100000, (int) $value ) ),
-		)
-	);
-}
-
-/**
- * Sets a provider's webhook secret — pasted (a Shopify app's client secret) or generated —
- * keeping the old one as "previous" so senders can switch over.
- */
-function action_admin_post_rotate_secret(): void {
-	require_capability();
-	$provider = isset( $_POST['provider'] ) ? sanitize_key( wp_unslash( $_POST['provider'] ) ) : '';
-	if ( ! isset( WEBHOOK_PROVIDERS[ $provider ] ) ) {
-		wp_die( esc_html__( 'Unknown webhook provider.', 'inventory-sync' ), '', array( 'response' => 400 ) );
-	}
-	check_admin_referer( ACTION_ROTATE_SECRET . '_' . $provider );
-
-	$pasted = isset( $_POST['secret'] ) ? trim( (string) wp_unslash( $_POST['secret'] ) ) : ''; // phpcs:ignore WordPress.Security.ValidatedSanitizedInput -- a secret is kept byte for byte.
-	if ( '' !== $pasted && ( strlen( $pasted ) < 16 || strlen( $pasted ) > 256 || preg_match( '/[\x00-\x1f\x7f]/', $pasted ) ) ) {
-		set_flash(
-			array(
-				'type'    => 'error',
-				'message' => __( 'A webhook secret must be 16 to 256 printable characters. Nothing was changed.', 'inventory-sync' ),
-			)
-		);
-		back_to_page();
-	}
-	try {
-		$new = '' !== $pasted ? $pasted : ( 'standard' === WEBHOOK_PROVIDERS[ $provider ]
-			? \InventorySync\standard_webhooks_secret( random_bytes( 32 ) )
-			: bin2hex( random_bytes( 32 ) ) );
-	} catch ( \InventorySync\Exception\SyncException $e ) {
-		set_flash( array( 'type' => 'error', 'message' => $e->getMessage() ) );
-		back_to_page();
-	}
-	update_option( webhook_secret_option( $provider, true ), (string) get_option( webhook_secret_option( $provider ), '' ), false );
-	update_option( webhook_secret_option( $provider ), $new, false );
-
-	$flash = array(
-		'type'    => 'success',
-		/* translators: %s: provider name */
-		'message' => sprintf( __( 'The %s webhook secret was changed. The previous secret keeps working until the next change.', 'inventory-sync' ), $provider ),
-	);
-	if ( '' === $pasted ) {
-		// A generated secret is shown once, to this user only, on the next page load.
-		$flash['message'] .= ' ' . __( 'Copy the new secret now: it will not be shown again.', 'inventory-sync' );
-		$flash['secret']   = $new;
-	}
-	set_flash( $flash );
-	back_to_page();
-}
-
-/**
- * Issues an API key from the form; its plaintext (and signing secret) are shown once.
- */
-function action_admin_post_create_api_key(): void {
-	require_capability();
-	check_admin_referer( ACTION_CREATE_KEY );
-	$post   = wp_unslash( $_POST );
-	$scopes = array_values( array_intersect( array( SCOPE_READ, SCOPE_WRITE ), array_map( 'sanitize_key', (array) ( $post['scopes'] ?? array() ) ) ) );
-	$spec   = array(
-		'name'   => sanitize_text_field( (string) ( $post['name'] ?? '' ) ),
-		'scopes' => $scopes,
-	);
-	$expires = sanitize_text_field( (string) ( $post['expires'] ?? '' ) );
-	if ( '' !== $expires ) {
-		$date = \DateTimeImmutable::createFromFormat( '!Y-m-d', $expires, wp_timezone() );
-		if ( false === $date ) {
-			set_flash( array( 'type' => 'error', 'message' => __( 'The expiry date must look like 2027-01-31. No key was created.', 'inventory-sync' ) ) );
-			back_to_page();
-		}
-		$spec['expires_at'] = $date->modify( '+1 day' )->getTimestamp();
-	}
-	$supplier = sanitize_text_field( (string) ( $post['supplier'] ?? '' ) );
-	if ( '' !== $supplier ) {
-		$spec['supplier'] = $supplier;
-	}
-	$locations = array_filter( array_map( 'trim', explode( ',', sanitize_text_field( (string) ( $post['locations'] ?? '' ) ) ) ) );
-	if ( array() !== $locations ) {
-		$spec['locations'] = array_values( $locations );
-	}
-	$signing = ! empty( $post['require_signing'] ) ? bin2hex( random_bytes( 24 ) ) : null;
-	if ( null !== $signing ) {
-		$spec['signing_secret'] = $signing;
-	}
-	try {
-		$issued = \InventorySync\ledger()->issueApiKey( $spec, random_bytes( 32 ) );
-	} catch ( \InventorySync\Exception\SyncException $e ) {
-		/* translators: %s: why the key was refused */
-		set_flash( array( 'type' => 'error', 'message' => sprintf( __( 'No key was created: %s', 'inventory-sync' ), $e->getMessage() ) ) );
-		back_to_page();
-	}
-	$flash = array(
-		'type'    => 'success',
-		/* translators: %s: key name */
-		'message' => sprintf( __( 'API key "%s" was created. Copy it now: it will not be shown again.', 'inventory-sync' ), $issued['api_key']['name'] ),
-		'secret'  => $issued['key'],
-	);
-	if ( null !== $signing ) {
-		$flash['signing_secret'] = $signing;
-	}
-	set_flash( $flash );
-	back_to_page();
-}
-
-/**
- * Revokes an API key.
- */
-function action_admin_post_revoke_api_key(): void {
-	require_capability();
-	$id = isset( $_POST['key_id'] ) ? absint( $_POST['key_id'] ) : 0;
-	check_admin_referer( ACTION_REVOKE_KEY . '_' . $id );
-	try {
-		$key = \InventorySync\ledger()->revokeApiKey( $id );
-		/* translators: %s: key name */
-		set_flash( array( 'type' => 'success', 'message' => sprintf( __( 'API key "%s" was revoked.', 'inventory-sync' ), $key['name'] ) ) );
-	} catch ( \InventorySync\Exception\SyncException $e ) {
-		set_flash( array( 'type' => 'error', 'message' => $e->getMessage() ) );
-	}
-	back_to_page();
 }
 
 /**
@@ -310,7 +160,7 @@ function format_time( $time ): string {
 }
 
 /**
- * Renders the status page: status, webhooks, API keys, settings.
+ * Renders the top-level page: the dashboard, the status table and the WooCommerce section.
  */
 function render_status_page(): void {
 	require_capability();
@@ -350,12 +200,10 @@ function render_status_page(): void {
 			<?php endforeach; ?>
 			</tbody>
 		</table>
-		<?php
-		render_store();
-		render_webhooks();
-		render_api_keys();
-		render_settings();
-		?>
+		<p class="inventory-sync-settings-link">
+			<a href="<?php echo esc_url( admin_url( 'admin.php?page=' . ADMIN_PAGE_SETTINGS ) ); ?>"><?php esc_html_e( 'Webhook URLs and secrets, API keys, schedules, alerts and retention are on the Settings page.', 'inventory-sync' ); ?></a>
+		</p>
+		<?php render_store(); ?>
 	</div>
 	<?php
 }
@@ -393,145 +241,5 @@ function render_flash( ?array $flash ): void {
 			<p><?php esc_html_e( 'Signing secret for X-Signature:', 'inventory-sync' ); ?> <code class="inventory-sync-new-signing-secret"><?php echo esc_html( $flash['signing_secret'] ); ?></code></p>
 		<?php endif; ?>
 	</div>
-	<?php
-}
-
-/**
- * Webhook URLs and secrets per provider.
- */
-function render_webhooks(): void {
-	$schemes = array(
-		'generic'  => __( 'X-Webhook-Signature: hex HMAC-SHA256 of the body', 'inventory-sync' ),
-		'woocommerce' => __( 'WooCommerce webhook (X-WC-Webhook-Signature); paste this URL and the secret into WooCommerce → Settings → Advanced → Webhooks', 'inventory-sync' ),
-		'shopify'  => __( "Shopify (X-Shopify-Hmac-Sha256); paste your app's client secret", 'inventory-sync' ),
-		'standard' => __( 'Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature) from an ERP or warehouse', 'inventory-sync' ),
-	);
-	?>
-	<h2><?php esc_html_e( 'Webhooks', 'inventory-sync' ); ?></h2>
-	<table class="widefat striped inventory-sync-webhooks" style="max-width: 80em">
-		<thead><tr>
-			<th><?php esc_html_e( 'Sender', 'inventory-sync' ); ?></th>
-			<th><?php esc_html_e( 'URL', 'inventory-sync' ); ?></th>
-			<th><?php esc_html_e( 'Secret', 'inventory-sync' ); ?></th>
-			<th><?php esc_html_e( 'Change secret', 'inventory-sync' ); ?></th>
-		</tr></thead>
-		<tbody>
-		<?php foreach ( WEBHOOK_PROVIDERS as $provider => $scheme ) : ?>
-			<?php $secret = (string) get_option( webhook_secret_option( $provider ), '' ); ?>
-			<tr class="inventory-sync-webhook-<?php echo esc_attr( $provider ); ?>">
-				<td><strong><?php echo esc_html( $provider ); ?></strong><br /><span class="description"><?php echo esc_html( $schemes[ $scheme ] ); ?></span></td>
-				<td><input type="text" readonly class="regular-text code" onfocus="this.select()" value="<?php echo esc_attr( rest_url( REST_NAMESPACE . '/webhooks/' . $provider ) ); ?>" /></td>
-				<td><?php echo '' === $secret ? esc_html__( 'not set — deliveries are refused', 'inventory-sync' ) : esc_html( \InventorySync\mask_secret( $secret ) ); ?></td>
-				<td>
-					<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>">
-						<input type="hidden" name="action" value="<?php echo esc_attr( ACTION_ROTATE_SECRET ); ?>" />
-						<input type="hidden" name="provider" value="<?php echo esc_attr( $provider ); ?>" />
-						<?php wp_nonce_field( ACTION_ROTATE_SECRET . '_' . $provider ); ?>
-						<input type="password" name="secret" autocomplete="off" placeholder="<?php esc_attr_e( 'paste, or leave empty to generate', 'inventory-sync' ); ?>" />
-						<?php submit_button( '' === $secret ? __( 'Set secret', 'inventory-sync' ) : __( 'Rotate', 'inventory-sync' ), 'secondary', 'submit', false ); ?>
-					</form>
-				</td>
-			</tr>
-		<?php endforeach; ?>
-		</tbody>
-	</table>
-	<?php
-}
-
-/**
- * API keys: the list with revoke buttons, and the form to create one.
- */
-function render_api_keys(): void {
-	try {
-		$keys = \InventorySync\ledger()->apiKeys();
-	} catch ( \InventorySync\Exception\SyncException $e ) {
-		echo '<p>' . esc_html( $e->getMessage() ) . '</p>';
-		return;
-	}
-	?>
-	<h2><?php esc_html_e( 'API keys', 'inventory-sync' ); ?></h2>
-	<p class="description"><?php esc_html_e( 'Send a key as X-API-Key or Authorization: Bearer. Keys are stored hashed: a key is shown once, when it is created.', 'inventory-sync' ); ?></p>
-	<table class="widefat striped inventory-sync-api-keys" style="max-width: 80em">
-		<thead><tr>
-			<th><?php esc_html_e( 'Name', 'inventory-sync' ); ?></th>
-			<th><?php esc_html_e( 'Key', 'inventory-sync' ); ?></th>
-			<th><?php esc_html_e( 'Scopes', 'inventory-sync' ); ?></th>
-			<th><?php esc_html_e( 'Limited to', 'inventory-sync' ); ?></th>
-			<th><?php esc_html_e( 'Expires', 'inventory-sync' ); ?></th>
-			<th><?php esc_html_e( 'Last used', 'inventory-sync' ); ?></th>
-			<th><?php esc_html_e( 'Status', 'inventory-sync' ); ?></th>
-		</tr></thead>
-		<tbody>
-		<?php if ( array() === $keys ) : ?>
-			<tr><td colspan="7"><?php esc_html_e( 'No API keys yet.', 'inventory-sync' ); ?></td></tr>
-		<?php endif; ?>
-		<?php foreach ( $keys as $key ) : ?>
-			<?php
-			$limits = array_filter( array( null === $key['supplier'] ? '' : sprintf( /* translators: %s: supplier */ __( 'supplier %s', 'inventory-sync' ), $key['supplier'] ), implode( ', ', $key['locations'] ) ) );
-			$status = null !== $key['revoked_at'] ? __( 'revoked', 'inventory-sync' ) : ( null !== $key['expires_at'] && $key['expires_at'] <= time() ? __( 'expired', 'inventory-sync' ) : __( 'active', 'inventory-sync' ) );
-			?>
-			<tr class="inventory-sync-api-key" data-key-id="<?php echo esc_attr( (string) $key['id'] ); ?>">
-				<td><?php echo esc_html( $key['name'] ); ?><?php echo $key['requires_signing'] ? ' <span class="description">' . esc_html__( '(signed requests)', 'inventory-sync' ) . '</span>' : ''; ?></td>
-				<td><code><?php echo esc_html( $key['prefix'] ); ?>…</code></td>
-				<td><?php echo esc_html( implode( ', ', $key['scopes'] ) ); ?></td>
-				<td><?php echo esc_html( array() === $limits ? '—' : implode( '; ', $limits ) ); ?></td>
-				<td><?php echo esc_html( format_time( $key['expires_at'] ) ); ?></td>
-				<td><?php echo esc_html( format_time( $key['last_used_at'] ) ); ?></td>
-				<td>
-					<?php echo esc_html( $status ); ?>
-					<?php if ( null === $key['revoked_at'] ) : ?>
-						<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>" style="display:inline">
-							<input type="hidden" name="action" value="<?php echo esc_attr( ACTION_REVOKE_KEY ); ?>" />
-							<input type="hidden" name="key_id" value="<?php echo esc_attr( (string) $key['id'] ); ?>" />
-							<?php wp_nonce_field( ACTION_REVOKE_KEY . '_' . $key['id'] ); ?>
-							<?php submit_button( __( 'Revoke', 'inventory-sync' ), 'delete small', 'submit', false ); ?>
-						</form>
-					<?php endif; ?>
-				</td>
-			</tr>
-		<?php endforeach; ?>
-		</tbody>
-	</table>
-	<h3><?php esc_html_e( 'Create an API key', 'inventory-sync' ); ?></h3>
-	<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>" class="inventory-sync-create-key">
-		<input type="hidden" name="action" value="<?php echo esc_attr( ACTION_CREATE_KEY ); ?>" />
-		<?php wp_nonce_field( ACTION_CREATE_KEY ); ?>
-		<table class="form-table" role="presentation">
-			<tr><th scope="row"><label for="inventory-sync-key-name"><?php esc_html_e( 'Name', 'inventory-sync' ); ?></label></th>
-				<td><input id="inventory-sync-key-name" name="name" type="text" class="regular-text" required maxlength="100" /></td></tr>
-			<tr><th scope="row"><?php esc_html_e( 'Scopes', 'inventory-sync' ); ?></th>
-				<td><label><input type="checkbox" name="scopes[]" value="read" checked /> <?php esc_html_e( 'read', 'inventory-sync' ); ?></label>
-					<label><input type="checkbox" name="scopes[]" value="write" /> <?php esc_html_e( 'write', 'inventory-sync' ); ?></label></td></tr>
-			<tr><th scope="row"><label for="inventory-sync-key-expires"><?php esc_html_e( 'Expires (optional)', 'inventory-sync' ); ?></label></th>
-				<td><input id="inventory-sync-key-expires" name="expires" type="date" /></td></tr>
-			<tr><th scope="row"><label for="inventory-sync-key-supplier"><?php esc_html_e( "Only this supplier's SKUs (optional)", 'inventory-sync' ); ?></label></th>
-				<td><input id="inventory-sync-key-supplier" name="supplier" type="text" class="regular-text" /></td></tr>
-			<tr><th scope="row"><label for="inventory-sync-key-locations"><?php esc_html_e( 'Only these locations (optional, comma-separated codes)', 'inventory-sync' ); ?></label></th>
-				<td><input id="inventory-sync-key-locations" name="locations" type="text" class="regular-text" /></td></tr>
-			<tr><th scope="row"><?php esc_html_e( 'Signed requests', 'inventory-sync' ); ?></th>
-				<td><label><input type="checkbox" name="require_signing" value="1" /> <?php esc_html_e( 'Require X-Timestamp and X-Signature (a signing secret is generated)', 'inventory-sync' ); ?></label></td></tr>
-		</table>
-		<?php submit_button( __( 'Create API key', 'inventory-sync' ), 'primary', 'submit', false ); ?>
-	</form>
-	<?php
-}
-
-/**
- * Settings through the Settings API.
- */
-function render_settings(): void {
-	?>
-	<h2><?php esc_html_e( 'Settings', 'inventory-sync' ); ?></h2>
-	<form method="post" action="<?php echo esc_url( admin_url( 'options.php' ) ); ?>" class="inventory-sync-settings">
-		<?php settings_fields( SETTINGS_GROUP ); ?>
-		<table class="form-table" role="presentation">
-			<tr><th scope="row"><?php esc_html_e( 'Unknown SKUs in webhooks', 'inventory-sync' ); ?></th>
-				<td><label><input type="checkbox" name="<?php echo esc_attr( OPTION_AUTO_CREATE_SKUS ); ?>" value="1" <?php checked( (bool) get_option( OPTION_AUTO_CREATE_SKUS, false ) ); ?> />
-					<?php esc_html_e( 'Create items for SKUs the ledger does not know (otherwise they are reported and skipped)', 'inventory-sync' ); ?></label></td></tr>
-			<tr><th scope="row"><label for="inventory-sync-rate-limit"><?php esc_html_e( 'Requests per minute per API key', 'inventory-sync' ); ?></label></th>
-				<td><input id="inventory-sync-rate-limit" type="number" min="1" max="100000" name="<?php echo esc_attr( OPTION_RATE_LIMIT ); ?>" value="<?php echo esc_attr( (string) (int) get_option( OPTION_RATE_LIMIT, DEFAULT_RATE_LIMIT ) ); ?>" /></td></tr>
-		</table>
-		<?php submit_button( __( 'Save settings', 'inventory-sync' ) ); ?>
-	</form>
 	<?php
 }
