@@ -61,6 +61,7 @@ if ( is_admin() ) {
 	require_once __DIR__ . '/includes/admin/stock.php';
 	require_once __DIR__ . '/includes/admin/logs.php';
 	require_once __DIR__ . '/includes/admin/channels.php';
+	require_once __DIR__ . '/includes/admin/channel-mappings.php';
 	require_once __DIR__ . '/includes/admin/reports.php';
 	require_once __DIR__ . '/includes/admin/queue.php';
 	require_once __DIR__ . '/includes/admin/settings.php';

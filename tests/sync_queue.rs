@@ -14,8 +14,8 @@ use fakes::Misbehave;
 use inventory_sync::inbound::{Headers, Provider};
 use inventory_sync::intake::{self, IntakeOptions};
 use inventory_sync::ledger::{
-    AllocationSettings, HistoryQuery, ItemInput, JobStatus, LedgerStore, Location, MovementKind, MovementRequest,
-    SqliteLedger, SyncKind, SyncRunQuery,
+    AllocationSettings, ChannelInput, ChannelType, HistoryQuery, ItemInput, JobStatus, LedgerStore, Location,
+    MovementKind, MovementRequest, SqliteLedger, SyncKind, SyncRunQuery,
 };
 use inventory_sync::stock::AllocationMode;
 use inventory_sync::sync::{self, Clock, ManualClock, RunOptions};
@@ -534,4 +534,42 @@ fn test_connection_asks_for_a_few_skus_and_reports_refused_credentials() {
 
     let missing = sync::probe::test_connection(&store, &factory(), "nope").unwrap_err();
     assert_eq!(missing.kind(), inventory_sync::error::ErrorKind::NotFound);
+}
+
+#[test]
+fn auto_map_keeps_the_remote_ids_the_channel_lists_for_unmapped_skus() {
+    let store = stocked_ledger(8, START_MS / 1000);
+    let shop = ShopifyFake::new(SHOPIFY_TOKEN);
+    let tee = shop.add_variant(&sku(1), 3);
+    let mug = shop.add_variant(&sku(6), 3);
+    store.save_channel(&shopify_channel("shop", &shop.url()), 1).unwrap();
+    assert_eq!(store.unmapped_skus("shop", None, 100).unwrap().len(), 8);
+
+    // A limit of 5: the first five SKUs, one of them listed; more remain.
+    let first = sync::probe::auto_map(&store, &factory(), "shop", 5, 10).unwrap();
+    assert_eq!((first.asked, first.mapped, first.more), (5, 1, true));
+    assert_eq!(first.missing, [sku(0), sku(2), sku(3), sku(4)]);
+    let second = sync::probe::auto_map(&store, &factory(), "shop", 100, 11).unwrap();
+    assert_eq!(
+        (second.asked, second.mapped, second.more),
+        (7, 1, false),
+        "the mapped one is not asked again"
+    );
+    let remote = |s: usize| store.listing("shop", &sku(s)).unwrap().unwrap().remote_id.unwrap();
+    assert!(remote(1).starts_with(&tee), "{} for {tee}", remote(1));
+    assert!(remote(6).starts_with(&mug), "{} for {mug}", remote(6));
+    let unmapped = store.unmapped_skus("shop", None, 100).unwrap();
+    assert_eq!(unmapped, [0, 2, 3, 4, 5, 7].map(sku));
+    assert_eq!(shop.mutations().len(), 0, "mapping writes nothing to the channel");
+
+    let local = ChannelInput::new("here", ChannelType::WooCommerceLocal, "This store");
+    store.save_channel(&local, 12).unwrap();
+    let refused = sync::probe::auto_map(&store, &factory(), "here", 10, 13).unwrap_err();
+    assert!(refused.to_string().contains("this store's own products"), "{refused}");
+    assert_eq!(
+        sync::probe::auto_map(&store, &factory(), "nope", 10, 13)
+            .unwrap_err()
+            .kind(),
+        inventory_sync::error::ErrorKind::NotFound
+    );
 }

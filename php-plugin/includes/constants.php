@@ -197,6 +197,8 @@ const ADMIN_PAGE_CHANNELS  = 'inventory-sync-channels';
 /** Admin actions of the Channels page. */
 const ACTION_SAVE_CHANNEL  = 'inventory_sync_save_channel';
 const ACTION_TEST_CHANNEL  = 'inventory_sync_test_channel';
+const ACTION_AUTO_MAP      = 'inventory_sync_auto_map';
+const ACTION_MAP_SKU       = 'inventory_sync_map_sku';
 /** The Reports page (stock, reorder, sync activity, errors; CSV export). */
 const ADMIN_PAGE_REPORTS   = 'inventory-sync-reports';
 /** Admin action: download a report as CSV. */

@@ -58,6 +58,8 @@ function bootstrap(): void {
 		add_action( 'admin_post_' . ACTION_STOCK_MOVEMENT, __NAMESPACE__ . '\\Admin\\action_admin_post_stock_movement' );
 		add_action( 'admin_post_' . ACTION_SAVE_CHANNEL, __NAMESPACE__ . '\\Admin\\action_admin_post_save_channel' );
 		add_action( 'admin_post_' . ACTION_TEST_CHANNEL, __NAMESPACE__ . '\\Admin\\action_admin_post_test_channel' );
+		add_action( 'admin_post_' . ACTION_AUTO_MAP, __NAMESPACE__ . '\\Admin\\action_admin_post_auto_map' );
+		add_action( 'admin_post_' . ACTION_MAP_SKU, __NAMESPACE__ . '\\Admin\\action_admin_post_map_sku' );
 		add_action( 'admin_post_' . ACTION_EXPORT_REPORT, __NAMESPACE__ . '\\Admin\\action_admin_post_export_report' );
 		// The Queue page (includes/admin/queue.php), after the top-level menu it hangs under.
 		add_action( 'admin_menu', __NAMESPACE__ . '\\Admin\\Queue\\action_admin_menu', 20 );

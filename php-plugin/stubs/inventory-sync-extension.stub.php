@@ -420,6 +420,23 @@ namespace InventorySync {
 		public function testChannel( string $key ): array {}
 
 		/**
+		 * Auto-map by SKU: asks the channel for SKUs with no remote id there yet and keeps the ids
+		 * it answers (a read on the channel).
+		 *
+		 * @return array{asked: int, mapped: int, missing: list<string>, more: bool}
+		 * @throws Exception\NotFoundException An unknown channel.
+		 * @throws Exception\ValidationException A channel without listings to match (webhook, this store).
+		 */
+		public function autoMap( string $key, ?int $limit = null ): array {}
+
+		/**
+		 * A page of the SKUs with no remote id on the channel, by SKU: after, limit.
+		 *
+		 * @return array{skus: list<string>, next_after: ?string}
+		 */
+		public function unmappedSkus( string $key, ?array $query = null ): array {}
+
+		/**
 		 * What every enabled channel is shown for the SKU, in the channels' order, and why.
 		 *
 		 * @return list<array{channel: string, name: string, kind: string, quantity: int, explanation: string, shown: ?int, pushed_at: ?int, queued: ?int}>

@@ -906,6 +906,10 @@ pub trait LedgerStore {
     /// `limit` is 1–[`MAX_PAGE`].
     fn channel_listings(&self, channel: &str, after: Option<&str>, limit: u32) -> Result<Vec<Listing>>;
 
+    /// A page of the items that have no remote id on `channel` yet (unmapped), by SKU, after the
+    /// SKU `after`. `limit` is 1–[`MAX_PAGE`].
+    fn unmapped_skus(&self, channel: &str, after: Option<&str>, limit: u32) -> Result<Vec<String>>;
+
     /// Records that a sync run started; returns it (status running).
     fn start_sync_run(&self, kind: SyncKind, now: i64) -> Result<SyncRun>;
 

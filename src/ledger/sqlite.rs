@@ -654,6 +654,12 @@ impl LedgerStore for SqliteLedger {
         sync::channel_listings(&self.lock(), &channel, after.unwrap_or(""), limit)
     }
 
+    fn unmapped_skus(&self, channel: &str, after: Option<&str>, limit: u32) -> Result<Vec<String>> {
+        let channel = listing::channel(channel)?;
+        let limit = rules::page_limit(limit)?;
+        sync::unmapped_skus(&self.lock(), &channel, after.unwrap_or(""), limit)
+    }
+
     fn start_sync_run(&self, kind: SyncKind, now: i64) -> Result<SyncRun> {
         self.write(|tx| sync::start_run(tx, kind, now))
     }

@@ -483,6 +483,19 @@ impl Ledger {
         Ok(sync::test_channel(self.store(), &self.adapters, &key)?)
     }
 
+    /// Auto-map by SKU: asks the channel for up to `$limit` (default 1000) SKUs that have no
+    /// remote id there yet and keeps the ids it answers. Returns asked, mapped, missing (the first
+    /// 100 SKUs it does not list), more (unmapped SKUs remain beyond the limit).
+    pub fn auto_map(&self, key: String, limit: Option<u32>) -> PhpResult<Table> {
+        Ok(sync::auto_map(self.store(), &self.adapters, &key, limit, super::now())?)
+    }
+
+    /// A page of the SKUs that have no remote id on channel `$key`, by SKU: after, limit.
+    /// Returns skus and next_after.
+    pub fn unmapped_skus(&self, key: String, query: Option<&ZendHashTable>) -> PhpResult<Table> {
+        Ok(sync::unmapped_skus(self.store(), &key, query)?)
+    }
+
     /// What every enabled channel is shown for `$sku`, in the channels' order: channel, name,
     /// kind, quantity (the ledger's allocation), explanation, shown (what the channel shows now,
     /// if known), pushed_at, queued (what a waiting job is about to push).

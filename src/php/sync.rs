@@ -607,6 +607,52 @@ pub fn test_channel(store: &dyn LedgerStore, adapters: &Adapters, key: &str) -> 
         .build())
 }
 
+/// Auto-map by SKU (see [`sync::probe::auto_map`]).
+pub fn auto_map(
+    store: &dyn LedgerStore,
+    adapters: &Adapters,
+    key: &str,
+    limit: Option<u32>,
+    now: i64,
+) -> Result<Table> {
+    let report = sync::probe::auto_map(
+        store,
+        &adapters.keeping_tokens(store, &SystemClock),
+        key,
+        limit.unwrap_or(1000),
+        now,
+    )?;
+    Ok(Arr::new()
+        .set("asked", i64::try_from(report.asked).unwrap_or(i64::MAX))?
+        .set("mapped", i64::try_from(report.mapped).unwrap_or(i64::MAX))?
+        .set("missing", string_list(&report.missing)?)?
+        .set("more", report.more)?
+        .build())
+}
+
+/// A page of the SKUs with no remote id on a channel: `after`, `limit`.
+pub fn unmapped_skus(store: &dyn LedgerStore, key: &str, query: Option<&ZendHashTable>) -> Result<Table> {
+    let (mut after, mut limit) = (None, 50);
+    if let Some(query) = query {
+        let f = Fields::new(query, "", &["after", "limit"])?;
+        after = f.str("after")?;
+        limit = f.u32("limit")?.unwrap_or(limit);
+    }
+    let mut skus = store.unmapped_skus(
+        key,
+        after.as_deref(),
+        limit.saturating_add(1).min(crate::ledger::MAX_PAGE),
+    )?;
+    let next_after = (skus.len() > limit as usize).then(|| {
+        skus.truncate(limit as usize);
+        skus.last().cloned()
+    });
+    Ok(Arr::new()
+        .set("skus", string_list(&skus)?)?
+        .set("next_after", next_after.flatten())?
+        .build())
+}
+
 /// What every enabled channel is shown for `sku`, why, what it shows now and what is queued.
 pub fn channel_stock(store: &dyn LedgerStore, sku: &str) -> Result<Table> {
     list_from(&sync::explain::channel_views(store, sku)?, |v| {

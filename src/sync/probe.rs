@@ -2,6 +2,9 @@
 //! credentials exactly as a queue run does, then ask the channel for a few of the ledger's SKUs —
 //! a read that changes nothing on either side. The answer says whether the channel can be
 //! reached with those credentials and how many of the SKUs it lists.
+//!
+//! "Auto-map by SKU" asks the channel for the ledger's unmapped SKUs (no remote id there yet)
+//! and keeps the ids it answers: the channel's listings by the same SKU.
 
 use super::runner::AdapterFactory;
 use crate::ledger::{ItemQuery, LedgerStore};
@@ -107,4 +110,73 @@ pub fn test_connection(store: &dyn LedgerStore, factory: &dyn AdapterFactory, ke
             found: Vec::new(),
         },
     })
+}
+
+/// SKUs looked up per call when auto-mapping.
+pub const MAP_CHUNK: usize = 50;
+
+/// What auto-mapping did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MapReport {
+    /// Unmapped SKUs asked for.
+    pub asked: u64,
+    /// Of those, found on the channel (their remote ids are now kept).
+    pub mapped: u64,
+    /// The first SKUs the channel does not list (at most 100).
+    pub missing: Vec<String>,
+    /// Whether unmapped SKUs remain beyond `limit` (run it again).
+    pub more: bool,
+}
+
+/// Looks up to `limit` (1–[`crate::ledger::MAX_PAGE`]) unmapped SKUs of channel `key` on the
+/// channel and keeps the remote ids found (see the module documentation). Not found for an
+/// unknown key; a channel that cannot be looked up (webhook, this store) is a validation error.
+pub fn auto_map(
+    store: &dyn LedgerStore,
+    factory: &dyn AdapterFactory,
+    key: &str,
+    limit: u32,
+    now: i64,
+) -> Result<MapReport> {
+    let channel = store.channel(key)?.ok_or_else(|| Error::NotFound {
+        what: "channel",
+        key: key.to_string(),
+    })?;
+    let Some(mut adapter) = factory.adapter(&channel)? else {
+        return Err(Error::validation(
+            "channel",
+            "this store's own products are matched by SKU in WordPress",
+        ));
+    };
+    if !adapter.readable() {
+        return Err(Error::validation(
+            "channel",
+            "a webhook receiver has no listings to match",
+        ));
+    }
+    let skus = store.unmapped_skus(key, None, limit)?;
+    let more =
+        skus.len() == limit as usize && !store.unmapped_skus(key, skus.last().map(String::as_str), 1)?.is_empty();
+    let mut report = MapReport {
+        asked: skus.len() as u64,
+        more,
+        ..MapReport::default()
+    };
+    let outcome = (|| -> Result<()> {
+        for chunk in skus.chunks(MAP_CHUNK) {
+            let found = adapter.lookup(chunk)?;
+            for (sku, remote_id) in &found {
+                store.upsert_listing_remote_id(key, sku, Some(remote_id), now)?;
+                report.mapped += 1;
+            }
+            for sku in chunk {
+                if report.missing.len() < 100 && !found.iter().any(|(s, _)| s == sku) {
+                    report.missing.push(sku.clone());
+                }
+            }
+        }
+        Ok(())
+    })();
+    factory.release(&channel, adapter.as_ref());
+    outcome.map(|()| report)
 }

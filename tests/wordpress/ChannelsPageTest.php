@@ -147,6 +147,36 @@ final class ChannelsPageTest extends TestCase
         self::assertSame($before, self::channel('main-shopify'));
     }
 
+    public function test_04_sku_mappings_auto_map_by_sku_and_map_one_by_hand(): void
+    {
+        self::$site->login();
+        // Put the right token back (test_02 left a wrong one) and add a SKU Shopify does not sell.
+        self::$site->eval(sprintf(<<<'PHP'
+            $l = \InventorySync\ledger();
+            $l->saveChannel(['key' => 'main-shopify', 'kind' => 'shopify', 'name' => 'Main Shopify'] + %s);
+            $l->upsertItem(['sku' => 'CHAN-LOCAL-ONLY', 'name' => 'Sold here only']);
+            return true;
+            PHP, var_export(self::$fakes->channels['shopify'], true)));
+        $edit = '/wp-admin/admin.php?page=inventory-sync-channels&edit=main-shopify';
+        $result = Browser::run(self::$site, [
+            ['goto' => $edit],
+            ['expect' => ['SKU mappings', 'Unmapped SKUs', 'CHAN-LOCAL-ONLY']],
+            ['click' => '#auto-map'],
+            ['expect' => ['Auto-map: 1 unmapped SKUs looked up, 0 found and mapped, 1 not listed on the channel.']],
+            ['goto' => $edit],
+            ['fill' => '#inventory-sync-map-sku', 'value' => 'CHAN-LOCAL-ONLY'],
+            ['fill' => '#inventory-sync-map-remote', 'value' => 'gid://shopify/InventoryItem/999|gid://shopify/Location/1'],
+            ['click' => '#map'],
+            ['expect' => ['CHAN-LOCAL-ONLY is mapped to gid://shopify/InventoryItem/999|gid://shopify/Location/1.']],
+            ['goto' => $edit],
+            ['expect' => ['Every SKU is mapped.']],
+            ['screenshot' => 'channels-mappings'],
+        ], ['name' => 'channels-mappings']);
+        self::assertSame([], $result['consoleErrors']);
+        self::assertSame('gid://shopify/InventoryItem/999|gid://shopify/Location/1', self::$site->eval('return \InventorySync\ledger()->listing("main-shopify", "CHAN-LOCAL-ONLY")["remote_id"];'));
+        self::assertSame([], self::$site->eval('return \InventorySync\ledger()->unmappedSkus("main-shopify")["skus"];'));
+    }
+
     /** @return array<string, string> the hidden inputs of the first form (inside $scope, a simple CSS-like selector of one tr) */
     private static function hidden(string $html, ?string $scope = null): array
     {

@@ -2,7 +2,8 @@
 /**
  * wp-admin Channels page: the channels with their state, an add / edit form per kind (the
  * settings and credential fields each kind reads come from the extension, channel_kinds()),
- * "test connection", the allocation rule and the eligible locations. Credentials are shown
+ * "test connection", the allocation rule and the eligible locations, and under a channel's form
+ * its SKU mappings (channel-mappings.php). Credentials are shown
  * masked once saved, never in full; a blank credential field keeps the stored value. The
  * extension validates every field on save and names the one it refuses; the form then comes
  * back with what was typed (credentials excepted).
@@ -180,6 +181,7 @@ function render_channels_page(): void {
 					echo '<div class="notice notice-warning"><p>' . esc_html( sprintf( /* translators: %s: key */ __( 'There is no channel %s.', 'inventory-sync' ), $edit ) ) . '</p></div>';
 				} else {
 					render_channel_form( $kinds, $channel, $flash['form'] ?? null, false );
+					render_channel_mappings( $channel );
 				}
 			} elseif ( isset( $kinds[ $new ] ) ) {
 				render_channel_form( $kinds, array( 'kind' => $new ), $flash['form'] ?? null, true );

@@ -525,6 +525,18 @@ pub(super) fn channel_listings(conn: &Connection, channel: &str, after: &str, li
     Ok(listings)
 }
 
+/// Items without a remote id on `channel`, by SKU, after `after`.
+pub(super) fn unmapped_skus(conn: &Connection, channel: &str, after: &str, limit: u32) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT i.sku FROM items i LEFT JOIN listings l ON l.channel = ?1 AND l.sku = i.sku \
+         WHERE i.sku > ?2 AND l.remote_id IS NULL ORDER BY i.sku LIMIT ?3",
+    )?;
+    let skus = stmt
+        .query_map(params![channel, after, limit], |row| row.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(skus)
+}
+
 /// Every listing of these SKUs (all channels), by SKU then channel.
 pub(super) fn listings_of(conn: &Connection, skus: &[&str]) -> Result<Vec<Listing>> {
     let mut listings = Vec::new();
