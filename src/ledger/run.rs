@@ -201,7 +201,8 @@ pub struct ActivityQuery {
     pub since: i64,
     /// First instant not counted (unix seconds), after `since`.
     pub until: i64,
-    /// Bucket width in seconds: 3,600 (hour), 86,400 (day) or 604,800 (week).
+    /// Bucket width in seconds: 3,600 (hour), 86,400 (day), 604,800 (week), or [`MONTH`] for
+    /// calendar months of the site's time.
     pub bucket_seconds: i64,
     /// The site's offset from UTC in seconds (−14 h … +14 h): buckets start at local midnight.
     pub offset_seconds: i64,
@@ -212,11 +213,37 @@ pub struct ActivityQuery {
 /// Most buckets one query may ask for.
 pub const MAX_ACTIVITY_BUCKETS: i64 = 2000;
 
+/// `bucket_seconds` for calendar months (the mean Gregorian month; only a marker: months are
+/// counted by the calendar, from the 1st at local midnight).
+pub const MONTH: i64 = 2_629_746;
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The (year, month) of a day counted from 1970-01-01 (Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month)
+}
+
 impl ActivityQuery {
     /// The query checked, or a validation error naming the field.
     pub fn validated(&self) -> Result<ActivityQuery> {
-        if ![3_600, 86_400, 604_800].contains(&self.bucket_seconds) {
-            return Err(Error::validation("bucket", "must be hour, day or week"));
+        if ![3_600, 86_400, 604_800, MONTH].contains(&self.bucket_seconds) {
+            return Err(Error::validation("bucket", "must be hour, day, week or month"));
         }
         if self.offset_seconds.abs() > 14 * 3_600 {
             return Err(Error::validation("offset", "must be within ±14 hours"));
@@ -236,14 +263,32 @@ impl ActivityQuery {
         Ok(self.clone())
     }
 
-    /// The slot (bucket number) of an instant.
-    pub fn slot(&self, at: i64) -> i64 {
-        (at + self.offset_seconds).div_euclid(self.bucket_seconds)
+    /// What is added to an instant before dividing it into fixed-width slots: the site's offset,
+    /// and for weeks 4 days less, so that weeks start on Monday (1970-01-01 was a Thursday).
+    pub fn shift(&self) -> i64 {
+        if self.bucket_seconds == 604_800 {
+            self.offset_seconds - 4 * 86_400
+        } else {
+            self.offset_seconds
+        }
     }
 
-    /// When a slot starts (unix seconds).
+    /// The slot (bucket number) of an instant; for months, year × 12 + month − 1.
+    pub fn slot(&self, at: i64) -> i64 {
+        if self.bucket_seconds == MONTH {
+            let (year, month) = civil_from_days((at + self.offset_seconds).div_euclid(86_400));
+            return year * 12 + month - 1;
+        }
+        (at + self.shift()).div_euclid(self.bucket_seconds)
+    }
+
+    /// When a slot starts (unix seconds): local midnight, Monday for weeks, the 1st for months.
     pub fn slot_start(&self, slot: i64) -> i64 {
-        slot * self.bucket_seconds - self.offset_seconds
+        if self.bucket_seconds == MONTH {
+            let (year, month) = (slot.div_euclid(12), slot.rem_euclid(12) + 1);
+            return days_from_civil(year, month, 1) * 86_400 - self.offset_seconds;
+        }
+        slot * self.bucket_seconds - self.shift()
     }
 }
 
@@ -264,6 +309,18 @@ pub struct ActivityBucket {
     pub push_failures: u64,
     /// Sum of the finished runs' durations (ms): the average is this over `done + failed`.
     pub duration_ms: u64,
+}
+
+impl ActivityBucket {
+    /// Adds another bucket's counts to this one.
+    pub fn add(&mut self, other: &ActivityBucket) {
+        self.runs += other.runs;
+        self.done += other.done;
+        self.failed += other.failed;
+        self.pushed += other.pushed;
+        self.push_failures += other.push_failures;
+        self.duration_ms += other.duration_ms;
+    }
 }
 
 /// Every bucket of `query`, oldest first, empty ones included; `counted` holds the non-empty

@@ -671,7 +671,24 @@ impl LedgerStore for SqliteLedger {
 
     fn sync_activity(&self, query: &ActivityQuery) -> Result<Vec<ActivityBucket>> {
         let query = query.validated()?;
-        let counted = sync::activity(&self.lock(), &query)?;
+        let counted = if query.bucket_seconds == run::MONTH {
+            // Months differ in length: count per day, then add the days into their months.
+            let days = ActivityQuery {
+                bucket_seconds: 86_400,
+                ..query.clone()
+            };
+            let mut months: Vec<(i64, ActivityBucket)> = Vec::new();
+            for (day, bucket) in sync::activity(&self.lock(), &days)? {
+                let month = query.slot(days.slot_start(day));
+                match months.last_mut() {
+                    Some((slot, total)) if *slot == month => total.add(&bucket),
+                    _ => months.push((month, bucket)),
+                }
+            }
+            months
+        } else {
+            sync::activity(&self.lock(), &query)?
+        };
         Ok(run::fill_activity(&query, &counted))
     }
 

@@ -677,10 +677,11 @@ pub fn sync_activity(store: &dyn LedgerStore, query: &ZendHashTable) -> Result<T
         "hour" => 3_600,
         "day" => 86_400,
         "week" => 604_800,
+        "month" => crate::ledger::run::MONTH,
         other => {
             return Err(Error::validation(
                 "bucket",
-                format!("must be hour, day or week, got {other:?}"),
+                format!("must be hour, day, week or month, got {other:?}"),
             ))
         }
     };

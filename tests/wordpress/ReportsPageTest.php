@@ -69,9 +69,9 @@ final class ReportsPageTest extends TestCase
     }
 
     /** @return list<list<string>> the report table's rows */
-    private static function rows(string $report): array
+    private static function rows(string $report, string $query = ''): array
     {
-        $html = self::$site->request('GET', self::PAGE . '&report=' . $report, [], null, true)->body;
+        $html = self::$site->request('GET', self::PAGE . '&report=' . $report . $query, [], null, true)->body;
         $doc = new \DOMDocument();
         @$doc->loadHTML($html);
         $rows = [];
@@ -124,6 +124,12 @@ final class ReportsPageTest extends TestCase
         self::assertCount(30, $days);
         $today = end($days);
         self::assertSame([(string) count($runs), (string) $failedToday], [$today[1], $today[3]]);
+        $months = self::rows('activity', '&period=month');
+        self::assertCount(12, $months);
+        self::assertSame((string) count($runs), end($months)[1], 'this month holds every run');
+        $weeks = self::rows('activity', '&period=week');
+        self::assertCount(26, $weeks);
+        self::assertSame((string) count($runs), end($weeks)[1]);
         self::assertCount(24, self::rows('hours'));
         self::assertSame(count($runs), array_sum(array_map(fn ($h) => (int) $h[1], self::rows('hours'))));
 

@@ -1,7 +1,7 @@
 <?php
 /**
  * wp-admin Reports page: low stock and oversold SKUs, reorder suggestions with their inputs, and
- * sync activity by day or week (runs, done, failed, failure rate, average duration), the failure
+ * sync activity by day, week or month (runs, done, failed, failure rate, average duration), the failure
  * rate by hour of the day and the most frequent errors. Every table can be downloaded as CSV: the
  * page and the download are built from the same rows (report_table()).
  *
@@ -17,10 +17,11 @@ use const InventorySync\ADMIN_PAGE_REPORTS;
 
 defined( 'ABSPATH' ) || exit;
 
-/** Days the activity reports look back, per period. */
+/** How many buckets the activity report shows, per period. */
 const REPORT_PERIODS = array(
-	'day'  => 30,
-	'week' => 182,
+	'day'   => 30,
+	'week'  => 26,
+	'month' => 12,
 );
 
 /**
@@ -56,9 +57,14 @@ function report_table( string $report, string $period ): array {
 		case 'activity':
 			$rows = array();
 			foreach ( activity( $period, false ) as $b ) {
-				$rows[] = array( wp_date( get_option( 'date_format' ), $b['start'] ), $b['runs'], $b['done'], $b['failed'], failure_rate( $b ), $b['avg_duration_ms'], $b['pushed'], $b['push_failures'] );
+				$rows[] = array( wp_date( 'month' === $period ? 'F Y' : get_option( 'date_format' ), $b['start'] ), $b['runs'], $b['done'], $b['failed'], failure_rate( $b ), $b['avg_duration_ms'], $b['pushed'], $b['push_failures'] );
 			}
-			return array( array( 'day' === $period ? __( 'Day', 'inventory-sync' ) : __( 'Week of', 'inventory-sync' ), __( 'Runs', 'inventory-sync' ), __( 'Done', 'inventory-sync' ), __( 'Failed', 'inventory-sync' ), __( 'Failure rate %', 'inventory-sync' ), __( 'Average ms', 'inventory-sync' ), __( 'Pushed', 'inventory-sync' ), __( 'Pushes failed', 'inventory-sync' ) ), $rows );
+			$labels = array(
+				'day'   => __( 'Day', 'inventory-sync' ),
+				'week'  => __( 'Week of', 'inventory-sync' ),
+				'month' => __( 'Month', 'inventory-sync' ),
+			);
+			return array( array( $labels[ $period ], __( 'Runs', 'inventory-sync' ), __( 'Done', 'inventory-sync' ), __( 'Failed', 'inventory-sync' ), __( 'Failure rate %', 'inventory-sync' ), __( 'Average ms', 'inventory-sync' ), __( 'Pushed', 'inventory-sync' ), __( 'Pushes failed', 'inventory-sync' ) ), $rows );
 		case 'hours':
 			$rows = array();
 			foreach ( activity( 'day', true ) as $b ) {
@@ -82,24 +88,38 @@ function report_table( string $report, string $period ): array {
 }
 
 /**
- * The activity buckets of a period (local days or weeks), or 24 hours of the day.
+ * The activity buckets of a period (30 local days, 26 weeks from Monday, 12 months from the
+ * 1st), or 24 hours of the last 30 days.
  *
  * @return list<array<string, int>>
  * @throws SyncException From the ledger.
  */
 function activity( string $period, bool $by_hour ): array {
-	$zone     = wp_timezone();
-	$midnight = ( new \DateTimeImmutable( 'today', $zone ) )->getTimestamp();
-	$days     = REPORT_PERIODS[ $period ] ?? REPORT_PERIODS['day'];
+	$zone  = wp_timezone();
+	$today = new \DateTimeImmutable( 'today', $zone );
+	// The first bucket starts whole: a day, a Monday (as the extension's weeks), the 1st.
+	$back  = REPORT_PERIODS[ $period ] - 1;
+	$since = 'week' === $period
+		? $today->modify( 'monday this week' )->modify( "-$back weeks" )
+		: ( 'month' === $period ? $today->modify( 'first day of this month' )->modify( "-$back months" ) : $today->modify( "-$back days" ) );
 	return ledger()->syncActivity(
 		array(
-			'since'   => $midnight - ( $days - 1 ) * DAY_IN_SECONDS,
-			'until'   => $midnight + DAY_IN_SECONDS,
+			'since'   => $since->getTimestamp(),
+			'until'   => $today->getTimestamp() + DAY_IN_SECONDS,
 			'bucket'  => $by_hour ? 'hour' : $period,
 			'offset'  => $zone->getOffset( new \DateTimeImmutable( 'now', $zone ) ),
 			'by_hour' => $by_hour,
 		)
 	);
+}
+
+/**
+ * The activity period asked for (day, week, month; default day).
+ */
+function requested_period(): string {
+	// phpcs:ignore WordPress.Security.NonceVerification.Recommended -- a view choice.
+	$period = isset( $_GET['period'] ) ? sanitize_key( wp_unslash( $_GET['period'] ) ) : '';
+	return isset( REPORT_PERIODS[ $period ] ) ? $period : 'day';
 }
 
 /**
@@ -119,7 +139,7 @@ function action_admin_post_export_report(): void {
 	require_capability();
 	check_admin_referer( ACTION_EXPORT_REPORT );
 	$report = isset( $_GET['report'] ) ? sanitize_key( wp_unslash( $_GET['report'] ) ) : '';
-	$period = isset( $_GET['period'] ) && 'week' === $_GET['period'] ? 'week' : 'day';
+	$period = requested_period();
 	if ( ! isset( report_names()[ $report ] ) ) {
 		wp_die( esc_html__( 'Unknown report.', 'inventory-sync' ), '', array( 'response' => 400 ) );
 	}
@@ -148,7 +168,7 @@ function render_reports_page(): void {
 	// phpcs:disable WordPress.Security.NonceVerification.Recommended -- read-only views.
 	$report = isset( $_GET['report'] ) ? sanitize_key( wp_unslash( $_GET['report'] ) ) : 'stock';
 	$report = isset( report_names()[ $report ] ) ? $report : 'stock';
-	$period = isset( $_GET['period'] ) && 'week' === $_GET['period'] ? 'week' : 'day';
+	$period = requested_period();
 	// phpcs:enable
 	$url = static fn ( array $args ): string => add_query_arg( array( 'page' => ADMIN_PAGE_REPORTS ) + $args, admin_url( 'admin.php' ) );
 	?>
@@ -163,6 +183,7 @@ function render_reports_page(): void {
 			<p>
 				<a class="button<?php echo 'day' === $period ? ' button-primary' : ''; ?>" href="<?php echo esc_url( $url( array( 'report' => 'activity', 'period' => 'day' ) ) ); ?>"><?php esc_html_e( 'By day (30 days)', 'inventory-sync' ); ?></a>
 				<a class="button<?php echo 'week' === $period ? ' button-primary' : ''; ?>" href="<?php echo esc_url( $url( array( 'report' => 'activity', 'period' => 'week' ) ) ); ?>"><?php esc_html_e( 'By week (26 weeks)', 'inventory-sync' ); ?></a>
+				<a class="button<?php echo 'month' === $period ? ' button-primary' : ''; ?>" href="<?php echo esc_url( $url( array( 'report' => 'activity', 'period' => 'month' ) ) ); ?>"><?php esc_html_e( 'By month (12 months)', 'inventory-sync' ); ?></a>
 			</p>
 		<?php endif; ?>
 		<?php

@@ -329,7 +329,7 @@ pub(super) fn activity(conn: &Connection, query: &ActivityQuery) -> Result<Vec<(
     )?;
     let rows = stmt.query_map(
         params![
-            query.offset_seconds,
+            query.shift(),
             query.bucket_seconds,
             query.since,
             query.until,
@@ -368,13 +368,7 @@ pub(super) fn activity_by_hour(conn: &Connection, query: &ActivityQuery) -> Resu
         ..query.clone()
     };
     for (slot, bucket) in activity(conn, &by_hour)? {
-        let hour = &mut hours[usize::try_from(slot.rem_euclid(24)).unwrap_or(0)];
-        hour.runs += bucket.runs;
-        hour.done += bucket.done;
-        hour.failed += bucket.failed;
-        hour.pushed += bucket.pushed;
-        hour.push_failures += bucket.push_failures;
-        hour.duration_ms += bucket.duration_ms;
+        hours[usize::try_from(slot.rem_euclid(24)).unwrap_or(0)].add(&bucket);
     }
     Ok(hours)
 }

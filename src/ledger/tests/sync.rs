@@ -309,6 +309,75 @@ fn activity_counts_runs_per_local_day_with_empty_days_filled() {
 }
 
 #[test]
+fn activity_per_calendar_month_at_the_site_s_offset() {
+    in_memory_and_on_file("sync-activity-months", |name, ledger| {
+        // 2024 (a leap year) at UTC+1: January 31 23:30 local is still January; Feb 29 exists.
+        let offset = 3_600;
+        let local = |m: u32, d: u32, h: i64| {
+            let days = [0, 31, 60, 91, 121, 152, 182, 213, 244, 274, 305, 335][(m - 1) as usize] + i64::from(d) - 1;
+            1_704_067_200 + days * 86_400 + h * 3_600 - offset // 2024-01-01T00:00Z = 1704067200
+        };
+        let run = |at: i64| {
+            let started = ledger.start_sync_run(SyncKind::Queue, at).unwrap();
+            ledger
+                .finish_sync_run(started.id, &SyncCounts::default(), None, at + 1)
+                .unwrap();
+        };
+        run(local(1, 31, 23) + 1_800);
+        run(local(2, 29, 12));
+        run(local(3, 1, 0));
+        let months = ledger
+            .sync_activity(&ActivityQuery {
+                since: local(1, 1, 0),
+                until: local(4, 1, 0),
+                bucket_seconds: crate::ledger::run::MONTH,
+                offset_seconds: offset,
+                kind: None,
+            })
+            .unwrap();
+        let got: Vec<(i64, u64)> = months.iter().map(|b| (b.start, b.runs)).collect();
+        assert_eq!(
+            got,
+            vec![(local(1, 1, 0), 1), (local(2, 1, 0), 1), (local(3, 1, 0), 1)],
+            "{name}"
+        );
+    });
+}
+
+#[test]
+fn weeks_start_on_monday_at_local_midnight() {
+    in_memory_and_on_file("sync-activity-weeks", |name, ledger| {
+        // 2024-01-01 was a Monday; the site is at UTC−3.
+        let offset = -3 * 3_600;
+        let monday = 1_704_067_200 - offset;
+        let run = |at: i64| {
+            let started = ledger.start_sync_run(SyncKind::Queue, at).unwrap();
+            ledger
+                .finish_sync_run(started.id, &SyncCounts::default(), None, at + 1)
+                .unwrap();
+        };
+        run(monday - 60); // Sunday 23:59 local: the week before
+        run(monday + 6 * 86_400 + 86_399); // Sunday 23:59:59 local: this week
+        run(monday + 7 * 86_400); // next Monday 00:00
+        let weeks = ledger
+            .sync_activity(&ActivityQuery {
+                since: monday - 7 * 86_400,
+                until: monday + 14 * 86_400,
+                bucket_seconds: 604_800,
+                offset_seconds: offset,
+                kind: None,
+            })
+            .unwrap();
+        let got: Vec<(i64, u64)> = weeks.iter().map(|b| (b.start, b.runs)).collect();
+        assert_eq!(
+            got,
+            vec![(monday - 7 * 86_400, 1), (monday, 1), (monday + 7 * 86_400, 1)],
+            "{name}"
+        );
+    });
+}
+
+#[test]
 fn activity_by_hour_of_day_and_the_most_frequent_errors() {
     in_memory_and_on_file("sync-activity-hours", |name, ledger| {
         const HOUR: i64 = 3_600;
