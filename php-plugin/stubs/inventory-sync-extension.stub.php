@@ -449,7 +449,7 @@ namespace InventorySync {
 		 *
 		 * With by_hour (bucket hour): 24 buckets, one per hour of the site's day, start = the hour.
 		 *
-		 * @param array{since: int, until: int, bucket: 'hour'|'day'|'week', offset?: int, kind?: string, by_hour?: bool} $query offset: the site's UTC offset in seconds
+		 * @param array{since: int, until: int, bucket: 'hour'|'day'|'week'|'month', offset?: int, kind?: string, by_hour?: bool} $query offset: the site's UTC offset in seconds; weeks start on Monday, months on the 1st
 		 * @return list<array{start: int, runs: int, done: int, failed: int, pushed: int, push_failures: int, avg_duration_ms: int}>
 		 */
 		public function syncActivity( array $query ): array {}
