@@ -503,7 +503,7 @@ impl Ledger {
         Ok(sync::channel_stock(self.store(), &sku)?)
     }
 
-    /// Sync runs counted per hour, day or week (`since`, `until`, `bucket`, `offset` = the
+    /// Sync runs counted per hour, day, week (from Monday) or month (`since`, `until`, `bucket`, `offset` = the
     /// site's UTC offset in seconds, `kind`): every bucket oldest first with runs, done, failed,
     /// pushed, push_failures and avg_duration_ms. With `by_hour` (bucket hour): 24 buckets, one
     /// per hour of the site's day, `start` = the hour.
