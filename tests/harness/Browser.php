@@ -55,7 +55,8 @@ final class Browser
     }
 
     /**
-     * Opens one admin page, checks it shows $expect, saves a screenshot named $name.
+     * Opens one admin page, checks it shows $expect and does not scroll sideways at $width,
+     * saves a screenshot named $name.
      *
      * @param list<string> $expect Texts the page must show.
      * @return string The screenshot's path.
@@ -66,6 +67,7 @@ final class Browser
         if ($expect !== []) {
             $steps[] = ['expect' => $expect];
         }
+        $steps[] = ['fitsWidth' => true];
         $steps[] = ['screenshot' => $name];
         return self::run($site, $steps, ['width' => $width, 'name' => $name])['screenshots'][0];
     }

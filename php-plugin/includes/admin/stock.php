@@ -198,6 +198,7 @@ function render_sku( string $sku, int $before ): void {
 	?>
 	<h2><code><?php echo esc_html( $sku ); ?></code> <?php echo esc_html( $item['name'] ); ?></h2>
 	<h3><?php esc_html_e( 'Per location', 'inventory-sync' ); ?></h3>
+	<div style="overflow-x: auto; max-width: 80em">
 	<table class="widefat striped inventory-sync-sku-locations" style="max-width: 60em">
 		<thead><tr>
 			<th><?php esc_html_e( 'Location', 'inventory-sync' ); ?></th>
@@ -225,7 +226,9 @@ function render_sku( string $sku, int $before ): void {
 			</tr>
 		</tbody>
 	</table>
+	</div>
 	<h3><?php esc_html_e( 'Per channel', 'inventory-sync' ); ?></h3>
+	<div style="overflow-x: auto; max-width: 80em">
 	<table class="widefat striped inventory-sync-sku-channels" style="max-width: 80em">
 		<thead><tr>
 			<th><?php esc_html_e( 'Channel', 'inventory-sync' ); ?></th>
@@ -249,6 +252,7 @@ function render_sku( string $sku, int $before ): void {
 		<?php endforeach; ?>
 		</tbody>
 	</table>
+	</div>
 	<h3><?php esc_html_e( 'History', 'inventory-sync' ); ?></h3>
 	<div class="inventory-sync-timeline" style="max-width: 80em; background: #fff; border: 1px solid #c3c4c7; padding: 8px">
 		<?php echo timeline_svg( $history['movements'] ); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- built from escaped parts in timeline_svg(). ?>
