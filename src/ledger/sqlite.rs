@@ -108,6 +108,11 @@ impl SqliteLedger {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Statement journals (a multi-row write inside a transaction, e.g. a batch claim or an
+        // update that fires the lane triggers) stay in memory: by default they spill to a
+        // temporary file past 64 KiB and every later statement of the connection writes its
+        // journal there, a system call per page. They hold one statement's pages at most.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         // Switching a fresh file to WAL needs an exclusive lock, and SQLite answers "busy" at
         // once (without waiting) when another process is doing the same; every step here is
         // idempotent, so retry until the busy timeout.

@@ -146,57 +146,69 @@ pub(super) fn claim(
     now: i64,
 ) -> Result<Vec<Job>> {
     settle_expired(conn, backoff, now)?;
-    // The claim order is the stored `lane` (kept exact by the schema's triggers), then age: the
-    // pending jobs are read in that order through an index and the scan stops at `limit`; the
-    // expired claims (few: at most one per pair) are merged in.
-    let pending_sql = match channel {
-        Some(_) => {
-            "SELECT j.id, j.lane, j.created_at FROM jobs j INDEXED BY jobs_claim_channel
-             WHERE j.channel = ?1 AND j.status = 'pending' AND j.next_attempt_at <= ?2
-               AND NOT EXISTS (SELECT 1 FROM jobs r
-                               WHERE r.channel = j.channel AND r.sku = j.sku AND r.status = 'running')
-             ORDER BY j.lane, j.created_at, j.id
-             LIMIT ?3"
-        }
-        None => {
-            "SELECT j.id, j.lane, j.created_at FROM jobs j INDEXED BY jobs_claim_all
-             WHERE ?1 IS NULL AND j.status = 'pending' AND j.next_attempt_at <= ?2
-               AND NOT EXISTS (SELECT 1 FROM jobs r
-                               WHERE r.channel = j.channel AND r.sku = j.sku AND r.status = 'running')
-             ORDER BY j.lane, j.created_at, j.id
-             LIMIT ?3"
-        }
+    // One statement picks the batch and claims it. The claim order is the stored `lane` (kept
+    // exact by the schema's triggers), then age: the pending jobs are read in that order through
+    // an index and the scan stops at `limit`; the expired claims (few: at most one per pair) are
+    // merged in, and the first `limit` of both are taken. SQLite reads the whole `IN` set before
+    // it updates a row, so the "no job of the pair running" test sees the state before the claim.
+    // A claim does not change `lane` (its trigger fires on pending jobs only), so the rows come
+    // back sorted into the claim order by it.
+    let sql = match channel {
+        Some(_) => CLAIM_CHANNEL_SQL,
+        None => CLAIM_ALL_SQL,
     };
-    let row_key = |row: &Row<'_>| Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?, row.get::<_, i64>(0)?));
-    let mut due = conn
-        .prepare_cached(pending_sql)?
-        .query_map(params![channel, now, limit], row_key)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let expired = conn
-        .prepare_cached(
-            "SELECT id, lane, created_at FROM jobs INDEXED BY jobs_running_expiry
-             WHERE status = 'running' AND claim_expires_at <= ?2 AND (?1 IS NULL OR channel = ?1)",
-        )?
-        .query_map(params![channel, now], row_key)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    if !expired.is_empty() {
-        due.extend(expired);
-        due.sort_unstable();
-    }
-    let ids: Vec<i64> = due.into_iter().take(limit as usize).map(|(_, _, id)| id).collect();
     let expires_at = now.saturating_add(i64::from(claim_seconds));
-    let mut claimed = Vec::with_capacity(ids.len());
-    for id in ids {
-        conn.prepare_cached(
-            "UPDATE jobs SET status = 'running', claim_owner = ?2, claim_expires_at = ?3, attempts = attempts + 1,
-                             updated_at = ?4
-             WHERE id = ?1",
-        )?
-        .execute(params![id, owner, expires_at, now])?;
-        claimed.push(require(conn, id)?);
-    }
-    Ok(claimed)
+    let mut claimed = conn
+        .prepare_cached(sql)?
+        .query_map(params![channel, now, limit, owner, expires_at], |row| {
+            Ok((row.get::<_, i64>(15)?, job_from_row(row)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    claimed.sort_unstable_by_key(|(lane, job)| (*lane, job.created_at, job.id));
+    Ok(claimed.into_iter().map(|(_, job)| job).collect())
 }
+
+/// The batch claim of one channel (`?1`) or of all (`?1` NULL): due pending jobs whose pair has
+/// nothing running, in claim order, and expired claims; `?2` now, `?3` limit, `?4` owner, `?5`
+/// the claim's expiry. Returns the claimed jobs ([`JOB_COLUMNS`]) and their lane.
+macro_rules! claim_sql {
+    ($pending:literal) => {
+        concat!(
+            "UPDATE jobs SET status = 'running', claim_owner = ?4, claim_expires_at = ?5, attempts = attempts + 1,
+                             updated_at = ?2
+             WHERE id IN (
+                 SELECT id FROM (
+                     SELECT * FROM (",
+            $pending,
+            ")
+                     UNION ALL
+                     SELECT id, lane, created_at FROM jobs INDEXED BY jobs_running_expiry
+                     WHERE status = 'running' AND claim_expires_at <= ?2 AND (?1 IS NULL OR channel = ?1)
+                     ORDER BY 2, 3, 1
+                     LIMIT ?3))
+             RETURNING id, channel, sku, desired, status, priority, attempts, revision, next_attempt_at,
+                       claim_owner, claim_expires_at, last_error, idempotency_key, created_at, updated_at, lane"
+        )
+    };
+}
+
+const CLAIM_CHANNEL_SQL: &str = claim_sql!(
+    "SELECT j.id, j.lane, j.created_at FROM jobs j INDEXED BY jobs_claim_channel
+     WHERE j.channel = ?1 AND j.status = 'pending' AND j.next_attempt_at <= ?2
+       AND NOT EXISTS (SELECT 1 FROM jobs r
+                       WHERE r.channel = j.channel AND r.sku = j.sku AND r.status = 'running')
+     ORDER BY j.lane, j.created_at, j.id
+     LIMIT ?3"
+);
+
+const CLAIM_ALL_SQL: &str = claim_sql!(
+    "SELECT j.id, j.lane, j.created_at FROM jobs j INDEXED BY jobs_claim_all
+     WHERE ?1 IS NULL AND j.status = 'pending' AND j.next_attempt_at <= ?2
+       AND NOT EXISTS (SELECT 1 FROM jobs r
+                       WHERE r.channel = j.channel AND r.sku = j.sku AND r.status = 'running')
+     ORDER BY j.lane, j.created_at, j.id
+     LIMIT ?3"
+);
 
 /// Running jobs whose claim expired (their runner stopped without a result): superseded when a
 /// newer pending job waits, dead when they used up their attempts; the others are claimed again.

@@ -1095,3 +1095,109 @@ fn completing_a_batch_records_each_job_and_skips_lost_claims() {
         ErrorKind::Validation
     );
 }
+
+/// Two processes claiming big batches from one file at once: each job is claimed by exactly one
+/// of them, every claimed job comes back as stored (running, its owner, its expiry, one attempt
+/// more) and in claim order, and a job whose pair is being pushed under a valid claim waits.
+#[test]
+fn two_claimers_racing_for_batches_split_the_queue_and_keep_the_claim_order() {
+    const SKUS: usize = 600;
+    let dir = TempDir::new("jobs-batch-claims");
+    let path = dir.path().join("ledger.sqlite");
+    let (busy, expired_ids, waiting) = {
+        let ledger = SqliteLedger::open(&path).unwrap();
+        setup(&ledger);
+        let mut new = Vec::new();
+        for s in 0..SKUS {
+            ledger.upsert_item(&item(&format!("S{s:03}"), "x"), T0).unwrap();
+            // Every seventh quantity is 0: those are claimed first.
+            new.push(NewJob::new(CH, format!("S{s:03}"), (s % 7) as i64));
+        }
+        for chunk in new.chunks(500) {
+            ledger.enqueue_jobs(chunk, T0).unwrap();
+        }
+        // S000–S009 are being pushed by a runner whose claim stays valid, each with a newer job
+        // waiting; S010–S019 were claimed by a runner whose claim expires before the race.
+        let busy = ledger.claim_jobs("busy", Some(CH), 10, 3600, T0).unwrap();
+        let expired = ledger.claim_jobs("crashed", Some(CH), 10, 30, T0).unwrap();
+        let waiting: Vec<i64> = busy
+            .iter()
+            .map(|j| {
+                ledger
+                    .enqueue_jobs(&[NewJob::new(CH, j.sku.clone(), 50)], T0 + 1)
+                    .unwrap()[0]
+                    .id
+            })
+            .collect();
+        let ids = |jobs: &[Job]| jobs.iter().map(|j| j.id).collect::<Vec<_>>();
+        (ids(&busy), ids(&expired), waiting)
+    };
+    let now = T0 + 100;
+    let barrier = std::sync::Barrier::new(2);
+    let batches: Mutex<Vec<(String, Vec<Job>)>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for t in 0..2 {
+            let (path, barrier, batches) = (&path, &barrier, &batches);
+            scope.spawn(move || {
+                let ledger = SqliteLedger::open(path).unwrap();
+                let owner = format!("claimer-{t}");
+                barrier.wait();
+                let mut first = true;
+                loop {
+                    let jobs = ledger.claim_jobs(&owner, Some(CH), 64, 600, now).unwrap();
+                    if jobs.is_empty() {
+                        break;
+                    }
+                    batches.lock().unwrap().push((owner.clone(), jobs));
+                    if first {
+                        // Both hold a batch before either goes on, whatever the scheduler does.
+                        first = false;
+                        barrier.wait();
+                    }
+                }
+            });
+        }
+    });
+    let batches = batches.into_inner().unwrap();
+    let ledger = SqliteLedger::open(&path).unwrap();
+    let mut seen: BTreeMap<i64, &str> = BTreeMap::new();
+    for (owner, jobs) in &batches {
+        assert!(jobs.len() <= 64);
+        for job in jobs {
+            assert!(seen.insert(job.id, owner).is_none(), "job #{} claimed twice", job.id);
+            assert_eq!(job, &self::job(&ledger, job.id), "a claimed job comes back as stored");
+            assert_eq!(
+                (job.status, job.claim_owner.as_deref(), job.claim_expires_at),
+                (Running, Some(owner.as_str()), Some(now + 600))
+            );
+            let attempts = if expired_ids.contains(&job.id) { 2 } else { 1 };
+            assert_eq!(job.attempts, attempts, "job #{}", job.id);
+        }
+    }
+    // Claim order: zeros first, then the oldest (here: the lowest id), within each batch and
+    // from one batch of a claimer to its next (what is left later comes after what it took).
+    for claimer in ["claimer-0", "claimer-1"] {
+        let order: Vec<(bool, i64, i64)> = batches
+            .iter()
+            .filter(|(owner, _)| owner == claimer)
+            .flat_map(|(_, jobs)| jobs.iter().map(|j| (j.desired != 0, j.created_at, j.id)))
+            .collect();
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(order, sorted, "{claimer} got its jobs in claim order");
+    }
+    let owners: std::collections::BTreeSet<&str> = seen.values().copied().collect();
+    assert_eq!(owners.len(), 2, "both claimers got batches");
+    // Everything was claimed but the busy pairs' jobs (theirs and the ones waiting behind them).
+    let expected = SKUS - busy.len();
+    assert_eq!(seen.len(), expected);
+    for id in busy.iter().chain(&waiting) {
+        assert!(!seen.contains_key(id), "job #{id} was claimed while its pair was busy");
+    }
+    assert_eq!(job(&ledger, busy[0]).claim_owner.as_deref(), Some("busy"));
+    assert_eq!(job(&ledger, waiting[0]).status, Pending);
+    assert!(
+        expired_ids.iter().all(|id| seen.contains_key(id)),
+        "expired claims are taken again"
+    );
+}
