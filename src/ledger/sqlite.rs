@@ -20,11 +20,11 @@ use super::rules::{self, At, Leg, Quantities};
 use super::schema;
 use super::{access, job, listing, run};
 use super::{
-    AlertThresholds, ApiKey, Backoff, ChangedSkus, ClearJobs, HistoryPage, HistoryQuery, InboundEvent, InboundPage,
-    InboundQuery, InboundRecord, IssuedApiKey, Item, ItemInput, ItemPage, ItemQuery, Job, JobCounts, JobPage, JobQuery,
-    JobRef, KeyCheck, LedgerStore, Listing, Location, LocationStock, Movement, MovementKind, MovementOutcome,
-    MovementRequest, NewApiKey, NewJob, RateDecision, SecurityEvent, SecurityPage, SecurityQuery, SecurityRecord,
-    SkuStock, LEDGER_EVENT_PREFIX, MAX_BATCH,
+    AlertThresholds, ApiKey, Backoff, ChangedSkus, ClearJobs, Completion, HistoryPage, HistoryQuery, InboundEvent,
+    InboundPage, InboundQuery, InboundRecord, IssuedApiKey, Item, ItemInput, ItemPage, ItemQuery, Job, JobCounts,
+    JobPage, JobQuery, JobRef, KeyCheck, LedgerStore, Listing, Location, LocationStock, Movement, MovementKind,
+    MovementOutcome, MovementRequest, NewApiKey, NewJob, RateDecision, SecurityEvent, SecurityPage, SecurityQuery,
+    SecurityRecord, SkuStock, LEDGER_EVENT_PREFIX, MAX_BATCH,
 };
 use super::{
     ChannelConfig, ChannelInput, DriftPage, DriftQuery, NewDrift, SyncCounts, SyncKind, SyncRun, SyncRunPage,
@@ -531,7 +531,33 @@ impl LedgerStore for SqliteLedger {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.write(|tx| jobs::complete_all(tx, ids, &owner, now))
+        let completions: Vec<(i64, Option<&str>)> = ids.iter().map(|&id| (id, None)).collect();
+        self.write(|tx| jobs::complete_all(tx, &completions, &owner, now))
+    }
+
+    fn complete_pushed(&self, completions: &[Completion], owner: &str, now: i64) -> Result<Vec<Result<Job>>> {
+        let owner = job::owner(owner)?;
+        if completions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let remote_ids = completions
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                listing::remote_id(c.remote_id.as_deref()).map_err(|error| match error {
+                    Error::Validation { field, message } => {
+                        Error::validation(format!("completions[{i}].{field}"), message)
+                    }
+                    other => other,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let completions: Vec<(i64, Option<&str>)> = completions
+            .iter()
+            .zip(&remote_ids)
+            .map(|(c, remote_id)| (c.id, remote_id.as_deref()))
+            .collect();
+        self.write(|tx| jobs::complete_all(tx, &completions, &owner, now))
     }
 
     fn fail_job(

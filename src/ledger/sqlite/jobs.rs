@@ -3,6 +3,8 @@
 //! lock and no two processes can take the same job; inputs were validated before. The queue's
 //! rules are described in [`crate::ledger::job`].
 
+use std::collections::HashMap;
+
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::listings::{self, Change};
@@ -266,17 +268,76 @@ pub(super) fn complete(conn: &Connection, id: i64, owner: &str, now: i64) -> Res
     require(conn, id)
 }
 
-/// Marks several claimed jobs done, in order, in the caller's one transaction: a job whose claim
+/// Marks several claimed jobs done, in order, in the caller's one transaction, and records each
+/// one's pushed quantity and new remote id (already validated) on its listing: a job whose claim
 /// `owner` lost (or that does not exist) gets its error and nothing is written for it; any other
 /// error fails the whole call.
-pub(super) fn complete_all(conn: &Connection, ids: &[i64], owner: &str, now: i64) -> Result<Vec<Result<Job>>> {
-    ids.iter()
-        .map(|&id| match complete(conn, id, owner, now) {
-            Ok(job) => Ok(Ok(job)),
-            Err(error @ (Error::Conflict(_) | Error::NotFound { .. })) => Ok(Err(error)),
-            Err(error) => Err(error),
-        })
-        .collect()
+///
+/// The jobs still claimed by `owner` are completed by one statement; then each listing is written
+/// by one upsert (two with a new remote id), which also fires the lane triggers as a pushed
+/// quantity must. Older dead jobs of the pairs are looked for only when the outbox has a dead job.
+pub(super) fn complete_all(
+    conn: &Connection,
+    completions: &[(i64, Option<&str>)],
+    owner: &str,
+    now: i64,
+) -> Result<Vec<Result<Job>>> {
+    let ids = format!(
+        "[{}]",
+        completions
+            .iter()
+            .map(|(id, _)| id.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let mut done: HashMap<i64, Job> = conn
+        .prepare_cached(&format!(
+            "UPDATE jobs SET status = 'done', claim_owner = NULL, claim_expires_at = NULL, updated_at = ?3
+             WHERE id IN (SELECT value FROM json_each(?1)) AND status = 'running' AND claim_owner = ?2
+             RETURNING {JOB_COLUMNS}"
+        ))?
+        .query_map(params![ids, owner, now], job_from_row)?
+        .map(|job| job.map(|job| (job.id, job)))
+        .collect::<rusqlite::Result<_>>()?;
+    let any_dead = !done.is_empty()
+        && conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 'dead')")?
+            .query_row([], |row| row.get::<_, bool>(0))?;
+    let mut results = Vec::with_capacity(completions.len());
+    for &(id, remote_id) in completions {
+        let Some(job) = done.remove(&id) else {
+            // Not (or no longer: a repeated id) claimed by `owner`: say why.
+            results.push(match claimed_by(conn, id, owner) {
+                Ok(_) => complete(conn, id, owner, now),
+                Err(error @ (Error::Conflict(_) | Error::NotFound { .. })) => Err(error),
+                Err(error) => return Err(error),
+            });
+            continue;
+        };
+        if let Some(remote_id) = remote_id {
+            // The remote side decides which SKU a remote id carries: take it from any other.
+            execute_cached(
+                conn,
+                "UPDATE listings SET remote_id = NULL, updated_at = ?4
+                 WHERE channel = ?1 AND remote_id = ?2 AND sku != ?3",
+                params![job.channel, remote_id, job.sku, now],
+            )?;
+        }
+        execute_cached(
+            conn,
+            "INSERT INTO listings (channel, sku, remote_id, last_pushed_quantity, last_pushed_at, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5)
+             ON CONFLICT (channel, sku) DO UPDATE SET remote_id = COALESCE(excluded.remote_id, remote_id),
+                 last_pushed_quantity = excluded.last_pushed_quantity, last_pushed_at = excluded.last_pushed_at,
+                 updated_at = excluded.updated_at",
+            params![job.channel, job.sku, remote_id, job.desired, now],
+        )?;
+        if any_dead {
+            retire_older_dead(conn, &job, now)?;
+        }
+        results.push(Ok(job));
+    }
+    Ok(results)
 }
 
 /// Records a failed push of a claimed job (`error` already cleaned): back in line with backoff,

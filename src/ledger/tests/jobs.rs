@@ -7,7 +7,8 @@ use std::sync::Mutex;
 use super::{in_memory_and_on_file, item, setup, TempDir, T0};
 use crate::error::ErrorKind;
 use crate::ledger::{
-    Backoff, ClearJobs, Enqueued, Job, JobCounts, JobQuery, JobStatus, LedgerStore, NewJob, SqliteLedger, SqliteOptions,
+    Backoff, ClearJobs, Completion, Enqueued, Job, JobCounts, JobQuery, JobStatus, LedgerStore, NewJob, SqliteLedger,
+    SqliteOptions,
 };
 use crate::Error;
 use JobStatus::*;
@@ -1094,6 +1095,105 @@ fn completing_a_batch_records_each_job_and_skips_lost_claims() {
         ledger.complete_jobs(&[ids[0]], " ", T0 + 3).unwrap_err().kind(),
         ErrorKind::Validation
     );
+}
+
+#[test]
+fn completing_a_pushed_batch_records_remote_ids_in_the_same_transaction() {
+    in_memory_and_on_file("jobs-complete-pushed", |name, ledger| {
+        for sku in ["C", "D"] {
+            ledger.upsert_item(&item(sku, sku), T0).unwrap();
+        }
+        // D's listing carries the remote id that the channel now says is C's; A has one already.
+        ledger.upsert_listing_remote_id(CH, "D", Some("r-moved"), T0).unwrap();
+        ledger.upsert_listing_remote_id(CH, "A", Some("r-a"), T0).unwrap();
+        let ids: Vec<i64> = [("A", 1), ("B", 2), ("C", 3), ("D", 4)]
+            .into_iter()
+            .map(|(sku, q)| enqueue(ledger, sku, q, T0))
+            .collect();
+        assert_eq!(ledger.claim_jobs("r1", None, 100, 60, T0).unwrap().len(), 4);
+        ledger.release_claims("r1", T0).unwrap();
+        assert_eq!(ledger.claim_jobs("r1", None, 100, 60, T0 + 1).unwrap().len(), 4);
+        // D's claim is lost; it is asked twice for A (the second time it is no longer claimed).
+        ledger.complete_job(ids[3], "r1", T0 + 1).unwrap();
+        let bad = [
+            Completion::of(ids[0]),
+            Completion {
+                id: ids[1],
+                remote_id: Some("r\nb".into()),
+            },
+        ];
+        let error = ledger.complete_pushed(&bad, "r1", T0 + 2).unwrap_err();
+        assert!(
+            matches!(&error, Error::Validation { field, .. } if field == "completions[1].remote_id"),
+            "{name}: {error:?}"
+        );
+        assert_eq!(job(ledger, ids[0]).status, Running, "{name}: nothing written");
+
+        let completions = [
+            Completion::of(ids[0]),
+            Completion {
+                id: ids[1],
+                remote_id: Some(" r-b ".into()),
+            },
+            Completion {
+                id: ids[2],
+                remote_id: Some("r-moved".into()),
+            },
+            Completion {
+                id: ids[3],
+                remote_id: Some("r-d".into()),
+            },
+            Completion::of(ids[0]),
+        ];
+        let results = ledger.complete_pushed(&completions, "r1", T0 + 3).unwrap();
+        assert_eq!(results.len(), 5, "{name}");
+        for (i, result) in results.iter().enumerate() {
+            match i {
+                3 | 4 => assert!(matches!(result, Err(Error::Conflict(_))), "{name}: {i}: {result:?}"),
+                _ => {
+                    let done = result.as_ref().unwrap();
+                    assert_eq!(done, &job(ledger, ids[i]), "{name}: the job as stored");
+                    assert_eq!((done.status, done.claim_owner.as_deref()), (Done, None), "{name}");
+                }
+            }
+        }
+        let listing = |sku: &str| ledger.listing(CH, sku).unwrap().unwrap();
+        let shown = |sku: &str| {
+            let l = listing(sku);
+            (l.remote_id, l.last_pushed_quantity, l.last_pushed_at)
+        };
+        assert_eq!(shown("A"), (Some("r-a".into()), Some(1), Some(T0 + 3)), "{name}");
+        assert_eq!(shown("B"), (Some("r-b".into()), Some(2), Some(T0 + 3)), "{name}");
+        assert_eq!(shown("C"), (Some("r-moved".into()), Some(3), Some(T0 + 3)), "{name}");
+        // D kept its own completion (T0 + 1) and lost the remote id to C; r-d was not recorded.
+        assert_eq!(shown("D"), (None, Some(4), Some(T0 + 1)), "{name}");
+        assert!(ledger.complete_pushed(&[], "r1", T0 + 4).unwrap().is_empty());
+    });
+}
+
+#[test]
+fn completing_a_pushed_batch_retires_older_dead_letters_of_its_pairs() {
+    let ledger = ledger();
+    let dead = dead_job(&ledger, CH, "A", T0);
+    let newer = enqueue(&ledger, "A", 7, T0 + 1);
+    let other = enqueue(&ledger, "B", 2, T0 + 1);
+    assert_eq!(claim(&ledger, "r1", T0 + 2), [newer, other]);
+    let results = ledger
+        .complete_pushed(&[Completion::of(newer), Completion::of(other)], "r1", T0 + 3)
+        .unwrap();
+    assert!(results.iter().all(Result::is_ok));
+    let retired = job(&ledger, dead);
+    assert_eq!(retired.status, Failed);
+    assert!(
+        retired
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with(&format!("superseded by job #{newer}")),
+        "{:?}",
+        retired.last_error
+    );
+    assert_eq!(ledger.job_counts(None).unwrap().dead, 0);
 }
 
 /// Two processes claiming big batches from one file at once: each job is claimed by exactly one
