@@ -504,7 +504,10 @@ impl LedgerStore for SqliteLedger {
             .enumerate()
             .map(|(i, new)| new.validated(&format!("jobs[{i}].")))
             .collect::<Result<Vec<_>>>()?;
-        self.write(|tx| valid.iter().map(|new| jobs::enqueue(tx, new, now)).collect())
+        self.write(|tx| {
+            let mut ids = jobs::NewIds::default();
+            valid.iter().map(|new| jobs::enqueue(tx, new, &mut ids, now)).collect()
+        })
     }
 
     fn claim_jobs(

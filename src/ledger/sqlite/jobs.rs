@@ -75,10 +75,38 @@ fn pending_of(conn: &Connection, channel: &str, sku: &str) -> Result<Option<Job>
 // Enqueuing
 // ---------------------------------------------------------------------------------------------
 
+/// Where the ids of new jobs come from within one write transaction: the job table is
+/// `AUTOINCREMENT` (ids are never reused: idempotency keys carry them), so the next id is one
+/// more than the largest ever handed out. Knowing it before the insert lets the job be written
+/// with its idempotency key in one statement.
+#[derive(Default)]
+pub(super) struct NewIds {
+    last: Option<i64>,
+}
+
+impl NewIds {
+    fn next(&mut self, conn: &Connection) -> Result<i64> {
+        let last = match self.last {
+            Some(last) => last,
+            None => conn
+                .prepare_cached(
+                    "SELECT max(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'jobs'), 0),
+                                COALESCE((SELECT max(id) FROM jobs), 0))",
+                )?
+                .query_row([], |row| row.get(0))?,
+        };
+        let next = last
+            .checked_add(1)
+            .ok_or_else(|| Error::Conflict("the outbox has used up its job ids".into()))?;
+        self.last = Some(next);
+        Ok(next)
+    }
+}
+
 /// Enqueues one validated job: replaces the desired quantity of the pair's pending job, or
-/// creates one. A running job of the pair is left alone.
-pub(super) fn enqueue(conn: &Connection, new: &NewJob, now: i64) -> Result<JobRef> {
-    require_item(conn, &new.sku)?;
+/// creates one (its id from `ids`, within the caller's transaction). A running job of the pair
+/// is left alone.
+pub(super) fn enqueue(conn: &Connection, new: &NewJob, ids: &mut NewIds, now: i64) -> Result<JobRef> {
     if let Some(pending) = pending_of(conn, &new.channel, &new.sku)? {
         if pending.desired == new.desired {
             if new.priority && !pending.priority {
@@ -110,19 +138,16 @@ pub(super) fn enqueue(conn: &Connection, new: &NewJob, now: i64) -> Result<JobRe
             idempotency_key: key,
         });
     }
-    execute_cached(
-        conn,
-        "INSERT INTO jobs (channel, sku, desired, status, priority, attempts, revision, next_attempt_at,
-                           idempotency_key, created_at, updated_at)
-         VALUES (?1, ?2, ?3, 'pending', ?4, 0, 0, ?5, '', ?5, ?5)",
-        params![new.channel, new.sku, new.desired, new.priority, now],
-    )?;
-    let id = conn.last_insert_rowid();
+    // A pending job exists only for a known item (the foreign key); a new one needs the check.
+    require_item(conn, &new.sku)?;
+    let id = ids.next(conn)?;
     let key = job::idempotency_key(id, now, 0, new.desired);
     execute_cached(
         conn,
-        "UPDATE jobs SET idempotency_key = ?2 WHERE id = ?1",
-        params![id, key],
+        "INSERT INTO jobs (id, channel, sku, desired, status, priority, attempts, revision, next_attempt_at,
+                           idempotency_key, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, 'pending', ?5, 0, 0, ?6, ?7, ?6, ?6)",
+        params![id, new.channel, new.sku, new.desired, new.priority, now, key],
     )?;
     Ok(JobRef {
         id,

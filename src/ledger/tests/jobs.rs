@@ -1301,3 +1301,48 @@ fn two_claimers_racing_for_batches_split_the_queue_and_keep_the_claim_order() {
         "expired claims are taken again"
     );
 }
+
+#[test]
+fn new_jobs_get_fresh_ids_and_their_keys_even_after_the_newest_jobs_are_deleted() {
+    in_memory_and_on_file("jobs-ids", |name, ledger| {
+        for sku in ["C", "D"] {
+            ledger.upsert_item(&item(sku, sku), T0).unwrap();
+        }
+        let first = ledger
+            .enqueue_jobs(&[NewJob::new(CH, "A", 1), NewJob::new(CH, "B", 2)], T0)
+            .unwrap();
+        assert_eq!(first[1].id, first[0].id + 1, "{name}");
+        // The newest jobs go (cleared): their ids are not handed out again.
+        ledger.clear_jobs(&ClearJobs::Pending { channel: CH.into() }).unwrap();
+        let batch = [
+            NewJob::new(CH, "C", 3),
+            NewJob::new(CH, "C", 4), // coalesces into the job just created
+            NewJob::new(OTHER, "C", 5),
+            NewJob::new(CH, "D", 6),
+        ];
+        let refs = ledger.enqueue_jobs(&batch, T0 + 1).unwrap();
+        let outcomes: Vec<Enqueued> = refs.iter().map(|r| r.outcome).collect();
+        use Enqueued::*;
+        assert_eq!(outcomes, [Created, Replaced, Created, Created], "{name}");
+        let ids: Vec<i64> = refs.iter().map(|r| r.id).collect();
+        let after = first[1].id;
+        assert_eq!(ids, [after + 1, after + 1, after + 2, after + 3], "{name}");
+        // (The first key was replaced by the second entry's.)
+        for r in &refs[1..] {
+            assert_eq!(job(ledger, r.id).idempotency_key, r.idempotency_key, "{name}");
+        }
+        assert_eq!(
+            job(ledger, after + 2).idempotency_key,
+            crate::ledger::job::idempotency_key(after + 2, T0 + 1, 0, 5),
+            "{name}"
+        );
+        // An unknown SKU is refused and nothing of the batch stays; the next id is still fresh.
+        let error = ledger
+            .enqueue_jobs(&[NewJob::new(CH, "A", 9), NewJob::new(CH, "NOPE", 1)], T0 + 2)
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::NotFound, "{name}");
+        let next = ledger.enqueue_jobs(&[NewJob::new(CH, "A", 9)], T0 + 3).unwrap();
+        assert_eq!(next[0].id, after + 4, "{name}");
+        assert_eq!(stale_lanes(ledger), 0, "{name}");
+    });
+}
