@@ -534,3 +534,120 @@ fn the_pacer_is_asked_once_per_http_call() {
     assert_eq!(count.load(Ordering::SeqCst), report.calls.len() + calls.len());
     assert_eq!(fake.requests().len(), count.load(Ordering::SeqCst));
 }
+
+#[test]
+fn unknown_skus_are_looked_up_several_at_a_time_and_answered_in_order() {
+    let fake = EbayFake::new(CLIENT_ID, CLIENT_SECRET, REFRESH);
+    let skus: Vec<String> = (0..25).map(|i| format!("L{i:02}")).collect();
+    let offers: Vec<Vec<String>> = skus.iter().map(|sku| fake.add_item(sku, 0, 1)).collect();
+    // One SKU without any offer, one given twice, one with its offers known.
+    let mut items: Vec<Push> = skus.iter().enumerate().map(|(i, sku)| push(sku, i as i64)).collect();
+    items[3] = push("NOPE", 1);
+    items[20] = known(&skus[20], 20, &offers[20]);
+    items.push(push(&skus[5], 55));
+    let (pacer, count) = fakes::counting_pacer();
+    let mut ebay = adapter(&fake).with_pacer(pacer);
+    let report = ebay.push(&items).expect("push");
+
+    assert_eq!(report.results.len(), items.len());
+    for (result, item) in report.results.iter().zip(&items) {
+        assert_eq!(result.sku, item.sku, "results in item order");
+    }
+    assert_eq!(failure(&report, "NOPE").code.as_deref(), Some("NOT_FOUND"));
+    assert_eq!(report.applied(), 25, "{report:?}");
+    let lookups = 24; // 25 SKUs less the known one; the repeated SKU is looked up once
+    let expected: Vec<String> = std::iter::once(format!("POST {TOKEN_PATH} Some(200)"))
+        .chain((0..lookups).map(|i| {
+            let status = if i == 3 { 400 } else { 200 };
+            format!("GET /sell/inventory/v1/offer Some({status})")
+        }))
+        // 25 entries, L05 twice: a SKU goes once per call, so two calls.
+        .chain(std::iter::repeat("POST /sell/inventory/v1/bulk_update_price_quantity Some(200)".to_string()).take(2))
+        .collect();
+    assert_eq!(paths(&report), expected);
+    assert_eq!(count.load(Ordering::SeqCst), report.calls.len(), "every call paced");
+    assert_eq!(fake.requests().len(), report.calls.len());
+    let looked_up: Vec<String> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET")
+        .filter_map(|r| r.query.iter().find(|(k, _)| k == "sku").map(|(_, v)| v.clone()))
+        .collect();
+    let mut sorted = looked_up.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), lookups, "each unknown SKU looked up once: {looked_up:?}");
+    for (i, sku) in skus.iter().enumerate() {
+        match i {
+            3 => assert_eq!(fake.quantity(sku), Some(0)),
+            // The second push of L05 in the same push came later: it stands.
+            5 => assert_eq!((fake.quantity(sku), fake.offer_quantities(sku)[0]), (Some(55), 55)),
+            _ => assert_eq!(
+                (fake.quantity(sku), fake.offer_quantities(sku)),
+                (Some(i as i64), vec![i as i64; offers[i].len()])
+            ),
+        }
+    }
+    // Found offers are remembered: another push of those SKUs makes no look-up.
+    let report = ebay.push(&[push(&skus[0], 9), push(&skus[24], 9)]).expect("push");
+    assert_eq!(report.calls.len(), 1, "{:?}", paths(&report));
+}
+
+#[test]
+fn a_throttled_look_up_stops_the_push_after_its_wave() {
+    let fake = EbayFake::new(CLIENT_ID, CLIENT_SECRET, REFRESH);
+    let items: Vec<Push> = (0..20)
+        .map(|i| {
+            let sku = format!("T{i:02}");
+            fake.add_item(&sku, 0, 1);
+            push(&sku, 4)
+        })
+        .collect();
+    let mut ebay = adapter(&fake);
+    ebay.lookup(&["T00".to_string()]).expect("a token first");
+    let requests_before = fake.requests().len();
+    fake.misbehave(Misbehave::Status(429, Some("7".into())));
+    let report = ebay.push(&items).expect("push");
+    // T00 is known (looked up before); the first wave of 8 look-ups went out, one was refused,
+    // and nothing else was sent.
+    assert_eq!(fake.requests().len() - requests_before, 8, "{:?}", paths(&report));
+    assert!(fake.bulk_updates().is_empty());
+    assert_eq!(report.applied(), 0);
+    let failures: Vec<&Failure> = items.iter().map(|i| failure(&report, &i.sku)).collect();
+    assert!(
+        failures.iter().all(|f| f.retryable && f.retry_after == Some(7)),
+        "{failures:?}"
+    );
+    let throttled: Vec<&&Failure> = failures.iter().filter(|f| f.reason.starts_with("HTTP 429")).collect();
+    assert_eq!(throttled.len(), 1, "{failures:?}");
+    assert!(failures
+        .iter()
+        .filter(|f| !f.reason.starts_with("HTTP 429"))
+        .all(|f| f.reason.starts_with("not sent: HTTP 429")));
+}
+
+#[test]
+fn look_ups_refused_for_a_stale_token_get_one_new_token() {
+    let fake = EbayFake::new(CLIENT_ID, CLIENT_SECRET, REFRESH);
+    let items: Vec<Push> = (0..6)
+        .map(|i| {
+            let sku = format!("R{i}");
+            fake.add_item(&sku, 0, 1);
+            push(&sku, 6)
+        })
+        .collect();
+    let mut ebay = adapter(&fake);
+    ebay.lookup(&["R0".to_string()]).expect("a token first");
+    fake.revoke_tokens();
+    let report = ebay.push(&items[1..]).expect("push");
+    assert_eq!(report.applied(), 5, "{report:?}");
+    assert_eq!(fake.token_requests().len(), 2, "one new token for the whole wave");
+    let statuses: Vec<Option<u16>> = report.calls.iter().map(|c| c.status).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == Some(401)).count(),
+        5,
+        "{:?}",
+        paths(&report)
+    );
+    assert_eq!(fake.quantity("R5"), Some(6));
+}

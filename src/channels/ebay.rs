@@ -8,7 +8,9 @@
 //!   401 gets a new token and is sent again, once.
 //! * Identity: inventory items are keyed by our SKU; the quantity buyers see is
 //!   min(inventory item quantity, offer `availableQuantity`), so both are set. Offer ids come from
-//!   `getOffers` (`GET /sell/inventory/v1/offer?sku=`, one SKU per call, optionally filtered by
+//!   `getOffers` (`GET /sell/inventory/v1/offer?sku=`, one SKU per call — eBay has no bulk form:
+//!   `sku` is required and `bulkGetInventoryItem` returns no offers — so a push looks up its
+//!   unknown SKUs [`LOOKUP_CONCURRENCY`] at a time, each call paced; optionally filtered by
 //!   [`EbayConfig::marketplace_id`]); only `PUBLISHED` offers are kept (`bulkUpdatePriceQuantity`
 //!   works on published offers only). A SKU without a published offer is "not found". Offer ids
 //!   are cached per SKU and looked up again once when eBay calls an offer unavailable. The remote
@@ -45,6 +47,9 @@ pub const MAX_REQUESTS: usize = 25;
 
 /// Offers per `bulkUpdatePriceQuantity` call.
 pub const MAX_OFFERS: usize = 25;
+
+/// `getOffers` calls in flight at once when a push looks up several SKUs.
+pub const LOOKUP_CONCURRENCY: usize = 8;
 
 /// The scope the Inventory API needs.
 pub const INVENTORY_SCOPE: &str = "https://api.ebay.com/oauth/api_scope/sell.inventory";
@@ -254,13 +259,82 @@ impl Ebay {
             .map_err(|_| Failure::retryable("eBay answered with something that is not JSON").with_code("response"))
     }
 
-    /// The published offers of `sku`: `None` when eBay has no such SKU or no published offer.
-    fn get_offers(&mut self, sku: &str) -> std::result::Result<Option<EbayListing>, Failure> {
+    fn offers_url(&self, sku: &str) -> String {
         let mut url = format!("{}?sku={}", self.url("offer"), super::oauth1::encode(sku));
         if let Some(marketplace) = &self.config.marketplace_id {
             url.push_str(&format!("&marketplace_id={}", super::oauth1::encode(marketplace)));
         }
+        url
+    }
+
+    /// The published offers of `sku`: `None` when eBay has no such SKU or no published offer.
+    fn get_offers(&mut self, sku: &str) -> std::result::Result<Option<EbayListing>, Failure> {
+        let url = self.offers_url(sku);
         let reply = self.call("GET", &url, None)?;
+        self.offers_from(sku, &reply)
+    }
+
+    /// The offers of each SKU in `skus` (no repeats), looked up [`LOOKUP_CONCURRENCY`] at a time
+    /// (eBay's `getOffers` takes one SKU per call): one result per SKU, in order. After a wave
+    /// with a failure that stops the push, the rest are not looked up (and left out). A 401 gets
+    /// a new token and that SKU one more sequential try.
+    fn get_offers_all(&mut self, skus: &[&str]) -> Vec<(String, std::result::Result<Option<EbayListing>, Failure>)> {
+        let mut found = Vec::with_capacity(skus.len());
+        if skus.len() < 2 {
+            for sku in skus {
+                found.push((sku.to_string(), self.get_offers(sku)));
+            }
+            return found;
+        }
+        for wave in skus.chunks(LOOKUP_CONCURRENCY) {
+            let request = TokenRequest {
+                service: "eBay",
+                url: &self.config.token_url,
+                basic_auth: true,
+                credentials: &self.config.credentials,
+                scope: Some(&self.config.scope),
+            };
+            let now = self.config.now.now();
+            let bearer = match self.tokens.access_token(&mut self.transport, now, &request) {
+                Ok(token) => format!("Bearer {}", token.expose()),
+                Err(failure) => {
+                    found.extend(wave.iter().map(|sku| (sku.to_string(), Err(failure.clone()))));
+                    break;
+                }
+            };
+            let urls: Vec<String> = wave.iter().map(|sku| self.offers_url(sku)).collect();
+            let headers = [("Authorization", bearer.as_str()), ("Accept", "application/json")];
+            let replies = self.transport.get_all(&urls, &headers, LOOKUP_CONCURRENCY);
+            let mut stop = false;
+            for (sku, reply) in wave.iter().zip(replies) {
+                let result = match reply {
+                    Ok(reply) if reply.status == 401 => {
+                        // The token was refused: a new one (once, shared by the wave's other
+                        // refusals), then this SKU again.
+                        if self
+                            .tokens
+                            .cached()
+                            .is_some_and(|t| bearer.ends_with(t.access_token.expose()))
+                        {
+                            self.tokens.forget();
+                        }
+                        self.get_offers(sku)
+                    }
+                    Ok(reply) => self.offers_from(sku, &reply),
+                    Err(failure) => Err(failure),
+                };
+                stop |= result.as_ref().err().is_some_and(stops_push);
+                found.push((sku.to_string(), result));
+            }
+            if stop {
+                break;
+            }
+        }
+        found
+    }
+
+    /// What a `getOffers` reply says about `sku` (the cache updated).
+    fn offers_from(&mut self, sku: &str, reply: &Reply) -> std::result::Result<Option<EbayListing>, Failure> {
         let not_found = reply.status == 404
             || (reply.status == 400
                 && matches!(
@@ -271,7 +345,7 @@ impl Ebay {
             self.offers.remove(sku);
             return Ok(None);
         }
-        let answer = self.check(&reply)?;
+        let answer = self.check(reply)?;
         let offer_ids: Vec<String> = answer["offers"]
             .as_array()
             .into_iter()
@@ -488,27 +562,49 @@ impl Channel for Ebay {
         let mut results: Vec<Option<Outcome>> = vec![None; items.len()];
         let mut stopped: Option<Failure> = None;
 
-        // Offer ids: given (for this SKU), cached, or looked up one SKU at a time.
-        let mut entries = Vec::new();
-        for (index, push) in items.iter().enumerate() {
-            let known = push
-                .remote_id
-                .as_deref()
-                .and_then(EbayListing::parse)
-                .filter(|l| l.sku == push.sku)
-                .or_else(|| {
-                    self.offers.get(&push.sku).map(|ids| EbayListing {
-                        sku: push.sku.clone(),
-                        offer_ids: ids.clone(),
+        // Offer ids: given (for this SKU), cached, or looked up (several at once, then read in
+        // item order as if they had been looked up one at a time).
+        let known: Vec<Option<EbayListing>> = items
+            .iter()
+            .map(|push| {
+                push.remote_id
+                    .as_deref()
+                    .and_then(EbayListing::parse)
+                    .filter(|l| l.sku == push.sku)
+                    .or_else(|| {
+                        self.offers.get(&push.sku).map(|ids| EbayListing {
+                            sku: push.sku.clone(),
+                            offer_ids: ids.clone(),
+                        })
                     })
-                });
+            })
+            .collect();
+        let mut missing: Vec<&str> = Vec::new();
+        for (push, known) in items.iter().zip(&known) {
+            if known.is_none() && !missing.contains(&push.sku.as_str()) {
+                missing.push(&push.sku);
+            }
+        }
+        let mut looked_up: HashMap<String, std::result::Result<Option<EbayListing>, Failure>> =
+            self.get_offers_all(&missing).into_iter().collect();
+        let mut entries = Vec::new();
+        for (index, (push, known)) in items.iter().zip(known).enumerate() {
             let listing = match known {
                 Some(listing) => listing,
                 None if stopped.is_some() => {
                     results[index] = stopped.as_ref().map(|f| Outcome::Failed(not_sent(f)));
                     continue;
                 }
-                None => match self.get_offers(&push.sku) {
+                None => match looked_up.remove(&push.sku).unwrap_or_else(|| {
+                    // A SKU repeated in the push: found by the first look-up, or looked up again.
+                    match self.offers.get(&push.sku) {
+                        Some(ids) => Ok(Some(EbayListing {
+                            sku: push.sku.clone(),
+                            offer_ids: ids.clone(),
+                        })),
+                        None => self.get_offers(&push.sku),
+                    }
+                }) {
                     Ok(Some(listing)) => listing,
                     Ok(None) => {
                         results[index] = Some(Outcome::Failed(not_found(&push.sku)));

@@ -106,6 +106,50 @@ impl Transport {
         result
     }
 
+    /// Sends several `GET` requests with the same headers, up to `concurrency` at a time (look-ups
+    /// that the channel only answers one key at a time); the replies come back in the order of
+    /// `urls`. Each request waits for the pacer before it is sent, in order, as with
+    /// [`Transport::send`], and is recorded in order. Calls go out in waves of `concurrency`, so
+    /// a caller can stop between waves; at most one wave is in flight.
+    pub(crate) fn get_all(
+        &mut self,
+        urls: &[String],
+        headers: &[(&str, &str)],
+        concurrency: usize,
+    ) -> Vec<Result<Reply, Failure>> {
+        let mut replies = Vec::with_capacity(urls.len());
+        for wave in urls.chunks(concurrency.max(1)) {
+            let agent = &self.agent;
+            let pacer = &mut self.pacer;
+            let answered: Vec<Result<Reply, Failure>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = wave
+                    .iter()
+                    .map(|url| {
+                        pacer.before_call();
+                        scope.spawn(move || exchange(agent, "GET", url, headers, None))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|handle| {
+                        handle.join().unwrap_or_else(|_| {
+                            Err(Failure::retryable("the request's thread stopped").with_code("connection"))
+                        })
+                    })
+                    .collect()
+            });
+            for (url, reply) in wave.iter().zip(answered) {
+                self.calls.push(HttpCall {
+                    method: "GET",
+                    path: url_path(url),
+                    status: reply.as_ref().ok().map(|r| r.status),
+                });
+                replies.push(reply);
+            }
+        }
+        replies
+    }
+
     fn send_inner(
         &self,
         method: &'static str,
@@ -113,42 +157,53 @@ impl Transport {
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> Result<Reply, Failure> {
-        let response = if method != "GET" {
-            let mut request = match method {
-                "PATCH" => self.agent.patch(url),
-                "PUT" => self.agent.put(url),
-                _ => self.agent.post(url),
-            };
-            for (name, value) in headers {
-                request = request.header(*name, *value);
-            }
-            request.send(body.unwrap_or_default())
-        } else {
-            let mut request = self.agent.get(url);
-            for (name, value) in headers {
-                request = request.header(*name, *value);
-            }
-            request.call()
-        };
-        let response = response.map_err(|e| classify_transport(&e))?;
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let body = response
-            .into_body()
-            .with_config()
-            .limit(MAX_BODY)
-            .read_to_string()
-            .map_err(|e| classify_transport(&e))?;
-        Ok(Reply {
-            status,
-            retry_after,
-            body,
-        })
+        exchange(&self.agent, method, url, headers, body)
     }
+}
+
+/// One request and its reply, through `agent` (shared by the threads of [`Transport::get_all`]).
+fn exchange(
+    agent: &ureq::Agent,
+    method: &'static str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> Result<Reply, Failure> {
+    let response = if method != "GET" {
+        let mut request = match method {
+            "PATCH" => agent.patch(url),
+            "PUT" => agent.put(url),
+            _ => agent.post(url),
+        };
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send(body.unwrap_or_default())
+    } else {
+        let mut request = agent.get(url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.call()
+    };
+    let response = response.map_err(|e| classify_transport(&e))?;
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = response
+        .into_body()
+        .with_config()
+        .limit(MAX_BODY)
+        .read_to_string()
+        .map_err(|e| classify_transport(&e))?;
+    Ok(Reply {
+        status,
+        retry_after,
+        body,
+    })
 }
 
 /// The path of `url` (scheme, host and query string removed), for call records.

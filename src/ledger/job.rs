@@ -196,6 +196,23 @@ pub struct JobRef {
     pub idempotency_key: String,
 }
 
+/// A pushed job to complete ([`crate::ledger::LedgerStore::complete_pushed`]), with the remote
+/// id the channel gave its SKU when that is new to the listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    /// The job's id.
+    pub id: i64,
+    /// The channel's id for the SKU, to record on the listing; `None` keeps the one it has.
+    pub remote_id: Option<String>,
+}
+
+impl Completion {
+    /// A completion that leaves the listing's remote id as it is.
+    pub fn of(id: i64) -> Self {
+        Completion { id, remote_id: None }
+    }
+}
+
 /// One job as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {

@@ -40,7 +40,7 @@ pub use access::{
 };
 pub use channel::{AllocationSettings, ChannelConfig, ChannelInput, ChannelType, RateLimit};
 pub use inbound::{InboundEvent, InboundOutcome, InboundPage, InboundQuery, InboundRecord};
-pub use job::{Backoff, ClearJobs, Enqueued, Job, JobCounts, JobPage, JobQuery, JobRef, JobStatus, NewJob};
+pub use job::{Backoff, ClearJobs, Completion, Enqueued, Job, JobCounts, JobPage, JobQuery, JobRef, JobStatus, NewJob};
 pub use listing::Listing;
 pub use message::{Message, MessagePage, MessageQuery, MessageStatus, NewMessage};
 pub use run::{
@@ -803,6 +803,18 @@ pub trait LedgerStore {
     /// Errors: [`Error::Validation`] for an invalid `owner`; a storage error fails the whole
     /// call and completes none of them.
     fn complete_jobs(&self, ids: &[i64], owner: &str, now: i64) -> Result<Vec<Result<Job>>>;
+
+    /// Completes a pushed batch as [`LedgerStore::complete_jobs`] does and, in the same write
+    /// transaction, records on the listing of each job completed the remote id given with it
+    /// (taken from any other SKU of the channel that had it, as
+    /// [`LedgerStore::upsert_listing_remote_id`] does). A job whose claim was lost gets its error
+    /// and its remote id is not recorded. One transaction for the whole batch: a queue runner
+    /// calls this once per push.
+    ///
+    /// Errors: [`Error::Validation`] for an invalid `owner` or remote id (naming the entry,
+    /// `completions[3].remote_id`), before anything is written; a storage error fails the whole
+    /// call.
+    fn complete_pushed(&self, completions: &[Completion], owner: &str, now: i64) -> Result<Vec<Result<Job>>>;
 
     /// Records a failed push of a job `owner` claimed; returns the job. `error` says why (cleaned
     /// and cut to [`job::MAX_ERROR_CHARS`]). Permanent (`retryable: false`) → dead with the

@@ -24,11 +24,11 @@ use super::{
     SyncRun, SyncRunPage, SyncRunQuery,
 };
 use super::{
-    AlertThresholds, ApiKey, Backoff, ChangedSkus, ClearJobs, HistoryPage, HistoryQuery, InboundEvent, InboundPage,
-    InboundQuery, InboundRecord, IssuedApiKey, Item, ItemInput, ItemPage, ItemQuery, Job, JobCounts, JobPage, JobQuery,
-    JobRef, KeyCheck, LedgerStore, Listing, Location, LocationStock, Movement, MovementKind, MovementOutcome,
-    MovementRequest, NewApiKey, NewJob, RateDecision, SecurityEvent, SecurityPage, SecurityQuery, SecurityRecord,
-    SkuStock, LEDGER_EVENT_PREFIX, MAX_BATCH,
+    AlertThresholds, ApiKey, Backoff, ChangedSkus, ClearJobs, Completion, HistoryPage, HistoryQuery, InboundEvent,
+    InboundPage, InboundQuery, InboundRecord, IssuedApiKey, Item, ItemInput, ItemPage, ItemQuery, Job, JobCounts,
+    JobPage, JobQuery, JobRef, KeyCheck, LedgerStore, Listing, Location, LocationStock, Movement, MovementKind,
+    MovementOutcome, MovementRequest, NewApiKey, NewJob, RateDecision, SecurityEvent, SecurityPage, SecurityQuery,
+    SecurityRecord, SkuStock, LEDGER_EVENT_PREFIX, MAX_BATCH,
 };
 use crate::error::ErrorKind;
 use crate::{Error, Result};
@@ -108,6 +108,11 @@ impl SqliteLedger {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Statement journals (a multi-row write inside a transaction, e.g. a batch claim or an
+        // update that fires the lane triggers) stay in memory: by default they spill to a
+        // temporary file past 64 KiB and every later statement of the connection writes its
+        // journal there, a system call per page. They hold one statement's pages at most.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         // Switching a fresh file to WAL needs an exclusive lock, and SQLite answers "busy" at
         // once (without waiting) when another process is doing the same; every step here is
         // idempotent, so retry until the busy timeout.
@@ -499,7 +504,10 @@ impl LedgerStore for SqliteLedger {
             .enumerate()
             .map(|(i, new)| new.validated(&format!("jobs[{i}].")))
             .collect::<Result<Vec<_>>>()?;
-        self.write(|tx| valid.iter().map(|new| jobs::enqueue(tx, new, now)).collect())
+        self.write(|tx| {
+            let mut ids = jobs::NewIds::default();
+            valid.iter().map(|new| jobs::enqueue(tx, new, &mut ids, now)).collect()
+        })
     }
 
     fn claim_jobs(
@@ -526,7 +534,33 @@ impl LedgerStore for SqliteLedger {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.write(|tx| jobs::complete_all(tx, ids, &owner, now))
+        let completions: Vec<(i64, Option<&str>)> = ids.iter().map(|&id| (id, None)).collect();
+        self.write(|tx| jobs::complete_all(tx, &completions, &owner, now))
+    }
+
+    fn complete_pushed(&self, completions: &[Completion], owner: &str, now: i64) -> Result<Vec<Result<Job>>> {
+        let owner = job::owner(owner)?;
+        if completions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let remote_ids = completions
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                listing::remote_id(c.remote_id.as_deref()).map_err(|error| match error {
+                    Error::Validation { field, message } => {
+                        Error::validation(format!("completions[{i}].{field}"), message)
+                    }
+                    other => other,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let completions: Vec<(i64, Option<&str>)> = completions
+            .iter()
+            .zip(&remote_ids)
+            .map(|(c, remote_id)| (c.id, remote_id.as_deref()))
+            .collect();
+        self.write(|tx| jobs::complete_all(tx, &completions, &owner, now))
     }
 
     fn fail_job(

@@ -10,9 +10,10 @@
 //! * **Batches.** At most the channel's `batch_size`, never more than the adapter's
 //!   [`Channel::max_batch`]. Each [`Push`] carries the job's idempotency key, the listing's remote
 //!   id and what the channel last showed (for compare-and-set).
-//! * **Results.** Applied → `complete_jobs`, the batch's pushed jobs in one transaction (which
-//!   records the pushed quantity on the listing) and the remote id stored. [`Outcome::Accepted`] (queued for asynchronous processing, Amazon)
-//!   counts as delivered and completes the job; reconciliation reads the channel later and
+//! * **Results.** Applied → `complete_pushed`: the batch's pushed jobs completed in one
+//!   transaction, which records each pushed quantity and each remote id new to a listing.
+//!   [`Outcome::Accepted`] (queued for asynchronous processing, Amazon) counts as delivered and
+//!   completes the job; reconciliation reads the channel later and
 //!   confirms it or repairs it. A retryable failure → `fail_job` with the channel's
 //!   `Retry-After` (backoff in the store); a permanent one → dead with the readable reason.
 //! * **A channel that is down** (every item of a batch failed retryably) is left for the rest of
@@ -38,7 +39,7 @@ use super::engine::{enabled_channels, recorded};
 use super::plan::shown;
 use super::Clock;
 use crate::channels::{Channel, Failure, Outcome, Pacer, Push, PushReport};
-use crate::ledger::{job, ChannelConfig, Job, JobStatus, LedgerStore, Listing, RateLimit, SyncKind};
+use crate::ledger::{job, ChannelConfig, Completion, Job, JobStatus, LedgerStore, Listing, RateLimit, SyncKind};
 use crate::{Error, Result};
 
 /// Builds the adapter that pushes to a channel.
@@ -372,20 +373,30 @@ fn push_batch(
                 .unwrap_or_else(|| Outcome::Failed(Failure::retryable("the adapter gave no result for this item")))
         })
         .collect();
-    // The pushed jobs are completed together, in one write transaction.
-    let pushed_ids: Vec<i64> = jobs
+    // The pushed jobs are completed together, with the remote ids new to their listings, in one
+    // write transaction.
+    let completions: Vec<Completion> = jobs
         .iter()
         .zip(&outcomes)
-        .filter(|(_, outcome)| matches!(outcome, Outcome::Applied { .. } | Outcome::Accepted { .. }))
-        .map(|(job, _)| job.id)
+        .filter_map(|(job, outcome)| match outcome {
+            Outcome::Applied { remote_id, .. } | Outcome::Accepted { remote_id } => {
+                let known = listings.get(&job.sku).and_then(|l| l.remote_id.as_deref());
+                let new = (!remote_id.is_empty() && known != Some(remote_id.as_str())).then(|| remote_id.clone());
+                Some(Completion {
+                    id: job.id,
+                    remote_id: new,
+                })
+            }
+            Outcome::Failed(_) => None,
+        })
         .collect();
-    let mut completions = store.complete_jobs(&pushed_ids, owner, now)?.into_iter();
+    let mut completions = store.complete_pushed(&completions, owner, now)?.into_iter();
     let mut retryable_failures = 0usize;
     for (job, outcome) in jobs.iter().zip(outcomes) {
         let channel = report.per_channel.entry(key.clone()).or_default();
         let accepted = matches!(outcome, Outcome::Accepted { .. });
         match outcome {
-            Outcome::Applied { remote_id, .. } | Outcome::Accepted { remote_id } => {
+            Outcome::Applied { .. } | Outcome::Accepted { .. } => {
                 let completed = completions.next().unwrap_or_else(|| {
                     Err(Error::Ledger {
                         message: format!("the store gave no completion result for job #{}", job.id),
@@ -401,15 +412,8 @@ fn push_batch(
                             report.accepted += 1;
                         }
                     }
-                    Err(Error::Conflict(_)) => {
-                        channel.lost_claims += 1;
-                        continue;
-                    }
+                    Err(Error::Conflict(_)) => channel.lost_claims += 1,
                     Err(error) => return Err(error),
-                }
-                let known = listings.get(&job.sku).and_then(|l| l.remote_id.as_deref());
-                if !remote_id.is_empty() && known != Some(remote_id.as_str()) {
-                    store.upsert_listing_remote_id(&key, &job.sku, Some(&remote_id), now)?;
                 }
             }
             Outcome::Failed(failure) => {

@@ -3,6 +3,8 @@
 //! lock and no two processes can take the same job; inputs were validated before. The queue's
 //! rules are described in [`crate::ledger::job`].
 
+use std::collections::HashMap;
+
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::listings::{self, Change};
@@ -73,10 +75,38 @@ fn pending_of(conn: &Connection, channel: &str, sku: &str) -> Result<Option<Job>
 // Enqueuing
 // ---------------------------------------------------------------------------------------------
 
+/// Where the ids of new jobs come from within one write transaction: the job table is
+/// `AUTOINCREMENT` (ids are never reused: idempotency keys carry them), so the next id is one
+/// more than the largest ever handed out. Knowing it before the insert lets the job be written
+/// with its idempotency key in one statement.
+#[derive(Default)]
+pub(super) struct NewIds {
+    last: Option<i64>,
+}
+
+impl NewIds {
+    fn next(&mut self, conn: &Connection) -> Result<i64> {
+        let last = match self.last {
+            Some(last) => last,
+            None => conn
+                .prepare_cached(
+                    "SELECT max(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'jobs'), 0),
+                                COALESCE((SELECT max(id) FROM jobs), 0))",
+                )?
+                .query_row([], |row| row.get(0))?,
+        };
+        let next = last
+            .checked_add(1)
+            .ok_or_else(|| Error::Conflict("the outbox has used up its job ids".into()))?;
+        self.last = Some(next);
+        Ok(next)
+    }
+}
+
 /// Enqueues one validated job: replaces the desired quantity of the pair's pending job, or
-/// creates one. A running job of the pair is left alone.
-pub(super) fn enqueue(conn: &Connection, new: &NewJob, now: i64) -> Result<JobRef> {
-    require_item(conn, &new.sku)?;
+/// creates one (its id from `ids`, within the caller's transaction). A running job of the pair
+/// is left alone.
+pub(super) fn enqueue(conn: &Connection, new: &NewJob, ids: &mut NewIds, now: i64) -> Result<JobRef> {
     if let Some(pending) = pending_of(conn, &new.channel, &new.sku)? {
         if pending.desired == new.desired {
             if new.priority && !pending.priority {
@@ -108,19 +138,16 @@ pub(super) fn enqueue(conn: &Connection, new: &NewJob, now: i64) -> Result<JobRe
             idempotency_key: key,
         });
     }
-    execute_cached(
-        conn,
-        "INSERT INTO jobs (channel, sku, desired, status, priority, attempts, revision, next_attempt_at,
-                           idempotency_key, created_at, updated_at)
-         VALUES (?1, ?2, ?3, 'pending', ?4, 0, 0, ?5, '', ?5, ?5)",
-        params![new.channel, new.sku, new.desired, new.priority, now],
-    )?;
-    let id = conn.last_insert_rowid();
+    // A pending job exists only for a known item (the foreign key); a new one needs the check.
+    require_item(conn, &new.sku)?;
+    let id = ids.next(conn)?;
     let key = job::idempotency_key(id, now, 0, new.desired);
     execute_cached(
         conn,
-        "UPDATE jobs SET idempotency_key = ?2 WHERE id = ?1",
-        params![id, key],
+        "INSERT INTO jobs (id, channel, sku, desired, status, priority, attempts, revision, next_attempt_at,
+                           idempotency_key, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, 'pending', ?5, 0, 0, ?6, ?7, ?6, ?6)",
+        params![id, new.channel, new.sku, new.desired, new.priority, now, key],
     )?;
     Ok(JobRef {
         id,
@@ -146,57 +173,69 @@ pub(super) fn claim(
     now: i64,
 ) -> Result<Vec<Job>> {
     settle_expired(conn, backoff, now)?;
-    // The claim order is the stored `lane` (kept exact by the schema's triggers), then age: the
-    // pending jobs are read in that order through an index and the scan stops at `limit`; the
-    // expired claims (few: at most one per pair) are merged in.
-    let pending_sql = match channel {
-        Some(_) => {
-            "SELECT j.id, j.lane, j.created_at FROM jobs j INDEXED BY jobs_claim_channel
-             WHERE j.channel = ?1 AND j.status = 'pending' AND j.next_attempt_at <= ?2
-               AND NOT EXISTS (SELECT 1 FROM jobs r
-                               WHERE r.channel = j.channel AND r.sku = j.sku AND r.status = 'running')
-             ORDER BY j.lane, j.created_at, j.id
-             LIMIT ?3"
-        }
-        None => {
-            "SELECT j.id, j.lane, j.created_at FROM jobs j INDEXED BY jobs_claim_all
-             WHERE ?1 IS NULL AND j.status = 'pending' AND j.next_attempt_at <= ?2
-               AND NOT EXISTS (SELECT 1 FROM jobs r
-                               WHERE r.channel = j.channel AND r.sku = j.sku AND r.status = 'running')
-             ORDER BY j.lane, j.created_at, j.id
-             LIMIT ?3"
-        }
+    // One statement picks the batch and claims it. The claim order is the stored `lane` (kept
+    // exact by the schema's triggers), then age: the pending jobs are read in that order through
+    // an index and the scan stops at `limit`; the expired claims (few: at most one per pair) are
+    // merged in, and the first `limit` of both are taken. SQLite reads the whole `IN` set before
+    // it updates a row, so the "no job of the pair running" test sees the state before the claim.
+    // A claim does not change `lane` (its trigger fires on pending jobs only), so the rows come
+    // back sorted into the claim order by it.
+    let sql = match channel {
+        Some(_) => CLAIM_CHANNEL_SQL,
+        None => CLAIM_ALL_SQL,
     };
-    let row_key = |row: &Row<'_>| Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?, row.get::<_, i64>(0)?));
-    let mut due = conn
-        .prepare_cached(pending_sql)?
-        .query_map(params![channel, now, limit], row_key)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let expired = conn
-        .prepare_cached(
-            "SELECT id, lane, created_at FROM jobs INDEXED BY jobs_running_expiry
-             WHERE status = 'running' AND claim_expires_at <= ?2 AND (?1 IS NULL OR channel = ?1)",
-        )?
-        .query_map(params![channel, now], row_key)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    if !expired.is_empty() {
-        due.extend(expired);
-        due.sort_unstable();
-    }
-    let ids: Vec<i64> = due.into_iter().take(limit as usize).map(|(_, _, id)| id).collect();
     let expires_at = now.saturating_add(i64::from(claim_seconds));
-    let mut claimed = Vec::with_capacity(ids.len());
-    for id in ids {
-        conn.prepare_cached(
-            "UPDATE jobs SET status = 'running', claim_owner = ?2, claim_expires_at = ?3, attempts = attempts + 1,
-                             updated_at = ?4
-             WHERE id = ?1",
-        )?
-        .execute(params![id, owner, expires_at, now])?;
-        claimed.push(require(conn, id)?);
-    }
-    Ok(claimed)
+    let mut claimed = conn
+        .prepare_cached(sql)?
+        .query_map(params![channel, now, limit, owner, expires_at], |row| {
+            Ok((row.get::<_, i64>(15)?, job_from_row(row)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    claimed.sort_unstable_by_key(|(lane, job)| (*lane, job.created_at, job.id));
+    Ok(claimed.into_iter().map(|(_, job)| job).collect())
 }
+
+/// The batch claim of one channel (`?1`) or of all (`?1` NULL): due pending jobs whose pair has
+/// nothing running, in claim order, and expired claims; `?2` now, `?3` limit, `?4` owner, `?5`
+/// the claim's expiry. Returns the claimed jobs ([`JOB_COLUMNS`]) and their lane.
+macro_rules! claim_sql {
+    ($pending:literal) => {
+        concat!(
+            "UPDATE jobs SET status = 'running', claim_owner = ?4, claim_expires_at = ?5, attempts = attempts + 1,
+                             updated_at = ?2
+             WHERE id IN (
+                 SELECT id FROM (
+                     SELECT * FROM (",
+            $pending,
+            ")
+                     UNION ALL
+                     SELECT id, lane, created_at FROM jobs INDEXED BY jobs_running_expiry
+                     WHERE status = 'running' AND claim_expires_at <= ?2 AND (?1 IS NULL OR channel = ?1)
+                     ORDER BY 2, 3, 1
+                     LIMIT ?3))
+             RETURNING id, channel, sku, desired, status, priority, attempts, revision, next_attempt_at,
+                       claim_owner, claim_expires_at, last_error, idempotency_key, created_at, updated_at, lane"
+        )
+    };
+}
+
+const CLAIM_CHANNEL_SQL: &str = claim_sql!(
+    "SELECT j.id, j.lane, j.created_at FROM jobs j INDEXED BY jobs_claim_channel
+     WHERE j.channel = ?1 AND j.status = 'pending' AND j.next_attempt_at <= ?2
+       AND NOT EXISTS (SELECT 1 FROM jobs r
+                       WHERE r.channel = j.channel AND r.sku = j.sku AND r.status = 'running')
+     ORDER BY j.lane, j.created_at, j.id
+     LIMIT ?3"
+);
+
+const CLAIM_ALL_SQL: &str = claim_sql!(
+    "SELECT j.id, j.lane, j.created_at FROM jobs j INDEXED BY jobs_claim_all
+     WHERE ?1 IS NULL AND j.status = 'pending' AND j.next_attempt_at <= ?2
+       AND NOT EXISTS (SELECT 1 FROM jobs r
+                       WHERE r.channel = j.channel AND r.sku = j.sku AND r.status = 'running')
+     ORDER BY j.lane, j.created_at, j.id
+     LIMIT ?3"
+);
 
 /// Running jobs whose claim expired (their runner stopped without a result): superseded when a
 /// newer pending job waits, dead when they used up their attempts; the others are claimed again.
@@ -254,17 +293,76 @@ pub(super) fn complete(conn: &Connection, id: i64, owner: &str, now: i64) -> Res
     require(conn, id)
 }
 
-/// Marks several claimed jobs done, in order, in the caller's one transaction: a job whose claim
+/// Marks several claimed jobs done, in order, in the caller's one transaction, and records each
+/// one's pushed quantity and new remote id (already validated) on its listing: a job whose claim
 /// `owner` lost (or that does not exist) gets its error and nothing is written for it; any other
 /// error fails the whole call.
-pub(super) fn complete_all(conn: &Connection, ids: &[i64], owner: &str, now: i64) -> Result<Vec<Result<Job>>> {
-    ids.iter()
-        .map(|&id| match complete(conn, id, owner, now) {
-            Ok(job) => Ok(Ok(job)),
-            Err(error @ (Error::Conflict(_) | Error::NotFound { .. })) => Ok(Err(error)),
-            Err(error) => Err(error),
-        })
-        .collect()
+///
+/// The jobs still claimed by `owner` are completed by one statement; then each listing is written
+/// by one upsert (two with a new remote id), which also fires the lane triggers as a pushed
+/// quantity must. Older dead jobs of the pairs are looked for only when the outbox has a dead job.
+pub(super) fn complete_all(
+    conn: &Connection,
+    completions: &[(i64, Option<&str>)],
+    owner: &str,
+    now: i64,
+) -> Result<Vec<Result<Job>>> {
+    let ids = format!(
+        "[{}]",
+        completions
+            .iter()
+            .map(|(id, _)| id.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let mut done: HashMap<i64, Job> = conn
+        .prepare_cached(&format!(
+            "UPDATE jobs SET status = 'done', claim_owner = NULL, claim_expires_at = NULL, updated_at = ?3
+             WHERE id IN (SELECT value FROM json_each(?1)) AND status = 'running' AND claim_owner = ?2
+             RETURNING {JOB_COLUMNS}"
+        ))?
+        .query_map(params![ids, owner, now], job_from_row)?
+        .map(|job| job.map(|job| (job.id, job)))
+        .collect::<rusqlite::Result<_>>()?;
+    let any_dead = !done.is_empty()
+        && conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 'dead')")?
+            .query_row([], |row| row.get::<_, bool>(0))?;
+    let mut results = Vec::with_capacity(completions.len());
+    for &(id, remote_id) in completions {
+        let Some(job) = done.remove(&id) else {
+            // Not (or no longer: a repeated id) claimed by `owner`: say why.
+            results.push(match claimed_by(conn, id, owner) {
+                Ok(_) => complete(conn, id, owner, now),
+                Err(error @ (Error::Conflict(_) | Error::NotFound { .. })) => Err(error),
+                Err(error) => return Err(error),
+            });
+            continue;
+        };
+        if let Some(remote_id) = remote_id {
+            // The remote side decides which SKU a remote id carries: take it from any other.
+            execute_cached(
+                conn,
+                "UPDATE listings SET remote_id = NULL, updated_at = ?4
+                 WHERE channel = ?1 AND remote_id = ?2 AND sku != ?3",
+                params![job.channel, remote_id, job.sku, now],
+            )?;
+        }
+        execute_cached(
+            conn,
+            "INSERT INTO listings (channel, sku, remote_id, last_pushed_quantity, last_pushed_at, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5)
+             ON CONFLICT (channel, sku) DO UPDATE SET remote_id = COALESCE(excluded.remote_id, remote_id),
+                 last_pushed_quantity = excluded.last_pushed_quantity, last_pushed_at = excluded.last_pushed_at,
+                 updated_at = excluded.updated_at",
+            params![job.channel, job.sku, remote_id, job.desired, now],
+        )?;
+        if any_dead {
+            retire_older_dead(conn, &job, now)?;
+        }
+        results.push(Ok(job));
+    }
+    Ok(results)
 }
 
 /// Records a failed push of a claimed job (`error` already cleaned): back in line with backoff,

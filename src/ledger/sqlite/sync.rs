@@ -531,12 +531,36 @@ pub(super) fn unmapped_skus(conn: &Connection, channel: &str, after: &str, limit
     Ok(skus)
 }
 
+/// The channels a table has rows for, read as a loose index scan: one primary-key (or
+/// `(channel, …)` index) search per channel, not a pass over the table. `{table}` names the table
+/// (`listings`, `jobs`). Both tables are keyed by channel first and neither has an index that
+/// starts with the SKU, so a `sku IN (…)` filter alone scans the whole table (every batch of a
+/// queue run and every chunk of a plan did); joined to this list it is a search per (channel, SKU).
+macro_rules! channels_of {
+    ($table:literal) => {
+        concat!(
+            "WITH RECURSIVE present(channel) AS (
+                 SELECT min(channel) FROM ",
+            $table,
+            "
+                 UNION ALL
+                 SELECT (SELECT min(channel) FROM ",
+            $table,
+            " WHERE channel > present.channel) FROM present
+                 WHERE present.channel IS NOT NULL)"
+        )
+    };
+}
+
 /// Every listing of these SKUs (all channels), by SKU then channel.
 pub(super) fn listings_of(conn: &Connection, skus: &[&str]) -> Result<Vec<Listing>> {
     let mut listings = Vec::new();
     for chunk in skus.chunks(SKUS_PER_QUERY) {
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {LISTING_COLUMNS} FROM listings WHERE sku IN ({}) ORDER BY sku, channel",
+            "{} SELECT {} FROM present JOIN listings l ON l.channel = present.channel
+             WHERE l.sku IN ({}) ORDER BY l.sku, l.channel",
+            channels_of!("listings"),
+            LISTING_COLUMNS_OF_L,
             placeholders(chunk.len())
         ))?;
         let rows = stmt.query_map(rusqlite::params_from_iter(chunk.iter()), listing_from_row)?;
@@ -563,13 +587,19 @@ pub(super) fn linked_skus(conn: &Connection, skus: &[&str]) -> Result<Vec<String
     Ok(linked)
 }
 
+/// [`LISTING_COLUMNS`] of the table aliased `l`.
+const LISTING_COLUMNS_OF_L: &str = "l.channel, l.sku, l.remote_id, l.last_pushed_quantity, l.last_pushed_at, \
+                                    l.last_seen_quantity, l.last_seen_at, l.created_at, l.updated_at";
+
 /// The pending and running jobs of these SKUs (all channels), by id.
 pub(super) fn open_jobs(conn: &Connection, skus: &[&str]) -> Result<Vec<Job>> {
     let mut jobs = Vec::new();
     for chunk in skus.chunks(SKUS_PER_QUERY) {
         let ids: Vec<i64> = {
             let mut stmt = conn.prepare_cached(&format!(
-                "SELECT id FROM jobs WHERE status IN ('pending', 'running') AND sku IN ({}) ORDER BY id",
+                "{} SELECT j.id FROM present JOIN jobs j INDEXED BY jobs_pair ON j.channel = present.channel
+                 WHERE j.sku IN ({}) AND j.status IN ('pending', 'running') ORDER BY j.id",
+                channels_of!("jobs"),
                 placeholders(chunk.len())
             ))?;
             let ids = stmt

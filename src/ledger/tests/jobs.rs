@@ -7,7 +7,8 @@ use std::sync::Mutex;
 use super::{in_memory_and_on_file, item, setup, TempDir, T0};
 use crate::error::ErrorKind;
 use crate::ledger::{
-    Backoff, ClearJobs, Enqueued, Job, JobCounts, JobQuery, JobStatus, LedgerStore, NewJob, SqliteLedger, SqliteOptions,
+    Backoff, ClearJobs, Completion, Enqueued, Job, JobCounts, JobQuery, JobStatus, LedgerStore, NewJob, SqliteLedger,
+    SqliteOptions,
 };
 use crate::Error;
 use JobStatus::*;
@@ -1094,4 +1095,254 @@ fn completing_a_batch_records_each_job_and_skips_lost_claims() {
         ledger.complete_jobs(&[ids[0]], " ", T0 + 3).unwrap_err().kind(),
         ErrorKind::Validation
     );
+}
+
+#[test]
+fn completing_a_pushed_batch_records_remote_ids_in_the_same_transaction() {
+    in_memory_and_on_file("jobs-complete-pushed", |name, ledger| {
+        for sku in ["C", "D"] {
+            ledger.upsert_item(&item(sku, sku), T0).unwrap();
+        }
+        // D's listing carries the remote id that the channel now says is C's; A has one already.
+        ledger.upsert_listing_remote_id(CH, "D", Some("r-moved"), T0).unwrap();
+        ledger.upsert_listing_remote_id(CH, "A", Some("r-a"), T0).unwrap();
+        let ids: Vec<i64> = [("A", 1), ("B", 2), ("C", 3), ("D", 4)]
+            .into_iter()
+            .map(|(sku, q)| enqueue(ledger, sku, q, T0))
+            .collect();
+        assert_eq!(ledger.claim_jobs("r1", None, 100, 60, T0).unwrap().len(), 4);
+        ledger.release_claims("r1", T0).unwrap();
+        assert_eq!(ledger.claim_jobs("r1", None, 100, 60, T0 + 1).unwrap().len(), 4);
+        // D's claim is lost; it is asked twice for A (the second time it is no longer claimed).
+        ledger.complete_job(ids[3], "r1", T0 + 1).unwrap();
+        let bad = [
+            Completion::of(ids[0]),
+            Completion {
+                id: ids[1],
+                remote_id: Some("r\nb".into()),
+            },
+        ];
+        let error = ledger.complete_pushed(&bad, "r1", T0 + 2).unwrap_err();
+        assert!(
+            matches!(&error, Error::Validation { field, .. } if field == "completions[1].remote_id"),
+            "{name}: {error:?}"
+        );
+        assert_eq!(job(ledger, ids[0]).status, Running, "{name}: nothing written");
+
+        let completions = [
+            Completion::of(ids[0]),
+            Completion {
+                id: ids[1],
+                remote_id: Some(" r-b ".into()),
+            },
+            Completion {
+                id: ids[2],
+                remote_id: Some("r-moved".into()),
+            },
+            Completion {
+                id: ids[3],
+                remote_id: Some("r-d".into()),
+            },
+            Completion::of(ids[0]),
+        ];
+        let results = ledger.complete_pushed(&completions, "r1", T0 + 3).unwrap();
+        assert_eq!(results.len(), 5, "{name}");
+        for (i, result) in results.iter().enumerate() {
+            match i {
+                3 | 4 => assert!(matches!(result, Err(Error::Conflict(_))), "{name}: {i}: {result:?}"),
+                _ => {
+                    let done = result.as_ref().unwrap();
+                    assert_eq!(done, &job(ledger, ids[i]), "{name}: the job as stored");
+                    assert_eq!((done.status, done.claim_owner.as_deref()), (Done, None), "{name}");
+                }
+            }
+        }
+        let listing = |sku: &str| ledger.listing(CH, sku).unwrap().unwrap();
+        let shown = |sku: &str| {
+            let l = listing(sku);
+            (l.remote_id, l.last_pushed_quantity, l.last_pushed_at)
+        };
+        assert_eq!(shown("A"), (Some("r-a".into()), Some(1), Some(T0 + 3)), "{name}");
+        assert_eq!(shown("B"), (Some("r-b".into()), Some(2), Some(T0 + 3)), "{name}");
+        assert_eq!(shown("C"), (Some("r-moved".into()), Some(3), Some(T0 + 3)), "{name}");
+        // D kept its own completion (T0 + 1) and lost the remote id to C; r-d was not recorded.
+        assert_eq!(shown("D"), (None, Some(4), Some(T0 + 1)), "{name}");
+        assert!(ledger.complete_pushed(&[], "r1", T0 + 4).unwrap().is_empty());
+    });
+}
+
+#[test]
+fn completing_a_pushed_batch_retires_older_dead_letters_of_its_pairs() {
+    let ledger = ledger();
+    let dead = dead_job(&ledger, CH, "A", T0);
+    let newer = enqueue(&ledger, "A", 7, T0 + 1);
+    let other = enqueue(&ledger, "B", 2, T0 + 1);
+    assert_eq!(claim(&ledger, "r1", T0 + 2), [newer, other]);
+    let results = ledger
+        .complete_pushed(&[Completion::of(newer), Completion::of(other)], "r1", T0 + 3)
+        .unwrap();
+    assert!(results.iter().all(Result::is_ok));
+    let retired = job(&ledger, dead);
+    assert_eq!(retired.status, Failed);
+    assert!(
+        retired
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with(&format!("superseded by job #{newer}")),
+        "{:?}",
+        retired.last_error
+    );
+    assert_eq!(ledger.job_counts(None).unwrap().dead, 0);
+}
+
+/// Two processes claiming big batches from one file at once: each job is claimed by exactly one
+/// of them, every claimed job comes back as stored (running, its owner, its expiry, one attempt
+/// more) and in claim order, and a job whose pair is being pushed under a valid claim waits.
+#[test]
+fn two_claimers_racing_for_batches_split_the_queue_and_keep_the_claim_order() {
+    const SKUS: usize = 600;
+    let dir = TempDir::new("jobs-batch-claims");
+    let path = dir.path().join("ledger.sqlite");
+    let (busy, expired_ids, waiting) = {
+        let ledger = SqliteLedger::open(&path).unwrap();
+        setup(&ledger);
+        let mut new = Vec::new();
+        for s in 0..SKUS {
+            ledger.upsert_item(&item(&format!("S{s:03}"), "x"), T0).unwrap();
+            // Every seventh quantity is 0: those are claimed first.
+            new.push(NewJob::new(CH, format!("S{s:03}"), (s % 7) as i64));
+        }
+        for chunk in new.chunks(500) {
+            ledger.enqueue_jobs(chunk, T0).unwrap();
+        }
+        // S000–S009 are being pushed by a runner whose claim stays valid, each with a newer job
+        // waiting; S010–S019 were claimed by a runner whose claim expires before the race.
+        let busy = ledger.claim_jobs("busy", Some(CH), 10, 3600, T0).unwrap();
+        let expired = ledger.claim_jobs("crashed", Some(CH), 10, 30, T0).unwrap();
+        let waiting: Vec<i64> = busy
+            .iter()
+            .map(|j| {
+                ledger
+                    .enqueue_jobs(&[NewJob::new(CH, j.sku.clone(), 50)], T0 + 1)
+                    .unwrap()[0]
+                    .id
+            })
+            .collect();
+        let ids = |jobs: &[Job]| jobs.iter().map(|j| j.id).collect::<Vec<_>>();
+        (ids(&busy), ids(&expired), waiting)
+    };
+    let now = T0 + 100;
+    let barrier = std::sync::Barrier::new(2);
+    let batches: Mutex<Vec<(String, Vec<Job>)>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for t in 0..2 {
+            let (path, barrier, batches) = (&path, &barrier, &batches);
+            scope.spawn(move || {
+                let ledger = SqliteLedger::open(path).unwrap();
+                let owner = format!("claimer-{t}");
+                barrier.wait();
+                let mut first = true;
+                loop {
+                    let jobs = ledger.claim_jobs(&owner, Some(CH), 64, 600, now).unwrap();
+                    if jobs.is_empty() {
+                        break;
+                    }
+                    batches.lock().unwrap().push((owner.clone(), jobs));
+                    if first {
+                        // Both hold a batch before either goes on, whatever the scheduler does.
+                        first = false;
+                        barrier.wait();
+                    }
+                }
+            });
+        }
+    });
+    let batches = batches.into_inner().unwrap();
+    let ledger = SqliteLedger::open(&path).unwrap();
+    let mut seen: BTreeMap<i64, &str> = BTreeMap::new();
+    for (owner, jobs) in &batches {
+        assert!(jobs.len() <= 64);
+        for job in jobs {
+            assert!(seen.insert(job.id, owner).is_none(), "job #{} claimed twice", job.id);
+            assert_eq!(job, &self::job(&ledger, job.id), "a claimed job comes back as stored");
+            assert_eq!(
+                (job.status, job.claim_owner.as_deref(), job.claim_expires_at),
+                (Running, Some(owner.as_str()), Some(now + 600))
+            );
+            let attempts = if expired_ids.contains(&job.id) { 2 } else { 1 };
+            assert_eq!(job.attempts, attempts, "job #{}", job.id);
+        }
+    }
+    // Claim order: zeros first, then the oldest (here: the lowest id), within each batch and
+    // from one batch of a claimer to its next (what is left later comes after what it took).
+    for claimer in ["claimer-0", "claimer-1"] {
+        let order: Vec<(bool, i64, i64)> = batches
+            .iter()
+            .filter(|(owner, _)| owner == claimer)
+            .flat_map(|(_, jobs)| jobs.iter().map(|j| (j.desired != 0, j.created_at, j.id)))
+            .collect();
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(order, sorted, "{claimer} got its jobs in claim order");
+    }
+    let owners: std::collections::BTreeSet<&str> = seen.values().copied().collect();
+    assert_eq!(owners.len(), 2, "both claimers got batches");
+    // Everything was claimed but the busy pairs' jobs (theirs and the ones waiting behind them).
+    let expected = SKUS - busy.len();
+    assert_eq!(seen.len(), expected);
+    for id in busy.iter().chain(&waiting) {
+        assert!(!seen.contains_key(id), "job #{id} was claimed while its pair was busy");
+    }
+    assert_eq!(job(&ledger, busy[0]).claim_owner.as_deref(), Some("busy"));
+    assert_eq!(job(&ledger, waiting[0]).status, Pending);
+    assert!(
+        expired_ids.iter().all(|id| seen.contains_key(id)),
+        "expired claims are taken again"
+    );
+}
+
+#[test]
+fn new_jobs_get_fresh_ids_and_their_keys_even_after_the_newest_jobs_are_deleted() {
+    in_memory_and_on_file("jobs-ids", |name, ledger| {
+        for sku in ["C", "D"] {
+            ledger.upsert_item(&item(sku, sku), T0).unwrap();
+        }
+        let first = ledger
+            .enqueue_jobs(&[NewJob::new(CH, "A", 1), NewJob::new(CH, "B", 2)], T0)
+            .unwrap();
+        assert_eq!(first[1].id, first[0].id + 1, "{name}");
+        // The newest jobs go (cleared): their ids are not handed out again.
+        ledger.clear_jobs(&ClearJobs::Pending { channel: CH.into() }).unwrap();
+        let batch = [
+            NewJob::new(CH, "C", 3),
+            NewJob::new(CH, "C", 4), // coalesces into the job just created
+            NewJob::new(OTHER, "C", 5),
+            NewJob::new(CH, "D", 6),
+        ];
+        let refs = ledger.enqueue_jobs(&batch, T0 + 1).unwrap();
+        let outcomes: Vec<Enqueued> = refs.iter().map(|r| r.outcome).collect();
+        use Enqueued::*;
+        assert_eq!(outcomes, [Created, Replaced, Created, Created], "{name}");
+        let ids: Vec<i64> = refs.iter().map(|r| r.id).collect();
+        let after = first[1].id;
+        assert_eq!(ids, [after + 1, after + 1, after + 2, after + 3], "{name}");
+        // (The first key was replaced by the second entry's.)
+        for r in &refs[1..] {
+            assert_eq!(job(ledger, r.id).idempotency_key, r.idempotency_key, "{name}");
+        }
+        assert_eq!(
+            job(ledger, after + 2).idempotency_key,
+            crate::ledger::job::idempotency_key(after + 2, T0 + 1, 0, 5),
+            "{name}"
+        );
+        // An unknown SKU is refused and nothing of the batch stays; the next id is still fresh.
+        let error = ledger
+            .enqueue_jobs(&[NewJob::new(CH, "A", 9), NewJob::new(CH, "NOPE", 1)], T0 + 2)
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::NotFound, "{name}");
+        let next = ledger.enqueue_jobs(&[NewJob::new(CH, "A", 9)], T0 + 3).unwrap();
+        assert_eq!(next[0].id, after + 4, "{name}");
+        assert_eq!(stale_lanes(ledger), 0, "{name}");
+    });
 }

@@ -615,4 +615,24 @@ fn the_planner_reads_listings_and_open_jobs_of_many_skus_at_once() {
         .all(|j| matches!(j.status, JobStatus::Pending | JobStatus::Running)));
     assert_eq!(open.iter().filter(|j| j.status == JobStatus::Running).count(), 9);
     assert!(ledger.open_jobs(&[]).unwrap().is_empty());
+
+    // Channels on either side of the others in key order (each table is read channel by channel).
+    for channel in ["a-first", "zz-last"] {
+        ledger.enqueue_jobs(&[NewJob::new(channel, "S0001", 4)], T0).unwrap();
+        ledger.record_listing_seen(channel, "S0001", 4, T0).unwrap();
+    }
+    let listings = ledger.listings_of(&["S0001", "S0000"]).unwrap();
+    let found: Vec<(&str, &str)> = listings.iter().map(|l| (l.sku.as_str(), l.channel.as_str())).collect();
+    assert_eq!(
+        found,
+        [
+            ("S0000", "shop"),
+            ("S0000", "woo"),
+            ("S0001", "a-first"),
+            ("S0001", "zz-last")
+        ]
+    );
+    let open = ledger.open_jobs(&["S0001"]).unwrap();
+    let channels: Vec<&str> = open.iter().map(|j| j.channel.as_str()).collect();
+    assert_eq!(channels, ["a-first", "zz-last"]);
 }
