@@ -103,12 +103,13 @@ require_tools() {
 # pot: the translation template
 # ---------------------------------------------------------------------------------------------
 # WordPress's gettext functions as xgettext keywords (what `wp i18n make-pot` looks for; WP-CLI
-# is not installable here). The creation date is left out, so the file only changes with strings.
+# is not installable here). The creation date and line numbers are left out (file names stay), so
+# the file only changes with the strings.
 POT="php-plugin/languages/inventory-sync.pot"
 pot_to() { # write the template to $1
   local files
   files="$(cd php-plugin && find . -name '*.php' -not -path './stubs/*' | LC_ALL=C sort)"
-  (cd php-plugin && xgettext --language=PHP --from-code=UTF-8 --add-comments=translators: \
+  (cd php-plugin && xgettext --language=PHP --from-code=UTF-8 --add-comments=translators: --add-location=file \
     --sort-by-file --package-name="Inventory Sync" --package-version="$(cd .. && version)" \
     -k -k__ -k_e -k_x:1,2c -k_ex:1,2c -k_n:1,2 -k_nx:1,2,4c -k_n_noop:1,2 -k_nx_noop:1,2,3c \
     -kesc_html__ -kesc_html_e -kesc_html_x:1,2c -kesc_attr__ -kesc_attr_e -kesc_attr_x:1,2c \
