@@ -39,7 +39,7 @@ final class PruneTest extends TestCase
     private function fill(string $sku): void
     {
         $l = $this->ledger;
-        $l->upsertItem(['sku' => $sku, 'name' => $sku]);
+        $l->upsertItem(['sku' => $sku, 'name' => $sku, 'product_id' => 4242]); // a store product: the local channel gets jobs
         $l->record(['event_id' => "in-$sku", 'sku' => $sku, 'kind' => 'receive', 'quantity' => 5, 'location' => 'WH1']);
         $l->syncSkus([$sku]);
         foreach ($l->claimLocalJobs('test') as $job) {
