@@ -72,11 +72,7 @@ function render_logs_page(): void {
 	?>
 	<div class="wrap inventory-sync inventory-sync-logs">
 		<h1><?php esc_html_e( 'Logs', 'inventory-sync' ); ?></h1>
-		<nav class="nav-tab-wrapper">
-			<?php foreach ( log_tabs() as $slug => $label ) : ?>
-				<a href="<?php echo esc_url( logs_url( array( 'tab' => $slug ) ) ); ?>" class="nav-tab<?php echo $slug === $tab ? ' nav-tab-active' : ''; ?>"><?php echo esc_html( $label ); ?></a>
-			<?php endforeach; ?>
-		</nav>
+		<?php render_tabs( log_tabs(), $tab, static fn ( string $slug ): string => logs_url( array( 'tab' => $slug ) ) ); ?>
 		<?php
 		try {
 			switch ( $tab ) {

@@ -49,6 +49,22 @@ function action_admin_menu(): void {
 }
 
 /**
+ * A page's tab bar: one link per tab, the current one marked.
+ *
+ * @param array<string, string>    $tabs    Slug => label.
+ * @param callable(string): string $url     A tab's address from its slug.
+ */
+function render_tabs( array $tabs, string $current, callable $url ): void {
+	?>
+	<nav class="nav-tab-wrapper">
+		<?php foreach ( $tabs as $slug => $label ) : ?>
+			<a href="<?php echo esc_url( $url( $slug ) ); ?>" class="nav-tab<?php echo $slug === $current ? ' nav-tab-active' : ''; ?>"><?php echo esc_html( $label ); ?></a>
+		<?php endforeach; ?>
+	</nav>
+	<?php
+}
+
+/**
  * The capability check every admin action and page starts with.
  */
 function require_capability(): void {

@@ -174,11 +174,7 @@ function render_reports_page(): void {
 	?>
 	<div class="wrap inventory-sync inventory-sync-reports">
 		<h1><?php esc_html_e( 'Reports', 'inventory-sync' ); ?></h1>
-		<nav class="nav-tab-wrapper">
-			<?php foreach ( report_names() as $slug => $label ) : ?>
-				<a href="<?php echo esc_url( $url( array( 'report' => $slug ) ) ); ?>" class="nav-tab<?php echo $slug === $report ? ' nav-tab-active' : ''; ?>"><?php echo esc_html( $label ); ?></a>
-			<?php endforeach; ?>
-		</nav>
+		<?php render_tabs( report_names(), $report, static fn ( string $slug ): string => $url( array( 'report' => $slug ) ) ); ?>
 		<?php if ( 'activity' === $report ) : ?>
 			<p>
 				<a class="button<?php echo 'day' === $period ? ' button-primary' : ''; ?>" href="<?php echo esc_url( $url( array( 'report' => 'activity', 'period' => 'day' ) ) ); ?>"><?php esc_html_e( 'By day (30 days)', 'inventory-sync' ); ?></a>

@@ -357,11 +357,7 @@ function render_page(): void {
 			.inventory-sync-ledger td { word-break: break-all; }
 		</style>
 		<h1><?php esc_html_e( 'Settings', 'inventory-sync' ); ?></h1>
-		<nav class="nav-tab-wrapper">
-			<?php foreach ( tabs() as $slug => $label ) : ?>
-				<a href="<?php echo esc_url( settings_url( $slug ) ); ?>" class="nav-tab<?php echo $slug === $tab ? ' nav-tab-active' : ''; ?>"><?php echo esc_html( $label ); ?></a>
-			<?php endforeach; ?>
-		</nav>
+		<?php \InventorySync\Admin\render_tabs( tabs(), $tab, __NAMESPACE__ . '\\settings_url' ); ?>
 		<?php
 		render_flash( $flash );
 		switch ( $tab ) {
