@@ -11,6 +11,7 @@ use inventory_sync::ledger::{
     ChannelInput, ChannelType, DriftQuery, ItemInput, LedgerStore, Location, MovementKind, MovementRequest,
     SqliteLedger, SyncKind, SyncRunQuery,
 };
+use inventory_sync::stock::AllocationMode;
 use inventory_sync::sync::{self, Clock, ManualClock, RunOptions, INCREMENTAL_CURSOR};
 use sync_support::{allocations, open_count, woo_channel, Factory, WOO_KEY, WOO_SECRET};
 
@@ -48,6 +49,10 @@ fn ledger(count: usize, now: i64) -> SqliteLedger {
             .unwrap();
     }
     store
+}
+
+fn pending(store: &SqliteLedger, channel: &str) -> u64 {
+    store.job_counts(Some(channel)).unwrap().pending
 }
 
 fn local_channel() -> ChannelInput {
@@ -116,6 +121,38 @@ fn each_channel_s_view_of_a_sku_explains_its_number_and_shows_what_is_queued() {
     assert_eq!(views[1].kind, "webhook");
     let unknown = inventory_sync::sync::explain::channel_views(&store, "NOPE").unwrap_err();
     assert_eq!(unknown.kind(), inventory_sync::error::ErrorKind::NotFound);
+}
+
+#[test]
+fn sync_now_for_one_channel_queues_that_channel_only_at_its_share_of_every_channel() {
+    let now = 1_700_000_000;
+    let store = ledger(2, now);
+    // Two partitioned channels share E000's 10 units 1:1; the off channel takes no share.
+    for key in ["shop", "erp"] {
+        let mut channel = ChannelInput::new(key, ChannelType::Webhook, key);
+        channel.allocation.mode = AllocationMode::Partitioned { weight: 1 };
+        store.save_channel(&channel, now).unwrap();
+    }
+    let mut off = ChannelInput::new("off", ChannelType::Webhook, "Off");
+    off.enabled = false;
+    store.save_channel(&off, now).unwrap();
+
+    let counts = sync::sync_skus_to(&store, &[&sku(0), &sku(1), "NOPE"], "erp", now).unwrap();
+    assert_eq!((counts.skus, counts.skipped, counts.planned, counts.enqueued), (2, 1, 2, 2));
+    assert_eq!(pending(&store, "erp"), 2);
+    assert_eq!(pending(&store, "shop"), 0, "another channel got jobs");
+    let desired: Vec<i64> = store.open_jobs(&[&sku(0)]).unwrap().iter().map(|j| j.desired).collect();
+    assert_eq!(desired, [5], "the erp's share counts the other partitioned channel");
+
+    for refused in ["off", "unknown"] {
+        let error = sync::sync_skus_to(&store, &[&sku(0)], refused, now).unwrap_err();
+        assert_eq!(error.kind(), inventory_sync::error::ErrorKind::NotFound, "{refused}");
+    }
+    assert_eq!(pending(&store, "off"), 0);
+    // Every channel after all: the erp's jobs are already queued, the shop gets its own.
+    let all = sync::sync_skus(&store, &[&sku(0), &sku(1)], None, now).unwrap();
+    assert_eq!((all.planned, all.unchanged, all.enqueued), (2, 2, 2));
+    assert_eq!(pending(&store, "shop"), 2);
 }
 
 #[test]

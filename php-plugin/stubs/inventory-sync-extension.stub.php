@@ -366,6 +366,15 @@ namespace InventorySync {
 		 */
 		public function syncSkus( array $skus, ?string $origin = null ): array {}
 
+		/**
+		 * Plans SKUs for the one enabled channel $channel ("sync now" for a channel); the
+		 * allocation still counts every enabled channel. Unknown or disabled channel: not found.
+		 *
+		 * @param list<string> $skus The SKUs.
+		 * @return array{skus: int, skipped: int, planned: int, first_pushes: int, unchanged: int, echoes: int, held_back: int, enqueued: int}
+		 */
+		public function syncSkusTo( array $skus, string $channel ): array {}
+
 		/** Plans the SKUs changed since the last incremental run; recorded as a sync run. */
 		public function syncIncremental(): array {}
 

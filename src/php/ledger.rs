@@ -386,6 +386,12 @@ impl Ledger {
         Ok(sync::sync_skus(self.store(), skus, origin.as_deref(), super::now())?)
     }
 
+    /// Plans `$skus` for the one enabled channel `$channel` ("sync now" for a channel); the
+    /// allocation still counts every enabled channel. Unknown or disabled channel: NotFoundException.
+    pub fn sync_skus_to(&self, skus: &ZendHashTable, channel: String) -> PhpResult<Table> {
+        Ok(sync::sync_skus_to(self.store(), skus, &channel, super::now())?)
+    }
+
     /// Plans the SKUs changed since the last incremental run; recorded as a sync run.
     pub fn sync_incremental(&self) -> PhpResult<Table> {
         Ok(sync::sync_report_out(&crate::sync::incremental(

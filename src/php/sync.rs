@@ -247,7 +247,20 @@ fn plan_fields(arr: Arr, c: &PlanCounts) -> Result<Arr> {
 
 /// Plans the given SKUs for every enabled channel (`origin`: the channel the change came from).
 pub fn sync_skus(store: &dyn LedgerStore, skus: &ZendHashTable, origin: Option<&str>, now: i64) -> Result<Table> {
-    let skus: Vec<String> = list_of(skus, "skus")?
+    let skus = sku_list(skus)?;
+    let refs: Vec<&str> = skus.iter().map(String::as_str).collect();
+    Ok(plan_fields(Arr::new(), &sync::sync_skus(store, &refs, origin, now)?)?.build())
+}
+
+/// Plans the given SKUs for one enabled channel only.
+pub fn sync_skus_to(store: &dyn LedgerStore, skus: &ZendHashTable, channel: &str, now: i64) -> Result<Table> {
+    let skus = sku_list(skus)?;
+    let refs: Vec<&str> = skus.iter().map(String::as_str).collect();
+    Ok(plan_fields(Arr::new(), &sync::sync_skus_to(store, &refs, channel, now)?)?.build())
+}
+
+fn sku_list(skus: &ZendHashTable) -> Result<Vec<String>> {
+    list_of(skus, "skus")?
         .into_iter()
         .enumerate()
         .map(|(i, v)| {
@@ -255,9 +268,7 @@ pub fn sync_skus(store: &dyn LedgerStore, skus: &ZendHashTable, origin: Option<&
                 .map(str::to_string)
                 .ok_or_else(|| Error::validation(format!("skus[{i}]"), "must be a string"))
         })
-        .collect::<Result<_>>()?;
-    let refs: Vec<&str> = skus.iter().map(String::as_str).collect();
-    Ok(plan_fields(Arr::new(), &sync::sync_skus(store, &refs, origin, now)?)?.build())
+        .collect()
 }
 
 /// An incremental or full sync's report.

@@ -117,6 +117,29 @@ pub(crate) fn recorded<T>(
 /// skipped and counted; duplicates are planned once. Records no sync run (see the module
 /// documentation).
 pub fn sync_skus(store: &dyn LedgerStore, skus: &[&str], origin: Option<&str>, now: i64) -> Result<PlanCounts> {
+    plan_skus(store, skus, origin, None, now)
+}
+
+/// Plans `skus` for one enabled channel only ("sync now" for a channel). The allocation is still
+/// worked out over every enabled channel (a partitioned channel's share depends on the others);
+/// only `channel`'s jobs are enqueued. Unknown or disabled channel: not found.
+pub fn sync_skus_to(store: &dyn LedgerStore, skus: &[&str], channel: &str, now: i64) -> Result<PlanCounts> {
+    if !enabled_channels(store)?.iter().any(|c| c.key == channel) {
+        return Err(Error::NotFound {
+            what: "channel",
+            key: channel.to_owned(),
+        });
+    }
+    plan_skus(store, skus, None, Some(channel), now)
+}
+
+fn plan_skus(
+    store: &dyn LedgerStore,
+    skus: &[&str],
+    origin: Option<&str>,
+    only: Option<&str>,
+    now: i64,
+) -> Result<PlanCounts> {
     let mut skus: Vec<&str> = skus.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect();
     skus.sort_unstable();
     skus.dedup();
@@ -145,7 +168,7 @@ pub fn sync_skus(store: &dyn LedgerStore, skus: &[&str], origin: Option<&str>, n
             names.push((*sku).to_owned());
             allocations.extend_from_slice(&quantities);
         }
-        plan_chunk(store, &channels, &names, &allocations, origin, &mut counts, now)?;
+        plan_chunk(store, &channels, &names, &allocations, Audience { origin, only }, &mut counts, now)?;
     }
     Ok(counts)
 }
@@ -210,7 +233,7 @@ pub fn full(store: &dyn LedgerStore, now: i64) -> Result<SyncReport> {
                     .chunks(SKUS_PER_CHUNK)
                     .zip(allocations.chunks(SKUS_PER_CHUNK * width))
                 {
-                    plan_chunk(store, &channels, chunk, quantities, None, &mut counts, now)?;
+                    plan_chunk(store, &channels, chunk, quantities, Audience::default(), &mut counts, now)?;
                 }
             }
             counts.fill(sync_counts);
@@ -225,15 +248,24 @@ pub fn full(store: &dyn LedgerStore, now: i64) -> Result<SyncReport> {
 
 /// Plans SKUs whose allocations are known (`allocations`: one per channel per SKU, in order)
 /// and enqueues the jobs they need.
+/// Which channels a planning pass is for: every enabled one but the change's `origin` (not
+/// written back), or `only` one.
+#[derive(Debug, Clone, Copy, Default)]
+struct Audience<'a> {
+    origin: Option<&'a str>,
+    only: Option<&'a str>,
+}
+
 fn plan_chunk(
     store: &dyn LedgerStore,
     channels: &[ChannelConfig],
     skus: &[String],
     allocations: &[i64],
-    origin: Option<&str>,
+    audience: Audience<'_>,
     counts: &mut PlanCounts,
     now: i64,
 ) -> Result<()> {
+    let Audience { origin, only } = audience;
     let refs: Vec<&str> = skus.iter().map(String::as_str).collect();
     let listings = store.listings_of(&refs)?;
     let listed: HashMap<(&str, &str), &crate::ledger::Listing> = listings
@@ -259,6 +291,9 @@ fn plan_chunk(
     for (i, sku) in skus.iter().enumerate() {
         targets.clear();
         for (c, channel) in channels.iter().enumerate() {
+            if only.is_some_and(|key| key != channel.key) {
+                continue;
+            }
             if channel.kind == ChannelType::WooCommerceLocal && !linked.contains(sku) {
                 continue;
             }

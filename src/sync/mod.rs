@@ -23,7 +23,7 @@ pub mod runner;
 pub mod supplier_replies;
 pub mod suppliers;
 
-pub use engine::{full, incremental, sync_skus, PlanCounts, SyncReport, INCREMENTAL_CURSOR};
+pub use engine::{full, incremental, sync_skus, sync_skus_to, PlanCounts, SyncReport, INCREMENTAL_CURSOR};
 pub use factory::{Adapters, TokenKeeping};
 pub use plan::{Decision, Target, Verdict};
 pub use pull::{pull, PullReport, SourceLevel};

@@ -334,7 +334,43 @@ final class QueuePageTest extends TestCase
         self::assertSame([], self::jobs('dead'));
     }
 
-    public function test_08_long_queues_are_paged_by_cursor_newest_first(): void
+    public function test_08_sync_now_for_one_channel_queues_and_pushes_that_channel_only(): void
+    {
+        self::$site->eval(sprintf(
+            "\\InventorySync\\ledger()->saveChannel(['key' => 'old-erp', 'kind' => 'webhook', 'name' => 'Old ERP', 'enabled' => false] + %s); return true;",
+            var_export(self::$fakes->channels['webhook'], true),
+        ));
+        self::sell('QUEUE-MUG', 1, 'queue-sale-one-channel');
+        $before = self::$fakes->state();
+        $counts = self::counts();
+        $page = self::page()->body;
+        self::assertSame(1, preg_match('/id="inventory-sync-sync-channel" name="channel".*?<option value="ebay"\s*>eBay \(ebay\)<\/option>.*?inventory-sync-sync-now-submit/s', $page), 'the channel choice in the form');
+        $nonce = self::nonce($page, 'inventory-sync-sync-now');
+        self::assertSame(302, self::post(['action' => 'inventory_sync_sync_now', '_wpnonce' => $nonce, 'skus' => 'QUEUE-MUG', 'channel' => 'ebay'])->status);
+        $page = self::page()->body;
+        self::assertStringContainsString('Sync now: 1 SKU planned for eBay (ebay) only — jobs queued: 1, already up to date: 0. Queue pass: 1 pushed, 0 to be retried, 0 dead.', $page);
+        $after = self::$fakes->state();
+        $available = self::$site->eval("return \\InventorySync\\ledger()->stock('QUEUE-MUG')['available'];");
+        self::assertNotSame($before['ebay']['QUEUE-MUG'], $available, 'eBay was behind');
+        self::assertSame($available, $after['ebay']['QUEUE-MUG'], 'eBay shows the ledger');
+        self::assertSame($before['shopify'], $after['shopify'], 'Shopify was left alone');
+        self::assertSame($counts['done'] + 1, self::counts()['done'], 'one job, for eBay');
+        self::assertSame(0, self::counts()['pending']);
+
+        // A channel that is off, or one that does not exist: nothing planned, said so.
+        foreach (['old-erp' => 'Nothing was synced: Old ERP (old-erp) is turned off. Turn it on under Channels first.', 'nope' => 'Nothing was synced: there is no channel nope.'] as $channel => $said) {
+            $nonce = self::nonce(self::page()->body, 'inventory-sync-sync-now');
+            self::assertSame(302, self::post(['action' => 'inventory_sync_sync_now', '_wpnonce' => $nonce, 'skus' => 'QUEUE-MUG', 'channel' => $channel])->status);
+            self::assertStringContainsString($said, self::page()->body);
+        }
+        // The rest of the sale reaches Shopify with "every channel".
+        $nonce = self::nonce(self::page()->body, 'inventory-sync-sync-now');
+        self::post(['action' => 'inventory_sync_sync_now', '_wpnonce' => $nonce, 'skus' => 'QUEUE-MUG', 'channel' => '']);
+        self::assertStringContainsString('Sync now: 1 SKU planned for every enabled channel — jobs queued: 1, already up to date: 1.', self::page()->body);
+        self::assertSame($available, self::$fakes->state()['shopify']['QUEUE-MUG'], 'Shopify caught up');
+    }
+
+    public function test_09_long_queues_are_paged_by_cursor_newest_first(): void
     {
         // 30 new SKUs: 60 pending jobs (no queue pass runs), more than a page of 50.
         self::$site->eval(<<<'PHP'

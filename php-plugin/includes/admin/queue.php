@@ -79,6 +79,20 @@ function channel_names(): array {
 }
 
 /**
+ * Whether the channel $key exists and is turned on.
+ *
+ * @param string $key The channel's key.
+ */
+function channel_enabled( string $key ): bool {
+	try {
+		$channel = ledger()->channel( $key );
+	} catch ( SyncException $e ) {
+		return false;
+	}
+	return null !== $channel && ! empty( $channel['enabled'] );
+}
+
+/**
  * A text field of the request, unslashed; '' when it is missing or not a string (a forged
  * `field[]` never reaches a string function).
  *
@@ -294,21 +308,43 @@ function action_admin_post_sync_now(): void {
 		/* translators: %d: the most SKUs at once */
 		done( 'error', sprintf( __( 'Nothing was synced: at most %d SKUs at once (a full sync runs every night).', 'inventory-sync' ), SYNC_NOW_MAX_SKUS ) );
 	}
+	$channel = requested_channel( 'channel' );
+	$asked   = sanitize_text_field( request_text( 'channel' ) );
+	if ( '' !== $asked && '' === $channel ) {
+		/* translators: %s: the channel key sent */
+		done( 'error', sprintf( __( 'Nothing was synced: there is no channel %s.', 'inventory-sync' ), $asked ) );
+	}
+	if ( '' !== $channel && ! channel_enabled( $channel ) ) {
+		/* translators: %s: the channel's name */
+		done( 'error', sprintf( __( 'Nothing was synced: %s is turned off. Turn it on under Channels first.', 'inventory-sync' ), channel_names()[ $channel ] ) );
+	}
 	try {
 		// The planner gives this store's own channel jobs only when it exists (as after any change).
 		\InventorySync\Sync\guarded( 'local channel', static fn () => \InventorySync\Store\ensure_local_channel() );
-		$plan = ledger()->syncSkus( $chosen['skus'] );
+		$plan = '' === $channel ? ledger()->syncSkus( $chosen['skus'] ) : ledger()->syncSkusTo( $chosen['skus'], $channel );
 	} catch ( SyncException $e ) {
 		/* translators: %s: the reason */
 		done( 'error', sprintf( __( 'Nothing was synced: %s', 'inventory-sync' ), $e->getMessage() ) );
 	}
-	$message = sprintf(
-		/* translators: 1: SKUs planned, 2: jobs queued, 3: channels that already show the quantity (or will: a job is waiting) */
-		_n( 'Sync now: %1$d SKU planned for every enabled channel — jobs queued: %2$d, already up to date: %3$d.', 'Sync now: %1$d SKUs planned for every enabled channel — jobs queued: %2$d, already up to date: %3$d.', (int) $plan['skus'], 'inventory-sync' ),
-		(int) $plan['skus'],
-		(int) $plan['enqueued'],
-		(int) $plan['unchanged'] + (int) $plan['echoes'] + (int) $plan['held_back']
-	);
+	$up_to_date = (int) $plan['unchanged'] + (int) $plan['echoes'] + (int) $plan['held_back'];
+	if ( '' === $channel ) {
+		$message = sprintf(
+			/* translators: 1: SKUs planned, 2: jobs queued, 3: channels that already show the quantity (or will: a job is waiting) */
+			_n( 'Sync now: %1$d SKU planned for every enabled channel — jobs queued: %2$d, already up to date: %3$d.', 'Sync now: %1$d SKUs planned for every enabled channel — jobs queued: %2$d, already up to date: %3$d.', (int) $plan['skus'], 'inventory-sync' ),
+			(int) $plan['skus'],
+			(int) $plan['enqueued'],
+			$up_to_date
+		);
+	} else {
+		$message = sprintf(
+			/* translators: 1: SKUs planned, 2: the channel's name, 3: jobs queued, 4: SKUs the channel already shows right (or will: a job is waiting) */
+			_n( 'Sync now: %1$d SKU planned for %2$s only — jobs queued: %3$d, already up to date: %4$d.', 'Sync now: %1$d SKUs planned for %2$s only — jobs queued: %3$d, already up to date: %4$d.', (int) $plan['skus'], 'inventory-sync' ),
+			(int) $plan['skus'],
+			channel_names()[ $channel ],
+			(int) $plan['enqueued'],
+			$up_to_date
+		);
+	}
 	if ( (int) $plan['skipped'] > 0 ) {
 		/* translators: %d: number of SKUs */
 		$notes[] = sprintf( _n( '%d SKU is not in the ledger and was skipped.', '%d SKUs are not in the ledger and were skipped.', (int) $plan['skipped'], 'inventory-sync' ), (int) $plan['skipped'] );
@@ -345,7 +381,7 @@ function render_page(): void {
 			<input type="hidden" name="action" value="<?php echo esc_attr( ACTION_SYNC_NOW ); ?>" />
 			<?php wp_nonce_field( ACTION_SYNC_NOW ); ?>
 			<?php echo $table->view_fields(); // phpcs:ignore WordPress.Security.EscapeOutput -- built escaped. ?>
-			<p class="description"><?php esc_html_e( 'Works out what every enabled channel should show for these SKUs, queues a job where a channel needs another quantity, and pushes the queue right away.', 'inventory-sync' ); ?></p>
+			<p class="description"><?php esc_html_e( 'Works out what every enabled channel (or the one you choose) should show for these SKUs, queues a job where a channel needs another quantity, and pushes the queue right away.', 'inventory-sync' ); ?></p>
 			<table class="form-table" role="presentation">
 				<tr><th scope="row"><label for="inventory-sync-sync-skus"><?php esc_html_e( 'SKUs', 'inventory-sync' ); ?></label></th>
 					<td><textarea id="inventory-sync-sync-skus" name="skus" rows="3" class="large-text code" placeholder="<?php esc_attr_e( 'One per line, or separated by commas', 'inventory-sync' ); ?>"></textarea></td></tr>
@@ -354,6 +390,7 @@ function render_page(): void {
 						<td><input id="inventory-sync-sync-products" name="product_ids" type="text" class="regular-text" inputmode="numeric" placeholder="<?php esc_attr_e( 'e.g. 12, 15', 'inventory-sync' ); ?>" /></td></tr>
 				<?php endif; ?>
 			</table>
+			<p><?php render_channel_select( 'inventory-sync-sync-channel', $channels, '' ); ?></p>
 			<?php submit_button( __( 'Sync now', 'inventory-sync' ), 'primary', 'submit', false, array( 'id' => 'inventory-sync-sync-now-submit' ) ); ?>
 		</form>
 
