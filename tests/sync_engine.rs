@@ -138,7 +138,10 @@ fn sync_now_for_one_channel_queues_that_channel_only_at_its_share_of_every_chann
     store.save_channel(&off, now).unwrap();
 
     let counts = sync::sync_skus_to(&store, &[&sku(0), &sku(1), "NOPE"], "erp", now).unwrap();
-    assert_eq!((counts.skus, counts.skipped, counts.planned, counts.enqueued), (2, 1, 2, 2));
+    assert_eq!(
+        (counts.skus, counts.skipped, counts.planned, counts.enqueued),
+        (2, 1, 2, 2)
+    );
     assert_eq!(pending(&store, "erp"), 2);
     assert_eq!(pending(&store, "shop"), 0, "another channel got jobs");
     let desired: Vec<i64> = store.open_jobs(&[&sku(0)]).unwrap().iter().map(|j| j.desired).collect();

@@ -168,7 +168,15 @@ fn plan_skus(
             names.push((*sku).to_owned());
             allocations.extend_from_slice(&quantities);
         }
-        plan_chunk(store, &channels, &names, &allocations, Audience { origin, only }, &mut counts, now)?;
+        plan_chunk(
+            store,
+            &channels,
+            &names,
+            &allocations,
+            Audience { origin, only },
+            &mut counts,
+            now,
+        )?;
     }
     Ok(counts)
 }
@@ -233,7 +241,15 @@ pub fn full(store: &dyn LedgerStore, now: i64) -> Result<SyncReport> {
                     .chunks(SKUS_PER_CHUNK)
                     .zip(allocations.chunks(SKUS_PER_CHUNK * width))
                 {
-                    plan_chunk(store, &channels, chunk, quantities, Audience::default(), &mut counts, now)?;
+                    plan_chunk(
+                        store,
+                        &channels,
+                        chunk,
+                        quantities,
+                        Audience::default(),
+                        &mut counts,
+                        now,
+                    )?;
                 }
             }
             counts.fill(sync_counts);
