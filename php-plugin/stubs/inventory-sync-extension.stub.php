@@ -299,6 +299,30 @@ namespace InventorySync {
 		public function logSecurity( array $entry ): void {}
 
 		/**
+		 * Counts one answered request of the inbound API in its hour's counters.
+		 *
+		 * @param array{route: string, method: string, status: int, duration_ms: int|float} $request route: the route pattern (`/inventory-sync/v1/stock/{sku}`), not the path
+		 * @throws Exception\ValidationException Naming the field.
+		 */
+		public function recordApiRequest( array $request ): void {}
+
+		/**
+		 * Inbound API requests per hour, day, week (from Monday) or month, oldest first (empty
+		 * buckets too). p95_ms is "at most", from a latency histogram; null without requests.
+		 *
+		 * @param array{since: int, until: int, bucket: 'hour'|'day'|'week'|'month', offset?: int} $query
+		 * @return list<array{start: int, requests: int, client_errors: int, server_errors: int, error_rate: float, avg_ms: float, p95_ms: ?float, max_ms: float}>
+		 */
+		public function apiActivity( array $query ): array {}
+
+		/**
+		 * Inbound API requests per route and method in [$since, $until), busiest first.
+		 *
+		 * @return list<array{route: string, method: string, requests: int, client_errors: int, server_errors: int, error_rate: float, avg_ms: float, p95_ms: ?float, max_ms: float}>
+		 */
+		public function apiRoutes( int $since, int $until ): array {}
+
+		/**
 		 * Issues an API key (name, scopes, expires_at, supplier, locations, signing_secret) from at
 		 * least 32 random bytes; the plaintext is returned once, only its hash is stored.
 		 *
@@ -528,7 +552,7 @@ namespace InventorySync {
 		 * returns how many of each kind. Movements are never deleted; pending, running and dead
 		 * jobs are kept.
 		 *
-		 * @return array{sync_runs: int, drift: int, jobs: int, inbound: int, security: int, messages: int}
+		 * @return array{sync_runs: int, drift: int, jobs: int, inbound: int, security: int, messages: int, api_requests: int}
 		 * @throws Exception\ValidationException When $older_than is negative.
 		 */
 		public function prune( int $older_than ): array {}

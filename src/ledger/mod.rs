@@ -27,6 +27,7 @@ pub mod inbound;
 pub mod job;
 pub mod listing;
 pub mod message;
+pub mod requests;
 mod rules;
 pub mod run;
 mod schema;
@@ -43,6 +44,7 @@ pub use inbound::{InboundEvent, InboundOutcome, InboundPage, InboundQuery, Inbou
 pub use job::{Backoff, ClearJobs, Completion, Enqueued, Job, JobCounts, JobPage, JobQuery, JobRef, JobStatus, NewJob};
 pub use listing::Listing;
 pub use message::{Message, MessagePage, MessageQuery, MessageStatus, NewMessage};
+pub use requests::{ApiRequest, RequestBucket, RequestStats, RouteStats};
 pub use run::{
     ActivityBucket, ActivityQuery, DriftPage, DriftQuery, DriftRecord, NewDrift, RunStatus, SyncCounts, SyncKind,
     SyncRun, SyncRunPage, SyncRunQuery,
@@ -716,6 +718,22 @@ pub trait LedgerStore {
 
     /// Deletes refusals logged before `older_than` (unix seconds); returns how many.
     fn prune_security(&self, older_than: i64) -> Result<usize>;
+
+    // -- Inbound API request metrics (see [`requests`]) ------------------------------------------
+
+    /// Counts one answered request in the counters of the hour holding `now` (validated).
+    fn record_api_request(&self, request: &ApiRequest, now: i64) -> Result<()>;
+
+    /// Requests answered in `[since, until)` per bucket of `query` (its `kind` is ignored),
+    /// every bucket oldest first, empty ones too. Hours are the unit: a span should start and
+    /// end on the hour.
+    fn api_activity(&self, query: &ActivityQuery) -> Result<Vec<RequestBucket>>;
+
+    /// Requests answered in `[since, until)` per route and method, busiest first.
+    fn api_routes(&self, since: i64, until: i64) -> Result<Vec<RouteStats>>;
+
+    /// Deletes the counters of hours that ended before `older_than`; returns how many rows.
+    fn prune_api_requests(&self, older_than: i64) -> Result<usize>;
 
     // -- Inbound events log (see [`inbound`]) -----------------------------------------------------
 

@@ -371,6 +371,27 @@ BEGIN
 END;
 "#;
 
+/// Version 7: inbound API request metrics ([`crate::ledger::requests`]): one counter row per
+/// (hour, route, method) with the status classes, the summed and the longest duration, and the
+/// latency histogram (`h0` ≤ 5 ms … `h10` ≤ 10 s, `h11` slower).
+const API_REQUESTS_V7: &str = r#"
+CREATE TABLE api_requests (
+    hour          INTEGER NOT NULL,
+    route         TEXT NOT NULL,
+    method        TEXT NOT NULL,
+    requests      INTEGER NOT NULL DEFAULT 0,
+    client_errors INTEGER NOT NULL DEFAULT 0,
+    server_errors INTEGER NOT NULL DEFAULT 0,
+    total_us      INTEGER NOT NULL DEFAULT 0,
+    max_us        INTEGER NOT NULL DEFAULT 0,
+    h0 INTEGER NOT NULL DEFAULT 0, h1 INTEGER NOT NULL DEFAULT 0, h2 INTEGER NOT NULL DEFAULT 0,
+    h3 INTEGER NOT NULL DEFAULT 0, h4 INTEGER NOT NULL DEFAULT 0, h5 INTEGER NOT NULL DEFAULT 0,
+    h6 INTEGER NOT NULL DEFAULT 0, h7 INTEGER NOT NULL DEFAULT 0, h8 INTEGER NOT NULL DEFAULT 0,
+    h9 INTEGER NOT NULL DEFAULT 0, h10 INTEGER NOT NULL DEFAULT 0, h11 INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (hour, route, method)
+) WITHOUT ROWID;
+"#;
+
 /// Every schema step, oldest first; the schema version is the number applied. Append only.
 pub(crate) const MIGRATIONS: &[&str] = &[
     LEDGER_V1,
@@ -379,6 +400,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     SYNC_V4,
     MESSAGES_V5,
     JOB_LANES_V6,
+    API_REQUESTS_V7,
 ];
 
 /// The schema version this build writes.
@@ -476,6 +498,7 @@ mod tests {
             tables(&conn),
             [
                 "api_keys",
+                "api_requests",
                 "channels",
                 "drift",
                 "inbound_events",

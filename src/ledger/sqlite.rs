@@ -30,6 +30,7 @@ use super::{
     MovementOutcome, MovementRequest, NewApiKey, NewJob, RateDecision, SecurityEvent, SecurityPage, SecurityQuery,
     SecurityRecord, SkuStock, LEDGER_EVENT_PREFIX, MAX_BATCH,
 };
+use super::{ApiRequest, RequestBucket, RouteStats};
 use crate::error::ErrorKind;
 use crate::{Error, Result};
 
@@ -38,6 +39,7 @@ mod keys;
 mod listings;
 mod logs;
 mod messages;
+mod requests;
 mod sync;
 
 /// Prefix of the event ids of releases recorded by reservation expiry.
@@ -446,6 +448,31 @@ impl LedgerStore for SqliteLedger {
 
     fn prune_security(&self, older_than: i64) -> Result<usize> {
         self.write(|tx| logs::prune_security(tx, older_than))
+    }
+
+    fn record_api_request(&self, request: &ApiRequest, now: i64) -> Result<()> {
+        let request = request.validated()?;
+        self.write(|tx| requests::record(tx, &request, now))
+    }
+
+    fn api_activity(&self, query: &ActivityQuery) -> Result<Vec<RequestBucket>> {
+        let query = query.validated()?;
+        let hours = requests::hourly(&self.lock(), query.since, query.until)?;
+        Ok(crate::ledger::requests::fill_buckets(&query, &hours))
+    }
+
+    fn api_routes(&self, since: i64, until: i64) -> Result<Vec<RouteStats>> {
+        if since < 0 || until <= since {
+            return Err(Error::validation(
+                "until",
+                "must be after since (both unix seconds ≥ 0)",
+            ));
+        }
+        requests::by_route(&self.lock(), since, until)
+    }
+
+    fn prune_api_requests(&self, older_than: i64) -> Result<usize> {
+        self.write(|tx| requests::prune(tx, older_than))
     }
 
     fn record_inbound(&self, event: &InboundEvent, now: i64) -> Result<InboundRecord> {

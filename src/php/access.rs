@@ -12,8 +12,8 @@ use crate::inbound::{Headers, Provider};
 use crate::intake::{self, IntakeOptions, IntakeReport};
 use crate::inventory::{self, Planning, StockSearch};
 use crate::ledger::{
-    ApiKey, InboundOutcome, InboundQuery, InboundRecord, LedgerStore, Listing, NewApiKey, Scope, SecurityEvent,
-    SecurityQuery, SecurityRecord, MAX_PAGE,
+    ApiKey, ApiRequest, InboundOutcome, InboundQuery, InboundRecord, LedgerStore, Listing, NewApiKey, RequestBucket,
+    RequestStats, RouteStats, Scope, SecurityEvent, SecurityQuery, SecurityRecord, MAX_PAGE,
 };
 use crate::{Error, Result};
 
@@ -201,6 +201,69 @@ pub fn log_security(store: &dyn LedgerStore, entry: &ZendHashTable, now: i64) ->
         now,
     )?;
     Ok(())
+}
+
+/// `recordApiRequest()`: one answered request of the inbound API (route pattern, method,
+/// status, duration_ms).
+pub fn record_api_request(store: &dyn LedgerStore, entry: &ZendHashTable, now: i64) -> Result<()> {
+    let f = Fields::new(entry, "", &["route", "method", "status", "duration_ms"])?;
+    let ms = f
+        .float("duration_ms")?
+        .ok_or_else(|| Error::validation("duration_ms", "is required"))?;
+    if !ms.is_finite() || ms < 0.0 {
+        return Err(Error::validation("duration_ms", "must be a number of milliseconds ≥ 0"));
+    }
+    let status = u16::try_from(f.req_int("status")?)
+        .map_err(|_| Error::validation("status", "must be an HTTP status (100–599)"))?;
+    store.record_api_request(
+        &ApiRequest {
+            route: f.req_str("route")?,
+            method: f.req_str("method")?,
+            status,
+            // Saturating: an absurd duration is refused by validation, not wrapped.
+            duration_us: (ms * 1_000.0).round() as u64,
+        },
+        now,
+    )
+}
+
+/// `apiActivity()`: requests per bucket (`since`, `until`, `bucket`, `offset` as for
+/// `syncActivity()`).
+pub fn api_activity(store: &dyn LedgerStore, query: &ZendHashTable) -> Result<Table> {
+    let f = Fields::new(query, "", &["since", "until", "bucket", "offset"])?;
+    let buckets = store.api_activity(&super::sync::activity_query(&f)?)?;
+    list_from(&buckets, |b: &RequestBucket| {
+        request_stats(Arr::new().set("start", b.start)?, &b.stats)
+    })
+}
+
+/// `apiRoutes()`: requests per route and method in `[since, until)`, busiest first.
+pub fn api_routes(store: &dyn LedgerStore, since: i64, until: i64) -> Result<Table> {
+    list_from(&store.api_routes(since, until)?, |r: &RouteStats| {
+        request_stats(
+            Arr::new()
+                .set("route", r.route.as_str())?
+                .set("method", r.method.as_str())?,
+            &r.stats,
+        )
+    })
+}
+
+/// The counts every request report carries: requests, client_errors (4xx), server_errors (5xx),
+/// error_rate (0–1), avg_ms, p95_ms (null without requests: at most this, from the histogram),
+/// max_ms.
+fn request_stats(out: Arr, s: &RequestStats) -> Result<Table> {
+    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    let round = |x: f64, places: i32| (x * 10f64.powi(places)).round() / 10f64.powi(places);
+    Ok(out
+        .set("requests", count(s.requests))?
+        .set("client_errors", count(s.client_errors))?
+        .set("server_errors", count(s.server_errors))?
+        .set("error_rate", round(s.error_rate(), 4))?
+        .set("avg_ms", round(s.average_ms(), 1))?
+        .set("p95_ms", s.percentile_ms(95.0).map(|ms| round(ms, 1)))?
+        .set("max_ms", round(s.max_ms(), 1))?
+        .build())
 }
 
 /// `issueApiKey()`: a new key; its plaintext is in `key`, shown once.

@@ -302,6 +302,25 @@ impl Ledger {
         Ok(access::log_security(self.store(), entry, super::now())?)
     }
 
+    /// Counts one answered request of the inbound API in its hour's counters: `route` (the
+    /// route pattern, not the path), `method`, `status`, `duration_ms`.
+    pub fn record_api_request(&self, request: &ZendHashTable) -> PhpResult<()> {
+        Ok(access::record_api_request(self.store(), request, super::now())?)
+    }
+
+    /// Inbound API requests per bucket (`since`, `until`, `bucket` hour/day/week/month,
+    /// `offset`): start, requests, client_errors, server_errors, error_rate, avg_ms, p95_ms,
+    /// max_ms.
+    pub fn api_activity(&self, query: &ZendHashTable) -> PhpResult<Table> {
+        Ok(access::api_activity(self.store(), query)?)
+    }
+
+    /// Inbound API requests per route and method in `[since, until)`, busiest first (the same
+    /// counts as `apiActivity()`).
+    pub fn api_routes(&self, since: i64, until: i64) -> PhpResult<Table> {
+        Ok(access::api_routes(self.store(), since, until)?)
+    }
+
     /// Issues an API key (name, scopes, expires_at, supplier, locations, signing_secret) from at
     /// least 32 random bytes. Returns `['key' => plaintext (shown once), 'api_key' => record]`.
     pub fn issue_api_key(&self, spec: &ZendHashTable, random_bytes: BinarySlice<u8>) -> PhpResult<Table> {
@@ -611,7 +630,7 @@ impl Ledger {
 
     /// Retention: deletes what is older than `$older_than` (unix seconds) from the logs —
     /// finished sync runs, drift records, done and superseded jobs, inbound events, security log
-    /// entries, delivered supplier messages — and returns how many of each. Movements are never deleted (the ledger is
+    /// entries, delivered supplier messages, API request counters of ended hours — and returns how many of each. Movements are never deleted (the ledger is
     /// append-only); pending, running and dead jobs are kept.
     pub fn prune(&self, older_than: i64) -> PhpResult<Table> {
         Ok(self.prune_logs(older_than)?)
@@ -634,7 +653,8 @@ impl Ledger {
             .set("jobs", s.prune_done_jobs(older_than)?)?
             .set("inbound", s.prune_inbound(older_than)?)?
             .set("security", s.prune_security(older_than)?)?
-            .set("messages", s.prune_done_messages(older_than)?)
+            .set("messages", s.prune_done_messages(older_than)?)?
+            .set("api_requests", s.prune_api_requests(older_than)?)
             .map(Arr::build)
     }
 

@@ -684,24 +684,9 @@ pub fn channel_stock(store: &dyn LedgerStore, sku: &str) -> Result<Table> {
 /// `week`), `offset` (the site's UTC offset in seconds), `kind`.
 pub fn sync_activity(store: &dyn LedgerStore, query: &ZendHashTable) -> Result<Table> {
     let f = Fields::new(query, "", &["since", "until", "bucket", "offset", "kind", "by_hour"])?;
-    let bucket_seconds = match f.req_str("bucket")?.as_str() {
-        "hour" => 3_600,
-        "day" => 86_400,
-        "week" => 604_800,
-        "month" => crate::ledger::run::MONTH,
-        other => {
-            return Err(Error::validation(
-                "bucket",
-                format!("must be hour, day, week or month, got {other:?}"),
-            ))
-        }
-    };
     let query = ActivityQuery {
-        since: f.req_int("since")?,
-        until: f.req_int("until")?,
-        bucket_seconds,
-        offset_seconds: f.int("offset")?.unwrap_or(0),
         kind: f.str("kind")?.map(|k| SyncKind::parse(&k)).transpose()?,
+        ..activity_query(&f)?
     };
     let by_hour = f.bool("by_hour")?.unwrap_or(false);
     let buckets = if by_hour {
@@ -724,6 +709,30 @@ pub fn sync_activity(store: &dyn LedgerStore, query: &ZendHashTable) -> Result<T
                 count(b.duration_ms.checked_div(finished).unwrap_or(0)),
             )?
             .build())
+    })
+}
+
+/// The span and buckets of an activity query: `since`, `until` (unix seconds), `bucket`
+/// (`hour`, `day`, `week`, `month`), `offset` (the site's UTC offset in seconds).
+pub(super) fn activity_query(f: &Fields<'_>) -> Result<ActivityQuery> {
+    let bucket_seconds = match f.req_str("bucket")?.as_str() {
+        "hour" => 3_600,
+        "day" => 86_400,
+        "week" => 604_800,
+        "month" => crate::ledger::run::MONTH,
+        other => {
+            return Err(Error::validation(
+                "bucket",
+                format!("must be hour, day, week or month, got {other:?}"),
+            ))
+        }
+    };
+    Ok(ActivityQuery {
+        since: f.req_int("since")?,
+        until: f.req_int("until")?,
+        bucket_seconds,
+        offset_seconds: f.int("offset")?.unwrap_or(0),
+        kind: None,
     })
 }
 

@@ -10,7 +10,7 @@ use PHPUnit\Framework\TestCase;
 
 /**
  * Ledger::prune(): retention of the logs (sync runs, drift, finished jobs, inbound and security
- * logs) by age; movements and open or dead jobs are never deleted.
+ * logs, API request counters) by age; movements and open or dead jobs are never deleted.
  */
 final class PruneTest extends TestCase
 {
@@ -53,6 +53,7 @@ final class PruneTest extends TestCase
         $l->runQueue(['budget_ms' => 1000]); // a sync run (the local channel's jobs are not its)
         $l->ingest('generic', (string) json_encode(['event' => 'inventory.updated', 'sku' => 'NOT-' . $sku, 'quantity' => 1]), []);
         $l->logSecurity(['route' => '/stock', 'reason' => 'unknown_key']);
+        $l->recordApiRequest(['route' => '/inventory-sync/v1/stock', 'method' => 'GET', 'status' => 200, 'duration_ms' => 12.5]);
     }
 
     public function test_only_records_older_than_the_cutoff_go_and_the_ledger_stays(): void
@@ -64,8 +65,8 @@ final class PruneTest extends TestCase
         }
         $this->fill('NEW-1');
 
-        self::assertSame(['sync_runs' => 0, 'drift' => 0, 'jobs' => 0, 'inbound' => 0, 'security' => 0, 'messages' => 0], $this->ledger->prune($old - 60));
-        self::assertSame(['sync_runs' => 1, 'drift' => 0, 'jobs' => 1, 'inbound' => 1, 'security' => 1, 'messages' => 0], $this->ledger->prune($old + 1));
+        self::assertSame(['sync_runs' => 0, 'drift' => 0, 'jobs' => 0, 'inbound' => 0, 'security' => 0, 'messages' => 0, 'api_requests' => 0], $this->ledger->prune($old - 60));
+        self::assertSame(['sync_runs' => 1, 'drift' => 0, 'jobs' => 1, 'inbound' => 1, 'security' => 1, 'messages' => 0, 'api_requests' => 0], $this->ledger->prune($old + 1));
 
         $l = $this->ledger;
         self::assertCount(1, $l->syncRuns()['runs']);
@@ -74,6 +75,9 @@ final class PruneTest extends TestCase
         self::assertSame(['NEW-1'], array_column($l->jobs(['status' => 'done'])['jobs'], 'sku'));
         self::assertSame(['NEW-1', 'OLD-1'], array_column($l->jobs(['status' => 'dead'])['jobs'], 'sku'), 'dead jobs wait for an admin');
         self::assertCount(4, $l->history()['movements'], 'movements are never deleted');
+        // Request counters go by whole hours: this hour's are kept (the Rust tests prune ended hours).
+        $hour = intdiv(time(), 3600) * 3600;
+        self::assertSame(2, $l->apiActivity(['since' => $hour, 'until' => $hour + 3600, 'bucket' => 'hour'])[0]['requests']);
     }
 
     public function test_a_negative_cutoff_is_refused(): void

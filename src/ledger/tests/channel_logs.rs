@@ -431,3 +431,154 @@ fn listing_writes_refuse_bad_input_and_change_nothing() {
     }
     assert_eq!(ledger.dump(), before);
 }
+
+mod api_requests {
+    use super::super::{in_memory_and_on_file, T0};
+    use crate::error::ErrorKind;
+    use crate::ledger::requests::LATENCY_BUCKETS;
+    use crate::ledger::{ActivityQuery, ApiRequest, LedgerStore, SqliteLedger};
+
+    fn request(route: &str, method: &str, status: u16, ms: u64) -> ApiRequest {
+        ApiRequest {
+            route: route.into(),
+            method: method.into(),
+            status,
+            duration_us: ms * 1_000,
+        }
+    }
+
+    fn days(since: i64, count: i64) -> ActivityQuery {
+        ActivityQuery {
+            since,
+            until: since + count * 86_400,
+            bucket_seconds: 86_400,
+            offset_seconds: 0,
+            kind: None,
+        }
+    }
+
+    #[test]
+    fn requests_are_counted_per_hour_and_route_and_read_per_day_and_route() {
+        in_memory_and_on_file("api-requests", |name, ledger| {
+            let day = T0 - T0.rem_euclid(86_400);
+            let movements = "/inventory-sync/v1/movements";
+            let stock = "/inventory-sync/v1/stock/{sku}";
+            for (i, status) in [201, 201, 200, 400, 401, 500].iter().enumerate() {
+                ledger
+                    .record_api_request(&request(movements, "post", *status, 20 + i as u64), day + 60 * i as i64)
+                    .unwrap();
+            }
+            for _ in 0..3 {
+                ledger
+                    .record_api_request(&request(stock, "GET", 200, 3), day + 3 * 3_600)
+                    .unwrap();
+            }
+            // The next day, one slow request.
+            ledger
+                .record_api_request(&request(stock, "GET", 200, 900), day + 86_400 + 5)
+                .unwrap();
+
+            let buckets = ledger.api_activity(&days(day, 3)).unwrap();
+            let summary: Vec<(i64, u64, u64, u64)> = buckets
+                .iter()
+                .map(|b| (b.start, b.stats.requests, b.stats.client_errors, b.stats.server_errors))
+                .collect();
+            assert_eq!(
+                summary,
+                [(day, 9, 2, 1), (day + 86_400, 1, 0, 0), (day + 2 * 86_400, 0, 0, 0)],
+                "{name}"
+            );
+            let first = &buckets[0].stats;
+            assert_eq!(first.total_us, (20 + 21 + 22 + 23 + 24 + 25 + 3 * 3) * 1_000, "{name}");
+            assert_eq!(first.max_us, 25_000, "{name}");
+            assert_eq!(first.histogram.iter().sum::<u64>(), 9, "{name}");
+            assert_eq!(
+                (first.histogram[0], first.histogram[2]),
+                (3, 6),
+                "{name}: ≤ 5 ms and ≤ 25 ms"
+            );
+            assert_eq!(first.percentile_ms(95.0), Some(25.0), "{name}");
+            assert_eq!(buckets[1].stats.percentile_ms(95.0), Some(900.0), "{name}");
+
+            let routes = ledger.api_routes(day, day + 2 * 86_400).unwrap();
+            let summary: Vec<(&str, &str, u64)> = routes
+                .iter()
+                .map(|r| (r.route.as_str(), r.method.as_str(), r.stats.requests))
+                .collect();
+            assert_eq!(
+                summary,
+                [(movements, "POST", 6), (stock, "GET", 4)],
+                "{name}: busiest first"
+            );
+            let only_first_day = ledger.api_routes(day, day + 86_400).unwrap();
+            assert_eq!(only_first_day[1].stats.requests, 3, "{name}");
+
+            // Pruning drops whole hours that ended before the cut.
+            assert_eq!(ledger.prune_api_requests(day + 86_400).unwrap(), 2, "{name}");
+            let left = ledger.api_activity(&days(day, 2)).unwrap();
+            assert_eq!((left[0].stats.requests, left[1].stats.requests), (0, 1), "{name}");
+        });
+    }
+
+    #[test]
+    fn bad_requests_and_queries_are_refused_and_change_nothing() {
+        let ledger = super::super::ledger();
+        let day = T0 - T0.rem_euclid(86_400);
+        for bad in [
+            request("", "GET", 200, 1),
+            request("/r", "BREW", 200, 1),
+            request("/r", "GET", 42, 1),
+            request("/r", "GET", 200, 86_400_001),
+        ] {
+            let error = ledger.record_api_request(&bad, day).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::Validation, "{bad:?}");
+        }
+        assert_eq!(ledger.api_activity(&days(day, 1)).unwrap()[0].stats.requests, 0);
+        assert_eq!(ledger.api_routes(day, day).unwrap_err().kind(), ErrorKind::Validation);
+        let backwards = ActivityQuery {
+            until: day - 1,
+            ..days(day, 1)
+        };
+        assert_eq!(
+            ledger.api_activity(&backwards).unwrap_err().kind(),
+            ErrorKind::Validation
+        );
+    }
+
+    #[test]
+    fn every_latency_bucket_has_its_column() {
+        let ledger = super::super::ledger();
+        let day = T0 - T0.rem_euclid(86_400);
+        let durations_ms = [1, 6, 11, 26, 51, 101, 251, 501, 1_001, 2_501, 5_001, 10_001];
+        assert_eq!(durations_ms.len(), LATENCY_BUCKETS);
+        for ms in durations_ms {
+            ledger.record_api_request(&request("/r", "GET", 200, ms), day).unwrap();
+        }
+        let stats = &ledger.api_activity(&days(day, 1)).unwrap()[0].stats;
+        assert_eq!(stats.histogram, [1; LATENCY_BUCKETS]);
+    }
+
+    #[test]
+    fn workers_counting_at_once_lose_no_request() {
+        let dir = crate::ledger::tests::TempDir::new("api-requests-concurrent");
+        let path = dir.path().join("ledger.sqlite");
+        drop(SqliteLedger::open(&path).unwrap());
+        let day = T0 - T0.rem_euclid(86_400);
+        std::thread::scope(|scope| {
+            for worker in 0..4 {
+                let path = path.clone();
+                scope.spawn(move || {
+                    let ledger = SqliteLedger::open(&path).unwrap();
+                    for i in 0..50 {
+                        let status = if (worker + i) % 10 == 0 { 429 } else { 200 };
+                        ledger
+                            .record_api_request(&request("/r", "POST", status, 10), day + i)
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        let stats = &SqliteLedger::open(&path).unwrap().api_activity(&days(day, 1)).unwrap()[0].stats;
+        assert_eq!((stats.requests, stats.client_errors), (200, 20));
+    }
+}
