@@ -45,6 +45,7 @@ require_once __DIR__ . '/includes/class-store-writes.php';
 require_once __DIR__ . '/includes/store.php';
 require_once __DIR__ . '/includes/local-channel.php';
 require_once __DIR__ . '/includes/class-rest-auth.php';
+require_once __DIR__ . '/includes/api-metrics.php';
 require_once __DIR__ . '/includes/class-webhooks-controller.php';
 require_once __DIR__ . '/includes/class-stock-controller.php';
 require_once __DIR__ . '/includes/class-movements-controller.php';

@@ -129,6 +129,8 @@ const CONSTANT_RETRY_BASE_SECONDS = 'INVENTORY_SYNC_RETRY_BASE_SECONDS';
 const QUEUE_RUN_BUDGET_MS = 50000;
 /** Fired before the queue kick's loopback request: ( array{url, body} $request ); return it changed (e.g. an internal URL). */
 const FILTER_QUEUE_KICK_REQUEST = 'inventory_sync_queue_kick_request';
+/** Whether to count this REST request in the API metrics: ( bool $record, WP_REST_Request $request ); default true. */
+const FILTER_RECORD_API_REQUEST = 'inventory_sync_record_api_request';
 
 // Scheduling, health and alerts (wp-config.php constants override the options).
 /** wp-config.php: false turns the queue kick off (tests, sites where loopback requests fail). */

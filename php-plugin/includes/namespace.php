@@ -83,6 +83,8 @@ function bootstrap(): void {
 	}
 	add_filter( 'rest_pre_dispatch', __NAMESPACE__ . '\\filter_rest_pre_dispatch', 10, 3 );
 	add_filter( 'rest_post_dispatch', __NAMESPACE__ . '\\filter_rest_post_dispatch', 10, 3 );
+	// Inbound API metrics (includes/api-metrics.php): last, to time the whole answer.
+	add_filter( 'rest_post_dispatch', __NAMESPACE__ . '\\Metrics\\filter_rest_post_dispatch', PHP_INT_MAX, 3 );
 	// Last in line: only an order stock change that really goes ahead opens an order run.
 	add_filter( 'woocommerce_can_reduce_order_stock', __NAMESPACE__ . '\\Store\\filter_woocommerce_can_change_order_stock', PHP_INT_MAX );
 	add_filter( 'woocommerce_can_restore_order_stock', __NAMESPACE__ . '\\Store\\filter_woocommerce_can_change_order_stock', PHP_INT_MAX );

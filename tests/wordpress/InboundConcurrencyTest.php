@@ -71,6 +71,14 @@ final class InboundConcurrencyTest extends TestCase
             self::assertSame($expected, $onHand);
             $movements = $site->eval("\$n = 0; \$b = null; do { \$p = \\InventorySync\\ledger()->history(['limit' => 1000] + (\$b === null ? [] : ['before' => \$b])); \$n += count(\$p['movements']); \$b = \$p['next_before']; } while (\$b !== null); return \$n;");
             self::assertSame(self::UNIQUE, $movements);
+            // Every delivery was counted once in the API metrics, by provider, across the workers.
+            $routes = $site->eval('return \InventorySync\ledger()->apiRoutes(time() - 86400, time() + 3600);');
+            $counted = array_column($routes, 'requests', 'route');
+            ksort($counted);
+            $sent = array_count_values(array_map(fn ($d) => '/inventory-sync/v1/webhooks/' . $d[0], $deliveries));
+            ksort($sent);
+            self::assertSame($sent, $counted);
+            self::assertSame(0, array_sum(array_column($routes, 'client_errors')) + array_sum(array_column($routes, 'server_errors')));
             self::assertSame('', $site->errorLog());
         } finally {
             $site->stop();

@@ -14,7 +14,7 @@ use PHPUnit\Framework\TestCase;
 /**
  * The Reports page in a real WordPress: low stock and oversold SKUs, reorder suggestions with
  * their inputs, sync activity by day (today's runs, failures and failure rate), failures by hour,
- * the most frequent errors; each as CSV (same rows, formulas defused); a subscriber and a forged
+ * the most frequent errors, the inbound API's requests by day and by route; each as CSV (same rows, formulas defused); a subscriber and a forged
  * nonce get nothing.
  */
 final class ReportsPageTest extends TestCase
@@ -139,10 +139,63 @@ final class ReportsPageTest extends TestCase
         self::assertGreaterThanOrEqual((int) end($errors)[0], (int) $errors[0][0], 'most frequent first');
     }
 
+    public function test_inbound_api_requests_by_day_and_by_route_with_errors_and_latency(): void
+    {
+        $key = self::$site->eval("return \\InventorySync\\ledger()->issueApiKey(['name' => 'Report reader', 'scopes' => ['read', 'write']], random_bytes(32))['key'];");
+        $byRoute = static fn (): array => array_column(array_map(fn ($r) => [$r[0] . ' ' . $r[1], $r], array_filter(self::rows('routes'), fn ($r) => count($r) > 1)), 1, 0);
+        $days = self::rows('api');
+        self::assertCount(30, $days);
+        $before = [end($days), $byRoute()];
+
+        $api = '/wp-json/inventory-sync/v1';
+        $answers = [];
+        for ($i = 0; $i < 3; $i++) {
+            $answers[] = self::$site->request('GET', "$api/stock/REP-TEE", ['X-API-Key' => $key])->status;
+        }
+        $answers[] = self::$site->request('GET', "$api/stock/NO-SUCH-SKU", ['X-API-Key' => $key])->status;
+        $answers[] = self::$site->request('GET', "$api/stock/REP-TEE")->status;
+        $answers[] = self::$site->request('POST', "$api/movements", ['X-API-Key' => $key, 'Content-Type' => 'application/json'], '{"event_id":')->status;
+        $answers[] = self::$site->request('POST', "$api/webhooks/shopify", ['Content-Type' => 'application/json', 'X-Shopify-Hmac-Sha256' => base64_encode(str_repeat('x', 32))], '{}')->status;
+        $answers[] = self::$site->request('GET', "$api/no-such-route")->status;
+        // Our own queue kick is not an inbound API request.
+        self::$site->request('POST', "$api/queue/kick", ['Content-Type' => 'application/json'], '{}');
+        self::assertSame([200, 200, 200, 404, 401, 400, 401, 404], $answers);
+
+        $days = self::rows('api');
+        $today = end($days);
+        self::assertSame((int) $before[0][1] + 8, (int) $today[1], 'eight requests today');
+        self::assertSame((int) $before[0][2] + 5, (int) $today[2], 'five refused (4xx)');
+        self::assertSame((int) $before[0][3], (int) $today[3], 'none failed (5xx)');
+        self::assertGreaterThan(0.0, (float) $today[4], 'an error rate');
+        self::assertGreaterThan(0.0, (float) $today[5], 'an average duration');
+        self::assertNotSame('', $today[6], 'a p95');
+        self::assertGreaterThanOrEqual((float) $today[5], (float) $today[7], 'the slowest is at least the average');
+
+        $routes = $byRoute();
+        $grew = static fn (string $route, int $column): int => (int) ($routes[$route][$column] ?? 0) - (int) ($before[1][$route][$column] ?? 0);
+        self::assertSame([5, 2], [$grew('/inventory-sync/v1/stock/{sku} GET', 2), $grew('/inventory-sync/v1/stock/{sku} GET', 3)], 'every SKU under one route; 404 and 401 refused');
+        self::assertSame([1, 1], [$grew('/inventory-sync/v1/movements POST', 2), $grew('/inventory-sync/v1/movements POST', 3)]);
+        self::assertSame([1, 1], [$grew('/inventory-sync/v1/webhooks/shopify POST', 2), $grew('/inventory-sync/v1/webhooks/shopify POST', 3)], 'refused before routing, counted under its provider');
+        self::assertSame(1, $grew('/inventory-sync/v1/(unknown) GET', 2));
+        self::assertSame([], array_filter(array_keys($routes), fn ($r) => str_contains($r, 'kick')), 'the queue kick is not counted');
+        $stock = $routes['/inventory-sync/v1/stock/{sku} GET'];
+        self::assertSame(round(100 * (int) $stock[3] / (int) $stock[2], 1), (float) $stock[5], 'its error rate');
+
+        [$status, $type, $body] = self::csv('routes');
+        self::assertSame(200, $status);
+        $lines = array_map('str_getcsv', array_filter(explode("\n", $body)));
+        self::assertSame(['Route', 'Method', 'Requests', 'Refused (4xx)', 'Failed (5xx)', 'Error rate %', 'Average ms', 'p95 ms (at most)', 'Slowest ms'], $lines[0]);
+        self::assertCount(count($routes) + 1, $lines, 'the same rows as the page');
+        [$status, , $body] = self::csv('api');
+        self::assertSame(200, $status);
+        self::assertCount(31, array_filter(explode("\n", $body)), 'a header and 30 days');
+    }
+
     public function test_in_chromium_and_not_for_subscribers_nor_forged_nonces(): void
     {
         foreach ([1280 => 'reports-1280', 390 => 'reports-390'] as $width => $name) {
             Browser::screenshotAdminPage(self::$site, '/wp-admin/admin.php?page=inventory-sync-reports&report=reorder', ['Reorder suggestions', 'REP-TEE', 'Threadworks'], $name, $width);
+            Browser::screenshotAdminPage(self::$site, '/wp-admin/admin.php?page=inventory-sync-reports&report=routes', ['API by route', '/inventory-sync/v1/stock/{sku}', 'p95 ms (at most)'], "$name-api-routes", $width);
         }
         [$status] = self::csv('stock', 'forged');
         self::assertSame(403, $status);

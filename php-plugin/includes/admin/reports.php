@@ -1,9 +1,10 @@
 <?php
 /**
- * wp-admin Reports page: low stock and oversold SKUs, reorder suggestions with their inputs, and
+ * wp-admin Reports page: low stock and oversold SKUs, reorder suggestions with their inputs,
  * sync activity by day, week or month (runs, done, failed, failure rate, average duration), the failure
- * rate by hour of the day and the most frequent errors. Every table can be downloaded as CSV: the
- * page and the download are built from the same rows (report_table()).
+ * rate by hour of the day and the most frequent errors, and the inbound API's requests by day, week
+ * or month and by route (counts, 4xx and 5xx, error rate, average and p95 latency). Every table can
+ * be downloaded as CSV: the page and the download are built from the same rows (report_table()).
  *
  * @package InventorySync
  */
@@ -36,8 +37,15 @@ function report_names(): array {
 		'activity' => __( 'Sync activity', 'inventory-sync' ),
 		'hours'    => __( 'Failures by hour', 'inventory-sync' ),
 		'errors'   => __( 'Most frequent errors', 'inventory-sync' ),
+		'api'      => __( 'Inbound API', 'inventory-sync' ),
+		'routes'   => __( 'API by route', 'inventory-sync' ),
 	);
 }
+
+/**
+ * The reports that come by day, week or month.
+ */
+const PERIOD_REPORTS = array( 'activity', 'api' );
 
 /**
  * A report as a header row and data rows (plain values; escaped where shown).
@@ -59,18 +67,26 @@ function report_table( string $report, string $period ): array {
 			foreach ( activity( $period, false ) as $b ) {
 				$rows[] = array( wp_date( 'month' === $period ? 'F Y' : get_option( 'date_format' ), $b['start'] ), $b['runs'], $b['done'], $b['failed'], failure_rate( $b ), $b['avg_duration_ms'], $b['pushed'], $b['push_failures'] );
 			}
-			$labels = array(
-				'day'   => __( 'Day', 'inventory-sync' ),
-				'week'  => __( 'Week of', 'inventory-sync' ),
-				'month' => __( 'Month', 'inventory-sync' ),
-			);
-			return array( array( $labels[ $period ], __( 'Runs', 'inventory-sync' ), __( 'Done', 'inventory-sync' ), __( 'Failed', 'inventory-sync' ), __( 'Failure rate %', 'inventory-sync' ), __( 'Average ms', 'inventory-sync' ), __( 'Pushed', 'inventory-sync' ), __( 'Pushes failed', 'inventory-sync' ) ), $rows );
+			return array( array( period_label( $period ), __( 'Runs', 'inventory-sync' ), __( 'Done', 'inventory-sync' ), __( 'Failed', 'inventory-sync' ), __( 'Failure rate %', 'inventory-sync' ), __( 'Average ms', 'inventory-sync' ), __( 'Pushed', 'inventory-sync' ), __( 'Pushes failed', 'inventory-sync' ) ), $rows );
 		case 'hours':
 			$rows = array();
 			foreach ( activity( 'day', true ) as $b ) {
 				$rows[] = array( sprintf( '%02d:00', $b['start'] ), $b['runs'], $b['failed'], failure_rate( $b ) );
 			}
 			return array( array( __( 'Hour', 'inventory-sync' ), __( 'Runs', 'inventory-sync' ), __( 'Failed', 'inventory-sync' ), __( 'Failure rate %', 'inventory-sync' ) ), $rows );
+		case 'api':
+			$rows = array();
+			foreach ( activity( $period, false, 'apiActivity' ) as $b ) {
+				$rows[] = array_merge( array( wp_date( 'month' === $period ? 'F Y' : get_option( 'date_format' ), $b['start'] ) ), request_cells( $b ) );
+			}
+			return array( array_merge( array( period_label( $period ) ), request_headers() ), $rows );
+		case 'routes':
+			$rows  = array();
+			$until = ( new \DateTimeImmutable( 'today', wp_timezone() ) )->getTimestamp() + DAY_IN_SECONDS;
+			foreach ( $ledger->apiRoutes( $until - REPORT_PERIODS['day'] * DAY_IN_SECONDS, $until ) as $r ) {
+				$rows[] = array_merge( array( $r['route'], $r['method'] ), request_cells( $r ) );
+			}
+			return array( array_merge( array( __( 'Route', 'inventory-sync' ), __( 'Method', 'inventory-sync' ) ), request_headers() ), $rows );
 		case 'errors':
 			$rows = array();
 			foreach ( $ledger->syncErrors( time() - REPORT_PERIODS['day'] * DAY_IN_SECONDS, 20 ) as $e ) {
@@ -88,13 +104,44 @@ function report_table( string $report, string $period ): array {
 }
 
 /**
- * The activity buckets of a period (30 local days, 26 weeks from Monday, 12 months from the
- * 1st), or 24 hours of the last 30 days.
+ * The first column's title of a report by period.
+ */
+function period_label( string $period ): string {
+	$labels = array(
+		'day'   => __( 'Day', 'inventory-sync' ),
+		'week'  => __( 'Week of', 'inventory-sync' ),
+		'month' => __( 'Month', 'inventory-sync' ),
+	);
+	return $labels[ $period ];
+}
+
+/**
+ * The column titles of request counts (request_cells()).
  *
- * @return list<array<string, int>>
+ * @return list<string>
+ */
+function request_headers(): array {
+	return array( __( 'Requests', 'inventory-sync' ), __( 'Refused (4xx)', 'inventory-sync' ), __( 'Failed (5xx)', 'inventory-sync' ), __( 'Error rate %', 'inventory-sync' ), __( 'Average ms', 'inventory-sync' ), __( 'p95 ms (at most)', 'inventory-sync' ), __( 'Slowest ms', 'inventory-sync' ) );
+}
+
+/**
+ * The cells of request counts from the extension's apiActivity()/apiRoutes() rows.
+ *
+ * @param array<string, mixed> $counts A bucket or a route.
+ * @return list<int|float|string>
+ */
+function request_cells( array $counts ): array {
+	return array( $counts['requests'], $counts['client_errors'], $counts['server_errors'], round( 100 * (float) $counts['error_rate'], 1 ), $counts['avg_ms'], null === $counts['p95_ms'] ? '' : $counts['p95_ms'], $counts['max_ms'] );
+}
+
+/**
+ * The activity buckets of a period (30 local days, 26 weeks from Monday, 12 months from the
+ * 1st), or 24 hours of the last 30 days; sync runs, or with $source 'apiActivity' API requests.
+ *
+ * @return list<array<string, mixed>>
  * @throws SyncException From the ledger.
  */
-function activity( string $period, bool $by_hour ): array {
+function activity( string $period, bool $by_hour, string $source = 'syncActivity' ): array {
 	$zone  = wp_timezone();
 	$today = new \DateTimeImmutable( 'today', $zone );
 	// The first bucket starts whole: a day, a Monday (as the extension's weeks), the 1st.
@@ -102,15 +149,13 @@ function activity( string $period, bool $by_hour ): array {
 	$since = 'week' === $period
 		? $today->modify( 'monday this week' )->modify( "-$back weeks" )
 		: ( 'month' === $period ? $today->modify( 'first day of this month' )->modify( "-$back months" ) : $today->modify( "-$back days" ) );
-	return ledger()->syncActivity(
-		array(
-			'since'   => $since->getTimestamp(),
-			'until'   => $today->getTimestamp() + DAY_IN_SECONDS,
-			'bucket'  => $by_hour ? 'hour' : $period,
-			'offset'  => $zone->getOffset( new \DateTimeImmutable( 'now', $zone ) ),
-			'by_hour' => $by_hour,
-		)
+	$query = array(
+		'since'  => $since->getTimestamp(),
+		'until'  => $today->getTimestamp() + DAY_IN_SECONDS,
+		'bucket' => $by_hour ? 'hour' : $period,
+		'offset' => $zone->getOffset( new \DateTimeImmutable( 'now', $zone ) ),
 	);
+	return 'apiActivity' === $source ? ledger()->apiActivity( $query ) : ledger()->syncActivity( $query + array( 'by_hour' => $by_hour ) );
 }
 
 /**
@@ -175,12 +220,15 @@ function render_reports_page(): void {
 	<div class="wrap inventory-sync inventory-sync-reports">
 		<h1><?php esc_html_e( 'Reports', 'inventory-sync' ); ?></h1>
 		<?php render_tabs( report_names(), $report, static fn ( string $slug ): string => $url( array( 'report' => $slug ) ) ); ?>
-		<?php if ( 'activity' === $report ) : ?>
+		<?php if ( in_array( $report, PERIOD_REPORTS, true ) ) : ?>
 			<p>
-				<a class="button<?php echo 'day' === $period ? ' button-primary' : ''; ?>" href="<?php echo esc_url( $url( array( 'report' => 'activity', 'period' => 'day' ) ) ); ?>"><?php esc_html_e( 'By day (30 days)', 'inventory-sync' ); ?></a>
-				<a class="button<?php echo 'week' === $period ? ' button-primary' : ''; ?>" href="<?php echo esc_url( $url( array( 'report' => 'activity', 'period' => 'week' ) ) ); ?>"><?php esc_html_e( 'By week (26 weeks)', 'inventory-sync' ); ?></a>
-				<a class="button<?php echo 'month' === $period ? ' button-primary' : ''; ?>" href="<?php echo esc_url( $url( array( 'report' => 'activity', 'period' => 'month' ) ) ); ?>"><?php esc_html_e( 'By month (12 months)', 'inventory-sync' ); ?></a>
+				<a class="button<?php echo 'day' === $period ? ' button-primary' : ''; ?>" href="<?php echo esc_url( $url( array( 'report' => $report, 'period' => 'day' ) ) ); ?>"><?php esc_html_e( 'By day (30 days)', 'inventory-sync' ); ?></a>
+				<a class="button<?php echo 'week' === $period ? ' button-primary' : ''; ?>" href="<?php echo esc_url( $url( array( 'report' => $report, 'period' => 'week' ) ) ); ?>"><?php esc_html_e( 'By week (26 weeks)', 'inventory-sync' ); ?></a>
+				<a class="button<?php echo 'month' === $period ? ' button-primary' : ''; ?>" href="<?php echo esc_url( $url( array( 'report' => $report, 'period' => 'month' ) ) ); ?>"><?php esc_html_e( 'By month (12 months)', 'inventory-sync' ); ?></a>
 			</p>
+		<?php endif; ?>
+		<?php if ( in_array( $report, array( 'api', 'routes' ), true ) ) : ?>
+			<p class="description"><?php esc_html_e( 'Every answered request to the REST API and the webhooks: refused requests (4xx: bad input, missing or wrong keys and signatures, rate limits) and failures (5xx) count as errors. Durations run from the request reaching PHP to the answer; p95 is read from a histogram, so it is an upper bound. The by-route report covers the last 30 days.', 'inventory-sync' ); ?></p>
 		<?php endif; ?>
 		<?php
 		try {
