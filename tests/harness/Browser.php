@@ -19,7 +19,7 @@ final class Browser
     }
 
     /**
-     * Runs $steps in one Chromium session logged in as `user` (default the site's admin; null:
+     * Runs $steps in one Chromium session on $site (or a site URL) logged in as `user` (default the site's admin; null:
      * not logged in). Options: user, password, width (default 1280), name (of the failure
      * screenshot). Throws when a step fails, with the step and what the page showed.
      *
@@ -27,7 +27,7 @@ final class Browser
      * @param array{user?: string|null, password?: string, width?: int, name?: string} $options
      * @return array{ok: bool, steps: int, screenshots: list<string>, consoleErrors: list<string>, blockedRequests: list<string>, url: string}
      */
-    public static function run(Site $site, array $steps, array $options = []): array
+    public static function run(Site|string $site, array $steps, array $options = []): array
     {
         $user = array_key_exists('user', $options) ? $options['user'] : Site::ADMIN_USER;
         @unlink(self::screenshots() . '/' . ($options['name'] ?? 'browser') . '-failure.png'); // a stale one would mislead
@@ -38,7 +38,7 @@ final class Browser
         }
         [$code, $stdout, $stderr] = Process::run([
             'node', Paths::repo() . '/tests/browser/steps.mjs', json_encode([
-                'url' => $site->url,
+                'url' => is_string($site) ? $site : $site->url,
                 'user' => $user,
                 'password' => $options['password'] ?? Site::ADMIN_PASSWORD,
                 'width' => $options['width'] ?? 1280,

@@ -292,15 +292,53 @@ foreach ($lastRuns as $r) {
     printf("sync run #%d %-6s %-5s pushed %d, calls %d\n", $r['id'], $r['kind'], $r['status'], $r['pushed'], $r['calls']);
 }
 
+step('wp-admin: every page of the plugin shows the data of this run');
+// Logged in as the store owner; each page must answer 200 and carry figures read from the
+// ledger just now (so a page showing stale or empty data fails the demo).
+$site->login();
+$live = $site->eval(<<<'PHP'
+    $l = \InventorySync\ledger();
+    return [
+        'available' => $l->stock('TEE-RED-L')['available'],
+        'done' => $l->jobCounts()['done'],
+        'runs' => count($l->syncRuns(['limit' => 100])['runs']),
+        'delivery' => $l->inboundEvents(['limit' => 1])['events'][0]['dedup_key'] ?? '?',
+        'today' => wp_date(get_option('date_format')),
+    ];
+    PHP);
+$pages = [
+    'Dashboard' => ['', ['Sync activity, last 7 days', 'CAP-BLACK', 'critical', 'Drift: 0 listings', 'inventory_sync 0.']],
+    'Stock' => ['-stock', ['TEE-RED-M', 'TEE-RED-L', 'MUG-BLUE', 'CAP-BLACK']],
+    'Stock, one SKU' => ['-stock&sku=TEE-RED-L', [sprintf('available %d (WH1 %d)', $live['available'], $live['available']), 'buffer 2', 'largest remainder', 'pos-till-1-']],
+    'Channels' => ['-channels', ['Shopify', 'eBay', 'Wholesale store', 'ERP (stock feed)', 'This store (WooCommerce)', '••••']],
+    'Queue' => ['-queue', [sprintf('Done (%d)', $live['done']), 'Dead (0)']],
+    'Logs' => ['-logs', [$live['delivery'], 'applied']],
+    'Reports, sync activity' => ['-reports&report=activity', [sprintf('%s %d ', $live['today'], $live['runs'])]],
+    'Reports, API by route' => ['-reports&report=routes', ['/inventory-sync/v1/webhooks/generic POST', '/inventory-sync/v1/movements POST']],
+    'Settings' => ['-settings', ['Store location', 'Main warehouse (WH1)']],
+];
+$shown = 0;
+foreach ($pages as $name => [$suffix, $wanted]) {
+    $page = $site->request('GET', '/wp-admin/admin.php?page=inventory-sync' . $suffix, [], null, true);
+    $text = preg_replace('/\s+/u', ' ', html_entity_decode(strip_tags(preg_replace('#<(script|style)\b[^>]*>.*?</\1>#s', '', $page->body)), ENT_QUOTES | ENT_HTML5, 'UTF-8'));
+    $missing = array_values(array_filter($wanted, fn ($w) => !str_contains($text, $w)));
+    $pageOk = $page->status === 200 && $missing === [];
+    $shown += $pageOk ? 1 : 0;
+    printf("%-24s %s\n", $name, $pageOk ? 'ok' : sprintf('MISSING (HTTP %d): %s', $page->status, implode(' | ', $missing)));
+}
+$problems = trim($site->errorLog());
+printf("wp-admin: %d of %d pages show the demo's data; PHP/WordPress log: %s\n", $shown, count($pages), $problems === '' ? 'empty' : "\n$problems");
+$adminOk = $shown === count($pages) && $problems === '';
+
 step('Try it yourself');
 $tryBody = json_encode(['event' => 'inventory.updated', 'id' => 'try-it-1', 'sku' => 'MUG-BLUE', 'location' => 'WH2', 'quantity' => 64]);
 printf("curl -i -X POST %s/wp-json/inventory-sync/v1/webhooks/generic \\\n  -H 'Content-Type: application/json' \\\n  -H 'X-Webhook-Signature: %s' \\\n  --data '%s'\n", $site->url, hash_hmac('sha256', $tryBody, $secret), $tryBody);
 echo "(sets MUG-BLUE in WH2 to 64; sending it twice changes stock once)\n";
 
 $ready = $ok->status === 202 && $bad->status === 401 && $seeded['recorded'] === 11 && $seeded['replayed'] === 11
-    && $synced && $sale->status === 201 && $sold && $ordered;
+    && $synced && $sale->status === 201 && $sold && $ordered && $adminOk;
 echo "\nwp-admin shows all of it live: Dashboard (queue, activity, alerts), Stock (per location and channel, with the\n"
-    . "explanations), Channels (test connection, SKU mappings), Logs, Reports (CSV), Queue and Settings.\n";
+    . "explanations), Channels (test connection, SKU mappings), Logs, Reports (CSV, API requests), Queue and Settings.\n";
 printf(
     "\n\033[1mDemo store %s\033[0m\n  URL:    %s/wp-admin/admin.php?page=inventory-sync\n  Login:  %s / %s\n  Stop:   ./build.sh stop\n",
     $ready ? 'is running' : 'is running, but the main job FAILED (see above)',
