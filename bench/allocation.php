@@ -3,7 +3,8 @@
  * Bulk channel allocation on a deterministic catalogue of 100,000 SKUs × 3 locations and
  * 5 channels, two figures:
  * - stock in PHP arrays: InventorySync\allocate_many() against the same rules written in plain
- *   PHP (bench/lib/allocation.php);
+ *   PHP (bench/lib/allocation.php); allocate_many works a catalogue this size out on up to 4
+ *   threads (the cores there are), so its figure on one thread is printed too;
  * - stock in a ledger file (the catalogue recorded through the extension first, not timed):
  *   Ledger::allocateAll() against reading the same file's stock with PDO SQLite and running the
  *   plain-PHP rules on it.
@@ -130,6 +131,19 @@ for ($run = 0; $run < PHP_RUNS; $run++) {
     unset($got);
 }
 
+// Context: the same call kept to one thread (by default a catalogue this size is worked out on
+// up to 4 cores, then written out as PHP arrays on the calling thread).
+$oneThread = [];
+for ($run = 0; $run < PHP_RUNS; $run++) {
+    gc_collect_cycles();
+    $t = now();
+    $got = \InventorySync\allocate_many($stock, $rules, $options + ['threads' => 1]);
+    $oneThread[] = (now() - $t) * 1000;
+    check_same($expected, $got, "run $run of allocate_many on one thread");
+    unset($got);
+}
+$cores = (int) trim((string) shell_exec('nproc 2>/dev/null')) ?: 1;
+
 // Context: the same call with explanations (strings for every quantity).
 gc_collect_cycles();
 $t = now();
@@ -155,6 +169,7 @@ $report->figure(
         'ns per SKU, plain PHP' => median($plain) * 1e6 / $skus,
         'ms, plain PHP merely walking the input (median)' => median($walk),
         'ms, allocate_many with no rules: stock in, empty lists out (median)' => median($conversion),
+        sprintf('ms, allocate_many kept to one thread (median; the figure above may use up to 4 threads, this machine has %d cores)', $cores) => median($oneThread),
         'ms, allocate_many with explain=true (one run)' => $explainMs,
     ]
 );

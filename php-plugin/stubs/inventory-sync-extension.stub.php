@@ -114,11 +114,13 @@ namespace InventorySync {
 	 * $stock is ['SKU-1' => ['WH1' => [on_hand, reserved, incoming], ...], ...]; $rules as for
 	 * Ledger::allocate(). Options: locations (code => ['priority' => int, 'active' => bool];
 	 * locations not listed are active with priority 0), supplier_stock (sku => int, for rules
-	 * with include_supplier; SKUs not in $stock are ignored), explain (default false).
+	 * with include_supplier; SKUs not in $stock are ignored), explain (default false), threads (the
+	 * most threads the call may use, 1–4; by default a large catalogue is worked out on up to 4
+	 * cores and written out on the calling thread).
 	 *
 	 * @param array<string|int, array<string|int, array{0: int, 1: int, 2: int}>> $stock
 	 * @param list<array<string, mixed>> $rules
-	 * @param array{locations?: array<string|int, array{priority?: int, active?: bool}>, supplier_stock?: array<string|int, int>, explain?: bool}|null $options
+	 * @param array{locations?: array<string|int, array{priority?: int, active?: bool}>, supplier_stock?: array<string|int, int>, explain?: bool, threads?: int<1, 4>}|null $options
 	 * @return array<string|int, list<int>|list<array{quantity: int, explanation: string}>> Keyed like $stock, in its
 	 *         order; one quantity per rule, in rule order (with explain: quantity and explanation).
 	 * @throws Exception\ValidationException Bad stock, rules or options; the message starts with the

@@ -426,6 +426,14 @@ pub fn entries(table: &ZendHashTable) -> Entries<'_> {
     }
 }
 
+/// The entries of `table` stored in slots `start..end` (clamped to the used slots), in order.
+pub fn entries_between(table: &ZendHashTable, start: u32, end: u32) -> Entries<'_> {
+    let mut walk = entries(table);
+    walk.used = walk.used.min(end);
+    walk.next = start.min(walk.used);
+    walk
+}
+
 /// Whether `value` is a deleted slot (`IS_UNDEF`).
 #[inline]
 fn is_undef(value: &Zval) -> bool {

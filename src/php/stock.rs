@@ -14,7 +14,7 @@ use ext_php_rs::ffi::{zend_hash_add_new, zend_hash_next_index_insert, IS_LONG};
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendHashTable, Zval};
 
-use super::convert::{entries, list_of, type_name, Arr, Entries, Fields, Key, NestedPrefetch};
+use super::convert::{entries, entries_between, list_of, type_name, Arr, Entries, Fields, Key, NestedPrefetch};
 use crate::inventory;
 use crate::ledger::LedgerStore;
 use crate::stock::{Allocation, AllocationMode, ChannelRule, Layout, RuleSet, StockLevel};
@@ -37,7 +37,7 @@ pub(super) const RULE_FIELDS: &[&str] = &[
     "include_supplier",
     "locations",
 ];
-const OPTION_FIELDS: &[&str] = &["locations", "supplier_stock", "explain"];
+const OPTION_FIELDS: &[&str] = &["locations", "supplier_stock", "explain", "threads"];
 const LEDGER_OPTION_FIELDS: &[&str] = &["supplier_stock", "explain"];
 const LOCATION_FIELDS: &[&str] = &["priority", "active"];
 
@@ -47,7 +47,9 @@ const LOCATION_FIELDS: &[&str] = &["priority", "active"];
 /// with `explain` each quantity as `['quantity' => …, 'explanation' => …]`. Options:
 /// `locations` (`code => ['priority' => int, 'active' => bool]`; unlisted locations are active
 /// with priority 0), `supplier_stock` (`sku => int`, for rules with `include_supplier`; SKUs not
-/// in `$stock` are ignored), `explain` (default false).
+/// in `$stock` are ignored), `explain` (default false), `threads` (the most threads the call may
+/// use, 1–4; by default large catalogues are worked out on up to 4 cores, then written out on the
+/// calling thread).
 #[php_function]
 #[php(name = "InventorySync\\allocate_many")]
 pub fn allocate_many(
@@ -198,6 +200,9 @@ struct Options<'a> {
     /// `sku => int`, every value already checked to be an integer.
     supplier_stock: Option<&'a ZendHashTable>,
     explain: bool,
+    /// The most threads the call may use (`threads`, 1–[`MAX_THREADS`]; default: as many as
+    /// the catalogue's size and the cores allow).
+    threads: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -221,12 +226,19 @@ impl<'a> Options<'a> {
             locations: Vec::new(),
             supplier_stock: None,
             explain: false,
+            threads: MAX_THREADS,
         };
         let Some(options) = options else {
             return Ok(read);
         };
         let f = Fields::new(options, "", OPTION_FIELDS)?;
         read.explain = f.bool("explain")?.unwrap_or(false);
+        if let Some(threads) = f.int("threads")? {
+            read.threads = usize::try_from(threads)
+                .ok()
+                .filter(|n| (1..=MAX_THREADS).contains(n))
+                .ok_or_else(|| Error::validation("threads", format!("must be 1 to {MAX_THREADS}, got {threads}")))?;
+        }
         if let Some(locations) = options.get("locations").filter(|v| !v.is_null()) {
             let table = locations.array().ok_or_else(|| {
                 Error::validation("locations", format!("must be an array, got {}", type_name(locations)))
@@ -315,6 +327,10 @@ impl<'a> SupplierWalk<'a> {
 }
 
 fn allocate_stock(stock: &ZendHashTable, rules: &RuleSet<'_>, options: &Options<'_>) -> Result<Table> {
+    let threads = threads_for(stock, rules, options);
+    if threads > 1 {
+        return allocate_on_threads(stock, rules, options, threads);
+    }
     let mut out = ZendHashTable::with_capacity(u32::try_from(stock.len()).unwrap_or(u32::MAX));
     // Reused for every SKU: once they have grown, reading a SKU allocates nothing.
     let mut slots: Vec<Slot<'_>> = Vec::new();
@@ -342,6 +358,122 @@ fn allocate_stock(stock: &ZendHashTable, rules: &RuleSet<'_>, options: &Options<
             int_list(&quantities)
         };
         append(&mut out, sku, allocated);
+    }
+    Ok(out)
+}
+
+/// SKUs per thread below which one thread does it all (starting a thread costs more than it
+/// saves).
+const SKUS_PER_THREAD: usize = 25_000;
+
+/// The most threads one call uses.
+const MAX_THREADS: usize = 4;
+
+/// How many threads work out the quantities of `stock`: one for small catalogues, explanations
+/// (they build PHP strings) and calls without rules; else up to the cores the process may use.
+fn threads_for(stock: &ZendHashTable, rules: &RuleSet<'_>, options: &Options<'_>) -> usize {
+    if options.explain || rules.rules().is_empty() {
+        return 1;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    (stock.len() / SKUS_PER_THREAD).clamp(1, cores.min(options.threads))
+}
+
+/// PHP arrays (and the options holding one) read by helper threads.
+///
+/// SAFETY of the `Send`/`Sync` claims: the helper threads only read — array storage, integers and
+/// the bytes and hashes of strings, with `zend_hash_find`-style lookups that change nothing — and
+/// run only inside [`allocate_on_threads`], while the PHP thread that called it waits for them
+/// inside the same native call and runs no PHP code. Nothing is allocated from or returned to the
+/// engine's memory manager, no reference count is touched, and no engine globals are used, so the
+/// arrays cannot change or be freed while they are read.
+struct ReadOnly<'a, 'o> {
+    stock: &'a ZendHashTable,
+    options: &'a Options<'o>,
+}
+
+unsafe impl Send for ReadOnly<'_, '_> {}
+unsafe impl Sync for ReadOnly<'_, '_> {}
+
+/// The quantities of `stock` worked out on `threads` threads, each a contiguous run of the
+/// array's slots, and written out as PHP arrays on this thread in the order of `stock`. Only this
+/// thread may build PHP arrays, so it takes a smaller run (2 / (2 × threads + 1) of the slots;
+/// the helpers split the rest), writes its own out while the helpers still work, then theirs in
+/// order. The
+/// first invalid SKU in array order is the one reported, as when one thread does it all.
+fn allocate_on_threads(
+    stock: &ZendHashTable,
+    rules: &RuleSet<'_>,
+    options: &Options<'_>,
+    threads: usize,
+) -> Result<Table> {
+    // Slot boundaries: this thread's run ends at `bounds[0]`, helper i's at `bounds[i]`.
+    let used = u64::from(stock.nNumUsed);
+    let helpers = threads as u64 - 1;
+    let mine = used * 2 / (2 * threads as u64 + 1);
+    let bounds: Vec<u32> = (0..=helpers)
+        .map(|i| u32::try_from(mine + (used - mine) * i / helpers).unwrap_or(u32::MAX))
+        .collect();
+    let shared = ReadOnly { stock, options };
+    let width = rules.rules().len();
+    let mut out = ZendHashTable::with_capacity(u32::try_from(stock.len()).unwrap_or(u32::MAX));
+    let mut keys = entries(stock);
+    let mut write = |quantities: Result<Vec<i64>>, out: &mut ZendHashTable| -> Result<()> {
+        for row in quantities?.chunks_exact(width) {
+            if let Some((sku, _)) = keys.next() {
+                append(out, sku, int_list(row));
+            }
+        }
+        Ok(())
+    };
+    std::thread::scope(|scope| {
+        let shared = &shared;
+        let helpers: Vec<_> = bounds
+            .windows(2)
+            .map(|run| {
+                let (start, end) = (run[0], run[1]);
+                scope.spawn(move || quantities_between(shared, rules, start, end))
+            })
+            .collect();
+        // On an error, the helpers are still joined (the scope waits for them) before returning.
+        write(quantities_between(shared, rules, 0, bounds[0]), &mut out)?;
+        for helper in helpers {
+            let quantities = helper.join().unwrap_or_else(|_| {
+                Err(Error::Validation {
+                    field: "stock".into(),
+                    message: "the allocation failed unexpectedly".into(),
+                })
+            });
+            write(quantities, &mut out)?;
+        }
+        Ok::<(), Error>(())
+    })?;
+    Ok(out)
+}
+
+/// The quantities of the SKUs in slots `start..end` of the stock, one row of `rules` after the
+/// other. Runs on any thread: reads PHP arrays only (see [`ReadOnly`]).
+fn quantities_between(shared: &ReadOnly<'_, '_>, rules: &RuleSet<'_>, start: u32, end: u32) -> Result<Vec<i64>> {
+    let ReadOnly { stock, options } = *shared;
+    let width = rules.rules().len();
+    let mut out: Vec<i64> = Vec::with_capacity((end.saturating_sub(start) as usize).saturating_mul(width));
+    let mut slots: Vec<Slot<'_>> = Vec::new();
+    let mut levels: Vec<StockLevel> = Vec::new();
+    let mut quantities: Vec<i64> = Vec::with_capacity(width);
+    let wants_supplier = rules.rules().iter().any(|rule| rule.include_supplier);
+    let mut layout = Layout::default();
+    let prefetch = NestedPrefetch::new(stock);
+    let mut walk = entries_between(stock, start, end);
+    while let Some((sku, value)) = walk.next() {
+        prefetch.ahead(walk.next_slot());
+        if read_levels(sku, value, options, &mut slots, &mut levels)? {
+            layout = rules.layout(&levels);
+        }
+        let supplier = if wants_supplier { options.supplier_stock(sku) } else { 0 };
+        rules
+            .quantities_in(&layout, &levels, supplier, &mut quantities)
+            .map_err(|e| at_sku(e, sku))?;
+        out.extend_from_slice(&quantities);
     }
     Ok(out)
 }

@@ -157,6 +157,66 @@ final class AllocateManyTest extends TestCase
     }
 
     /**
+     * A catalogue big enough to be worked out on several threads: string and numeric SKUs,
+     * locations that vary from SKU to SKU, supplier stock for some.
+     *
+     * @return array{0: array<string|int, array<string, array{0: int, 1: int, 2: int}>>, 1: array<string|int, int>}
+     */
+    private static function bigCatalogue(int $count): array
+    {
+        $stock = [];
+        $supplier = [];
+        for ($i = 0; $i < $count; $i++) {
+            $sku = $i % 7 === 0 ? 100000 + $i : sprintf('BIG-%06d', $i);
+            $levels = ['WH1' => [($i * 7) % 23, $i % 3, $i % 5]];
+            if ($i % 4 !== 0) {
+                $levels['WH2'] = [($i * 11) % 17, 0, 1];
+            }
+            if ($i % 9 === 0) {
+                $levels = ['WH3' => [$i % 13, 1, 0]] + $levels;
+            }
+            $stock[$sku] = $levels;
+            if ($i % 5 === 0) {
+                $supplier[$sku] = $i % 31;
+            }
+        }
+        return [$stock, $supplier];
+    }
+
+    public function test_large_catalogues_on_several_threads_give_the_one_thread_answer_in_order(): void
+    {
+        [$stock, $supplier] = self::bigCatalogue(120_000);
+        $options = ['supplier_stock' => $supplier, 'locations' => ['WH3' => ['active' => false]]];
+        $shared = allocate_many($stock, self::rules(), $options);
+        $one = allocate_many($stock, self::rules(), $options + ['threads' => 1]);
+        self::assertSame($one, $shared, 'the same quantities under the same keys in the same order');
+        self::assertSame(array_keys($stock), array_keys($shared));
+        // The explaining path works SKU by SKU on one thread, by the general rules.
+        $explained = allocate_many(array_slice($stock, 59_000, 2_000, true), self::rules(), $options + ['explain' => true]);
+        foreach ($explained as $sku => $allocations) {
+            self::assertSame(array_column($allocations, 'quantity'), $shared[$sku], (string) $sku);
+        }
+    }
+
+    public function test_on_several_threads_the_first_bad_sku_in_array_order_is_reported(): void
+    {
+        [$stock] = self::bigCatalogue(120_000);
+        $stock['BIG-100001']['WH1'] = [5, -1, 0]; // in the last quarter
+        self::assertArrayHasKey('BIG-100001', $stock);
+        foreach ([null, 'BIG-030001'] as $earlier) {
+            if ($earlier !== null) {
+                $stock[$earlier]['WH1'] = [1, 0, -2]; // in the first half
+            }
+            try {
+                allocate_many($stock, self::rules());
+                self::fail('accepted');
+            } catch (ValidationException $e) {
+                self::assertStringStartsWith($earlier === null ? 'stock[BIG-100001].reserved' : 'stock[BIG-030001].incoming', $e->getMessage());
+            }
+        }
+    }
+
+    /**
      * @return array<string, array{0: array<mixed>, 1: array<mixed>, 2: array<mixed>|null, 3: string}>
      */
     public static function refusals(): array
@@ -181,6 +241,9 @@ final class AllocateManyTest extends TestCase
             'duplicate channel' => [$stock, [['channel_id' => 1], ['channel_id' => 1]], null, 'channel_id: channel 1 (channel 1) and channel 1 (channel 1) share an id'],
             'unknown option' => [$stock, $rules, ['explained' => true], 'explained: unknown field'],
             'explain not bool' => [$stock, $rules, ['explain' => 1], 'explain: must be true or false, got int'],
+            'no threads' => [$stock, $rules, ['threads' => 0], 'threads: must be 1 to 4, got 0'],
+            'too many threads' => [$stock, $rules, ['threads' => 5], 'threads: must be 1 to 4, got 5'],
+            'threads not a number' => [$stock, $rules, ['threads' => 'all'], 'threads: must be an integer'],
             'locations not an array' => [$stock, $rules, ['locations' => 'WH1'], 'locations: must be an array, got string'],
             'location setting' => [$stock, $rules, ['locations' => ['WH1' => ['active' => 'yes']]], 'locations[WH1].active: must be true or false, got string'],
             'location unknown setting' => [$stock, $rules, ['locations' => ['WH1' => ['rank' => 1]]], 'locations[WH1].rank: unknown field'],
