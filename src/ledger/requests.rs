@@ -331,10 +331,10 @@ mod tests {
         };
         let one = stats_of(&[request(200, 40)]);
         let hours = [
-            (hour_of(10 * day - 7_200), one.clone()), // first local hour of day 1
+            (hour_of(10 * day - 7_200), one.clone()),  // first local hour of day 1
             (hour_of(11 * day - 10_800), one.clone()), // 23:00 local, still day 1
-            (hour_of(11 * day - 7_200), one.clone()), // day 2
-            (hour_of(12 * day), one.clone()),         // after the span: not counted
+            (hour_of(11 * day - 7_200), one.clone()),  // day 2
+            (hour_of(12 * day), one.clone()),          // after the span: not counted
         ];
         let buckets = fill_buckets(&query, &hours);
         let counts: Vec<(i64, u64)> = buckets.iter().map(|b| (b.start, b.stats.requests)).collect();
