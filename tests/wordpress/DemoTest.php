@@ -51,5 +51,8 @@ final class DemoTest extends TestCase
         foreach ($pgids as $pgid) {
             self::assertSame([], Process::members($pgid), "process group $pgid is gone");
         }
+        // Its output is kept in demo-test.log; the store itself (WordPress copy, database) goes.
+        Process::run(['rm', '-rf', $dir]);
+        self::assertDirectoryDoesNotExist($dir);
     }
 }
