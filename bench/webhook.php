@@ -173,7 +173,8 @@ $report->figure(
     $rates['webhook'],
     'empty REST route, same server',
     $rates['empty'],
-    null,
+    // Overhead ≤ 15 % ⇔ webhook requests/s ≥ empty route's ÷ 1.15.
+    ['kind' => 'ratio', 'min' => 1 / 1.15, 'text' => '≤ 15 % overhead, i.e. ratio ≥ 0.87× (here on php -S; the load tests take it to php-fpm)'],
     [
         'plugin overhead, % ((empty route ÷ webhook requests/s − 1) × 100)' => $overhead,
         'latency difference ms, p50 webhook − p50 empty route' => percentile($latencies['webhook'], 50) - percentile($latencies['empty'], 50),
