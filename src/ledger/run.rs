@@ -210,6 +210,17 @@ pub struct ActivityQuery {
     pub kind: Option<SyncKind>,
 }
 
+/// Checks a span `[since, until)` of unix seconds: `until` after `since`, both ≥ 0.
+pub fn check_span(since: i64, until: i64) -> Result<()> {
+    if since < 0 || until <= since {
+        return Err(Error::validation(
+            "until",
+            "must be after since (both unix seconds ≥ 0)",
+        ));
+    }
+    Ok(())
+}
+
 /// Most buckets one query may ask for.
 pub const MAX_ACTIVITY_BUCKETS: i64 = 2000;
 
@@ -248,12 +259,7 @@ impl ActivityQuery {
         if self.offset_seconds.abs() > 14 * 3_600 {
             return Err(Error::validation("offset", "must be within ±14 hours"));
         }
-        if self.since < 0 || self.until <= self.since {
-            return Err(Error::validation(
-                "until",
-                "must be after since (both unix seconds ≥ 0)",
-            ));
-        }
+        check_span(self.since, self.until)?;
         if (self.until - self.since) / self.bucket_seconds > MAX_ACTIVITY_BUCKETS {
             return Err(Error::validation(
                 "since",

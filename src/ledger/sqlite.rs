@@ -462,12 +462,7 @@ impl LedgerStore for SqliteLedger {
     }
 
     fn api_routes(&self, since: i64, until: i64) -> Result<Vec<RouteStats>> {
-        if since < 0 || until <= since {
-            return Err(Error::validation(
-                "until",
-                "must be after since (both unix seconds ≥ 0)",
-            ));
-        }
+        run::check_span(since, until)?;
         requests::by_route(&self.lock(), since, until)
     }
 

@@ -76,7 +76,7 @@ function report_table( string $report, string $period ): array {
 			return array( array( __( 'Hour', 'inventory-sync' ), __( 'Runs', 'inventory-sync' ), __( 'Failed', 'inventory-sync' ), __( 'Failure rate %', 'inventory-sync' ) ), $rows );
 		case 'api':
 			$rows = array();
-			foreach ( activity( $period, false, 'apiActivity' ) as $b ) {
+			foreach ( ledger()->apiActivity( activity_query( $period, false ) ) as $b ) {
 				$rows[] = array_merge( array( wp_date( 'month' === $period ? 'F Y' : get_option( 'date_format' ), $b['start'] ) ), request_cells( $b ) );
 			}
 			return array( array_merge( array( period_label( $period ) ), request_headers() ), $rows );
@@ -135,13 +135,12 @@ function request_cells( array $counts ): array {
 }
 
 /**
- * The activity buckets of a period (30 local days, 26 weeks from Monday, 12 months from the
- * 1st), or 24 hours of the last 30 days; sync runs, or with $source 'apiActivity' API requests.
+ * The span and buckets of a period (30 local days, 26 weeks from Monday, 12 months from the
+ * 1st), or hourly buckets of the last 30 days, as the extension's activity queries take them.
  *
- * @return list<array<string, mixed>>
- * @throws SyncException From the ledger.
+ * @return array{since: int, until: int, bucket: string, offset: int}
  */
-function activity( string $period, bool $by_hour, string $source = 'syncActivity' ): array {
+function activity_query( string $period, bool $by_hour ): array {
 	$zone  = wp_timezone();
 	$today = new \DateTimeImmutable( 'today', $zone );
 	// The first bucket starts whole: a day, a Monday (as the extension's weeks), the 1st.
@@ -149,13 +148,22 @@ function activity( string $period, bool $by_hour, string $source = 'syncActivity
 	$since = 'week' === $period
 		? $today->modify( 'monday this week' )->modify( "-$back weeks" )
 		: ( 'month' === $period ? $today->modify( 'first day of this month' )->modify( "-$back months" ) : $today->modify( "-$back days" ) );
-	$query = array(
+	return array(
 		'since'  => $since->getTimestamp(),
 		'until'  => $today->getTimestamp() + DAY_IN_SECONDS,
 		'bucket' => $by_hour ? 'hour' : $period,
 		'offset' => $zone->getOffset( new \DateTimeImmutable( 'now', $zone ) ),
 	);
-	return 'apiActivity' === $source ? ledger()->apiActivity( $query ) : ledger()->syncActivity( $query + array( 'by_hour' => $by_hour ) );
+}
+
+/**
+ * The sync activity buckets of a period, or 24 hours of the last 30 days (activity_query()).
+ *
+ * @return list<array<string, int>>
+ * @throws SyncException From the ledger.
+ */
+function activity( string $period, bool $by_hour ): array {
+	return ledger()->syncActivity( activity_query( $period, $by_hour ) + array( 'by_hour' => $by_hour ) );
 }
 
 /**
