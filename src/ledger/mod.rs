@@ -23,6 +23,7 @@
 
 pub mod access;
 pub mod channel;
+pub mod feed;
 pub mod inbound;
 pub mod job;
 pub mod listing;
@@ -40,6 +41,7 @@ pub use access::{
     SecurityRecord,
 };
 pub use channel::{AllocationSettings, ChannelConfig, ChannelInput, ChannelType, RateLimit};
+pub use feed::{Feed, FeedState, FeedUpdate};
 pub use inbound::{InboundEvent, InboundOutcome, InboundPage, InboundQuery, InboundRecord};
 pub use job::{Backoff, ClearJobs, Completion, Enqueued, Job, JobCounts, JobPage, JobQuery, JobRef, JobStatus, NewJob};
 pub use listing::Listing;
@@ -856,6 +858,34 @@ pub trait LedgerStore {
     /// with its attempt returned, or superseded by a newer pending job of its pair. Returns how
     /// many were released.
     fn release_claims(&self, owner: &str, now: i64) -> Result<usize>;
+
+    /// The jobs `owner` holds (running, claimed by it), by id.
+    fn jobs_held_by(&self, owner: &str) -> Result<Vec<Job>>;
+
+    /// Moves every claim `owner` holds to expire at `now + claim_seconds` (1 s–24 h); returns how
+    /// many (a feed's jobs stay held while the channel works on it).
+    fn extend_claims(&self, owner: &str, claim_seconds: u32, now: i64) -> Result<usize>;
+
+    /// Starts a feed of `channel` ([`feed`]): in one write transaction, a `submitting` feed and
+    /// the hand-over to its owner `feed:<id>` of the jobs of `job_ids` that `from` holds on that
+    /// channel (others are left alone and not counted in [`Feed::messages`]), each claim then
+    /// expiring at `now + claim_seconds`.
+    fn begin_feed(&self, channel: &str, job_ids: &[i64], from: &str, claim_seconds: u32, now: i64) -> Result<Feed>;
+
+    /// Changes feed `id` ([`FeedUpdate`]); [`Error::NotFound`] when there is none.
+    fn update_feed(&self, id: i64, update: &FeedUpdate, now: i64) -> Result<Feed>;
+
+    /// The feed with this id.
+    fn get_feed(&self, id: i64) -> Result<Option<Feed>>;
+
+    /// Feeds still holding jobs, of one channel or all, oldest first.
+    fn live_feeds(&self, channel: Option<&str>) -> Result<Vec<Feed>>;
+
+    /// The newest `limit` (1–1,000) feeds, of one channel or all, newest first.
+    fn recent_feeds(&self, channel: Option<&str>, limit: u32) -> Result<Vec<Feed>>;
+
+    /// How many feeds `channel` started at or after `since` (its submission quota).
+    fn feeds_started_since(&self, channel: &str, since: i64) -> Result<u32>;
 
     /// The job with this id, if any.
     fn get_job(&self, id: i64) -> Result<Option<Job>>;

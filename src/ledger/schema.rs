@@ -392,6 +392,30 @@ CREATE TABLE api_requests (
 ) WITHOUT ROWID;
 "#;
 
+/// Version 8: feeds ([`crate::ledger::feed`]), bulk submissions a channel processes
+/// asynchronously; their jobs stay claimed under `feed:<id>` until the feed is settled.
+const FEEDS_V8: &str = r#"
+CREATE TABLE feeds (
+    id                INTEGER PRIMARY KEY,
+    channel           TEXT NOT NULL,
+    state             TEXT NOT NULL
+                      CHECK (state IN ('submitting', 'submitted', 'done', 'failed', 'cancelled', 'abandoned')),
+    remote_id         TEXT,
+    messages          INTEGER NOT NULL CHECK (messages >= 0),
+    processing_status TEXT,
+    created_at        INTEGER NOT NULL,
+    submitted_at      INTEGER,
+    next_poll_at      INTEGER NOT NULL,
+    polls             INTEGER NOT NULL DEFAULT 0,
+    applied           INTEGER NOT NULL DEFAULT 0,
+    refused           INTEGER NOT NULL DEFAULT 0,
+    last_error        TEXT,
+    finished_at       INTEGER
+);
+CREATE INDEX feeds_channel ON feeds (channel, id);
+CREATE INDEX feeds_live ON feeds (channel, next_poll_at) WHERE state IN ('submitting', 'submitted');
+"#;
+
 /// Every schema step, oldest first; the schema version is the number applied. Append only.
 pub(crate) const MIGRATIONS: &[&str] = &[
     LEDGER_V1,
@@ -401,6 +425,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     MESSAGES_V5,
     JOB_LANES_V6,
     API_REQUESTS_V7,
+    FEEDS_V8,
 ];
 
 /// The schema version this build writes.
@@ -501,6 +526,7 @@ mod tests {
                 "api_requests",
                 "channels",
                 "drift",
+                "feeds",
                 "inbound_events",
                 "items",
                 "jobs",

@@ -30,10 +30,11 @@ use super::{
     MovementOutcome, MovementRequest, NewApiKey, NewJob, RateDecision, SecurityEvent, SecurityPage, SecurityQuery,
     SecurityRecord, SkuStock, LEDGER_EVENT_PREFIX, MAX_BATCH,
 };
-use super::{ApiRequest, RequestBucket, RouteStats};
+use super::{ApiRequest, Feed, FeedUpdate, RequestBucket, RouteStats};
 use crate::error::ErrorKind;
 use crate::{Error, Result};
 
+mod feeds;
 mod jobs;
 mod keys;
 mod listings;
@@ -613,6 +614,50 @@ impl LedgerStore for SqliteLedger {
     fn release_claims(&self, owner: &str, now: i64) -> Result<usize> {
         let owner = job::owner(owner)?;
         self.write(|tx| jobs::release(tx, &owner, now))
+    }
+
+    fn jobs_held_by(&self, owner: &str) -> Result<Vec<Job>> {
+        let owner = job::owner(owner)?;
+        self.read(|conn| jobs::held_by(conn, &owner))
+    }
+
+    fn extend_claims(&self, owner: &str, claim_seconds: u32, now: i64) -> Result<usize> {
+        let owner = job::owner(owner)?;
+        job::claim_limits(1, claim_seconds)?;
+        self.write(|tx| feeds::extend_claims(tx, &owner, claim_seconds, now))
+    }
+
+    fn begin_feed(&self, channel: &str, job_ids: &[i64], from: &str, claim_seconds: u32, now: i64) -> Result<Feed> {
+        let channel = listing::channel(channel)?;
+        let from = job::owner(from)?;
+        job::claim_limits(1, claim_seconds)?;
+        self.write(|tx| feeds::begin(tx, &channel, job_ids, &from, claim_seconds, now))
+    }
+
+    fn update_feed(&self, id: i64, update: &FeedUpdate, now: i64) -> Result<Feed> {
+        self.write(|tx| feeds::update(tx, id, update, now))
+    }
+
+    fn get_feed(&self, id: i64) -> Result<Option<Feed>> {
+        feeds::find(&self.lock(), id)
+    }
+
+    fn live_feeds(&self, channel: Option<&str>) -> Result<Vec<Feed>> {
+        self.read(|conn| feeds::live(conn, channel))
+    }
+
+    fn recent_feeds(&self, channel: Option<&str>, limit: u32) -> Result<Vec<Feed>> {
+        if !(1..=1000).contains(&limit) {
+            return Err(Error::validation(
+                "limit",
+                format!("must be between 1 and 1000, got {limit}"),
+            ));
+        }
+        self.read(|conn| feeds::recent(conn, channel, limit))
+    }
+
+    fn feeds_started_since(&self, channel: &str, since: i64) -> Result<u32> {
+        self.read(|conn| feeds::created_since(conn, channel, since))
     }
 
     fn get_job(&self, id: i64) -> Result<Option<Job>> {

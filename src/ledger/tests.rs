@@ -10,6 +10,7 @@ use crate::error::ErrorKind;
 use MovementKind::*;
 
 mod channel_logs;
+mod feeds;
 mod jobs;
 mod keys;
 mod sync;

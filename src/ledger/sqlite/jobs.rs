@@ -211,6 +211,8 @@ macro_rules! claim_sql {
                      UNION ALL
                      SELECT id, lane, created_at FROM jobs INDEXED BY jobs_running_expiry
                      WHERE status = 'running' AND claim_expires_at <= ?2 AND (?1 IS NULL OR channel = ?1)
+                       AND claim_owner NOT IN (SELECT 'feed:' || id FROM feeds
+                                               WHERE state IN ('submitting', 'submitted'))
                      ORDER BY 2, 3, 1
                      LIMIT ?3))
              RETURNING id, channel, sku, desired, status, priority, attempts, revision, next_attempt_at,
@@ -237,10 +239,17 @@ const CLAIM_ALL_SQL: &str = claim_sql!(
      LIMIT ?3"
 );
 
+/// Running jobs whose claim expired, but not those of a live feed: a feed's jobs stay held until
+/// its fate is known, whatever the clock says (an older quantity must not land after a newer
+/// one), and the feed's poll extends them.
+const EXPIRED_CLAIMS: &str = "status = 'running' AND claim_expires_at <= ?1
+     AND claim_owner NOT IN (SELECT 'feed:' || id FROM feeds WHERE state IN ('submitting', 'submitted'))
+     ORDER BY id";
+
 /// Running jobs whose claim expired (their runner stopped without a result): superseded when a
 /// newer pending job waits, dead when they used up their attempts; the others are claimed again.
 fn settle_expired(conn: &Connection, backoff: &Backoff, now: i64) -> Result<()> {
-    let expired = jobs_where(conn, "status = 'running' AND claim_expires_at <= ?1 ORDER BY id", [now])?;
+    let expired = jobs_where(conn, EXPIRED_CLAIMS, [now])?;
     for job in expired {
         let what = format!(
             "the claim of {} expired at {} without a result (did the runner stop?)",
@@ -408,6 +417,11 @@ pub(super) fn fail(
         }
     }
     require(conn, id)
+}
+
+/// The jobs `owner` holds, by id.
+pub(super) fn held_by(conn: &Connection, owner: &str) -> Result<Vec<Job>> {
+    jobs_where(conn, "status = 'running' AND claim_owner = ?1 ORDER BY id", [owner])
 }
 
 /// Gives back every job `owner` holds, unpushed: its attempt is returned and it is due again
