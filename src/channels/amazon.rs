@@ -31,6 +31,8 @@
 //! * No idempotency key and no compare-and-set exist (§4.7): `idempotency_key` and
 //!   `last_known_remote` are not sent; absolute `replace` patches are naturally idempotent.
 
+mod feed;
+
 use std::collections::HashMap;
 
 use serde_json::{json, Value};
@@ -38,8 +40,12 @@ use serde_json::{json, Value};
 use super::http::{classify_status, shorten, HttpConfig, Reply, Transport};
 use super::oauth1::encode;
 use super::oauth2::{CachedToken, Clock, RefreshCredentials, TokenRequest, Tokens};
-use super::{stops_push, Channel, ChannelKind, Failure, HttpCall, ItemResult, Outcome, Pacer, Push, PushReport};
+use super::{stops_push, Channel, ChannelKind, Failure, Feeds, HttpCall, ItemResult, Outcome, Pacer, Push, PushReport};
 use crate::error::{Error, Result};
+pub use feed::{
+    FEEDS_PER_WINDOW, FEEDS_VERSION, FEED_CONTENT_TYPE, FEED_THRESHOLD, FEED_TYPE, FEED_WINDOW_SECONDS, MAX_FEED_BYTES,
+    MAX_FEED_MESSAGES,
+};
 
 /// The Listings Items API version in the path.
 pub const API_VERSION: &str = "2021-08-01";
@@ -72,6 +78,9 @@ pub struct AmazonConfig {
     pub marketplace_id: String,
     /// The product type for SKUs whose type is not known; `None` looks each one up.
     pub product_type: Option<String>,
+    /// Due jobs above which a `JSON_LISTINGS_FEED` is submitted instead of single patches
+    /// ([`FEED_THRESHOLD`]); 0 never submits one.
+    pub feed_threshold: usize,
     /// The clock token expiry is read from.
     pub now: Clock,
     /// Timeouts.
@@ -94,6 +103,7 @@ impl AmazonConfig {
             seller_id: seller_id.into(),
             marketplace_id: marketplace_id.into(),
             product_type: None,
+            feed_threshold: FEED_THRESHOLD,
             now: Clock::system(),
             http: HttpConfig::default(),
         }
@@ -512,6 +522,10 @@ impl Channel for Amazon {
 
     fn resume_token(&mut self, token: CachedToken) {
         self.tokens.set(token);
+    }
+
+    fn feeds(&mut self) -> Option<&mut dyn Feeds> {
+        (self.config.feed_threshold > 0).then_some(self as &mut dyn Feeds)
     }
 }
 

@@ -29,7 +29,14 @@ pub const SETTINGS_FIELDS: &[(&str, &[&str])] = &[
     ("ebay", &["marketplace_id", "api_url"]),
     (
         "amazon",
-        &["endpoint", "seller_id", "marketplace_id", "product_type", "lwa_url"],
+        &[
+            "endpoint",
+            "seller_id",
+            "marketplace_id",
+            "product_type",
+            "feed_threshold",
+            "lwa_url",
+        ],
     ),
     ("webhook", &["url", "batch_size"]),
 ];
@@ -128,7 +135,8 @@ fn refresh_credentials(c: &Fields<'_>) -> Result<RefreshCredentials> {
 /// * `ebay` — optional `api_url` (default eBay's production API), `marketplace_id` (`EBAY_US`…)
 ///   / `client_id`, `client_secret`, `refresh_token`;
 /// * `amazon` — `endpoint` (the SP-API regional host, e.g. `https://sellingpartnerapi-na.amazon.com`),
-///   `seller_id`, `marketplace_id`, optional `product_type`, `lwa_url` / `client_id`,
+///   `seller_id`, `marketplace_id`, optional `product_type`, optional `feed_threshold` (due
+///   jobs above which a `JSON_LISTINGS_FEED` is sent; default 250, 0 = never), `lwa_url` / `client_id`,
 ///   `client_secret`, `refresh_token`. The adapter must be paced at 5 requests/s: the caller's
 ///   `pacer` decides;
 /// * `webhook` — `url`, optional `batch_size` / `secret` (`whsec_…`), optional
@@ -188,6 +196,12 @@ pub fn connect(
                 refresh_credentials(&c)?,
             );
             config.product_type = s.optional("product_type")?;
+            if let Some(threshold) = s.number("feed_threshold")? {
+                config.feed_threshold = usize::try_from(threshold)
+                    .ok()
+                    .filter(|t| *t <= 1_000_000)
+                    .ok_or_else(|| Error::validation("settings.feed_threshold", "must be between 0 and 1000000"))?;
+            }
             if s.optional("lwa_url")?.is_some() {
                 config.lwa_url = base_url(&s, "lwa_url")?;
             }

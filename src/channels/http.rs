@@ -150,6 +150,33 @@ impl Transport {
         replies
     }
 
+    /// Downloads `url` (a pre-signed document URL: no credentials are added) as bytes, up to
+    /// `limit`, once the pacer allows it; recorded like [`Transport::send`].
+    pub(crate) fn download(&mut self, url: &str, limit: u64) -> Result<(u16, Vec<u8>), Failure> {
+        self.pacer.before_call();
+        let result = self
+            .agent
+            .get(url)
+            .call()
+            .map_err(|e| classify_transport(&e))
+            .and_then(|response| {
+                let status = response.status().as_u16();
+                response
+                    .into_body()
+                    .with_config()
+                    .limit(limit)
+                    .read_to_vec()
+                    .map(|bytes| (status, bytes))
+                    .map_err(|e| classify_transport(&e))
+            });
+        self.calls.push(HttpCall {
+            method: "GET",
+            path: url_path(url),
+            status: result.as_ref().ok().map(|r| r.0),
+        });
+        result
+    }
+
     fn send_inner(
         &self,
         method: &'static str,

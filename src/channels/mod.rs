@@ -251,6 +251,93 @@ pub trait Channel {
     /// Starts the adapter from a token persisted earlier; used while fresh. Ignored by channels
     /// without one.
     fn resume_token(&mut self, _token: oauth2::CachedToken) {}
+
+    /// The channel's bulk submissions ([`Feeds`]), when it has them and they are switched on.
+    fn feeds(&mut self) -> Option<&mut dyn Feeds> {
+        None
+    }
+}
+
+/// What the channel says of a submitted feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedStatus {
+    /// Waiting or being processed (`IN_QUEUE`, `IN_PROGRESS`): its status word.
+    Working(String),
+    /// Processed; the results are in this document.
+    Done {
+        /// The result document to read with [`Feeds::feed_results`].
+        result_document: String,
+    },
+    /// Processing stopped on an error: some, none or all of it may have been applied.
+    Fatal,
+    /// Cancelled before processing: nothing was applied.
+    Cancelled,
+}
+
+impl FeedStatus {
+    /// Whether the channel is done with the feed (done, fatal or cancelled).
+    pub fn is_final(&self) -> bool {
+        !matches!(self, FeedStatus::Working(_))
+    }
+}
+
+/// A processed feed's results.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeedResults {
+    /// Messages refused (an `ERROR` issue), by message id, with the first error.
+    pub refused: std::collections::HashMap<u32, Failure>,
+    /// A problem with the feed as a whole (an issue naming no message): every message is then
+    /// in doubt.
+    pub problem: Option<Failure>,
+    /// How many messages the channel says it processed, when it says so.
+    pub processed: Option<u64>,
+}
+
+/// Why a feed submission failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmitFailure {
+    /// What went wrong.
+    pub failure: Failure,
+    /// Whether the channel may have created the feed anyway (the create call got no answer).
+    pub maybe_created: bool,
+}
+
+/// Bulk submissions a channel processes asynchronously (Amazon's `JSON_LISTINGS_FEED`): one
+/// submission carries thousands of quantities, and its results come later, per message.
+pub trait Feeds {
+    /// Below this many due jobs single pushes are used (a feed can wait in the channel's queue
+    /// for minutes); 0 never submits a feed.
+    fn feed_threshold(&self) -> usize;
+
+    /// Most messages one feed may carry.
+    fn max_feed_messages(&self) -> usize;
+
+    /// How many feeds may be started in how many seconds.
+    fn feed_quota(&self) -> (u32, i64);
+
+    /// Most bytes of messages one feed may carry.
+    fn max_feed_bytes(&self) -> usize;
+
+    /// `push` as one feed message under `message_id` (unique in the feed, 1–2³¹−1), or `None`
+    /// when it cannot go in a feed (what the channel needs of the listing is not known).
+    fn feed_message(&self, message_id: u32, push: &Push) -> Option<String>;
+
+    /// The remote id to store for a pushed item once its message is applied.
+    fn feed_remote_id(&self, push: &Push) -> Option<String>;
+
+    /// Submits one feed of `messages` (made by [`Feeds::feed_message`]); returns the channel's
+    /// feed id.
+    fn submit_feed(&mut self, messages: &[String]) -> std::result::Result<String, SubmitFailure>;
+
+    /// Where the channel is with feed `feed_id`.
+    fn feed_status(&mut self, feed_id: &str) -> std::result::Result<FeedStatus, Failure>;
+
+    /// The results in a processed feed's result document.
+    fn feed_results(&mut self, result_document: &str) -> std::result::Result<FeedResults, Failure>;
+
+    /// The channel's feeds (of our type) created at or after `since` (unix seconds), with their
+    /// status: to find a feed whose creation went unanswered.
+    fn feeds_since(&mut self, since: i64) -> std::result::Result<Vec<(String, FeedStatus)>, Failure>;
 }
 
 /// Paces the HTTP calls made to one channel. Adapters call [`Pacer::before_call`] before every

@@ -455,7 +455,7 @@ fn is_decimal(price: &str) -> bool {
 }
 
 /// `seconds` since the epoch as RFC 3339 UTC (`2026-01-02T03:04:05Z`).
-fn rfc3339(seconds: u64) -> String {
+pub fn rfc3339(seconds: u64) -> String {
     let days = seconds / 86_400;
     let rest = seconds % 86_400;
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm, unsigned form).

@@ -15,6 +15,7 @@
 pub mod engine;
 pub mod explain;
 pub mod factory;
+pub mod feeds;
 pub mod plan;
 pub mod probe;
 pub mod pull;

@@ -100,6 +100,10 @@ pub struct ChannelReport {
     pub lost_claims: u64,
     /// Push requests (batches) sent.
     pub batches: u64,
+    /// Feeds submitted ([`super::feeds`]).
+    pub feeds: u64,
+    /// Jobs handed to those feeds (settled in this run or a later one).
+    pub in_feeds: u64,
     /// HTTP calls made.
     pub calls: u64,
     /// Why the channel was not pushed to, or stopped early, if so.
@@ -195,10 +199,10 @@ impl<S: LedgerStore + Sync + ?Sized> Pacer for StorePacer<'_, S> {
 }
 
 /// One channel being pushed to in this run.
-struct Lane<'a> {
-    config: ChannelConfig,
-    adapter: Box<dyn Channel>,
-    pacer: StorePacer<'a, dyn LedgerStore + 'a>,
+pub(super) struct Lane<'a> {
+    pub(super) config: ChannelConfig,
+    pub(super) adapter: Box<dyn Channel>,
+    pub(super) pacer: StorePacer<'a, dyn LedgerStore + 'a>,
     batch: u32,
     finished: bool,
 }
@@ -280,6 +284,9 @@ fn drive(
     let budget_ms = i64::try_from(options.budget.as_millis()).unwrap_or(i64::MAX);
     let mut remaining = options.job_limit;
     let mut slowest_ms: i64 = 0;
+    for lane in lanes.iter_mut() {
+        super::feeds::tend(store, lane, owner, options, clock, report)?;
+    }
     loop {
         let mut progressed = false;
         for lane in lanes.iter_mut().filter(|lane| !lane.finished) {
@@ -305,16 +312,13 @@ fn drive(
     }
 }
 
-/// Pushes one claimed batch and records every result.
-fn push_batch(
+/// The pushes of `jobs` on channel `key` (remote id and last shown quantity from each listing),
+/// and those listings by SKU.
+pub(super) fn pushes_for(
     store: &dyn LedgerStore,
-    lane: &mut Lane<'_>,
+    key: &str,
     jobs: &[Job],
-    owner: &str,
-    clock: &dyn Clock,
-    report: &mut RunReport,
-) -> Result<()> {
-    let key = lane.config.key.clone();
+) -> Result<(Vec<Push>, HashMap<String, Listing>)> {
     let skus: Vec<&str> = jobs.iter().map(|j| j.sku.as_str()).collect();
     let listings: HashMap<String, Listing> = store
         .listings_of(&skus)?
@@ -322,7 +326,7 @@ fn push_batch(
         .filter(|l| l.channel == key)
         .map(|l| (l.sku.clone(), l))
         .collect();
-    let pushes: Vec<Push> = jobs
+    let pushes = jobs
         .iter()
         .map(|job| {
             let listing = listings.get(&job.sku);
@@ -335,6 +339,20 @@ fn push_batch(
             }
         })
         .collect();
+    Ok((pushes, listings))
+}
+
+/// Pushes one claimed batch and records every result.
+fn push_batch(
+    store: &dyn LedgerStore,
+    lane: &mut Lane<'_>,
+    jobs: &[Job],
+    owner: &str,
+    clock: &dyn Clock,
+    report: &mut RunReport,
+) -> Result<()> {
+    let key = lane.config.key.clone();
+    let (pushes, listings) = pushes_for(store, &key, jobs)?;
     lane.pacer.wait_turn()?;
     let pushed = match lane.adapter.push(&pushes) {
         Ok(pushed) => pushed,

@@ -179,6 +179,12 @@ pub enum Reply {
         headers: Vec<(String, String)>,
         body: String,
     },
+    /// A body of bytes (a gzip document).
+    Raw {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
     Drop,
     Slow(Duration, Box<Reply>),
 }
@@ -257,6 +263,13 @@ fn serve(mut stream: TcpStream, handler: &impl Fn(Request) -> Reply, stop: &Atom
                 reply = *next;
             }
             Reply::Respond { status, headers, body } => {
+                reply = Reply::Raw {
+                    status,
+                    headers,
+                    body: body.into_bytes(),
+                };
+            }
+            Reply::Raw { status, headers, body } => {
                 let mut head = format!(
                     "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
                     body.len()
@@ -266,7 +279,7 @@ fn serve(mut stream: TcpStream, handler: &impl Fn(Request) -> Reply, stop: &Atom
                 }
                 head.push_str("\r\n");
                 let _ = stream.write_all(head.as_bytes());
-                let _ = stream.write_all(body.as_bytes());
+                let _ = stream.write_all(&body);
                 let _ = stream.flush();
                 return;
             }
