@@ -6,7 +6,7 @@
 //! pacing writes), on an SQLite ledger file.
 //!
 //! ```text
-//! cargo run --release --example bench_sync -- [--skus=20000] [--amazon-skus=1000]
+//! cargo run --release --example bench_sync -- [--skus=20000]
 //!     [--unbatched-skus=1000] [--rate=20] [--rate-seconds=5] [--kinds=shopify,webhook,…]
 //!     [--timeout=300] [--json=PATH]
 //! ```
@@ -21,8 +21,11 @@
 //!
 //! Each reports SKUs pushed per second (plan + queue), the write calls the fake saw against the
 //! minimum ceil(SKUs / batch), the other calls (look-ups, tokens) and the calls the runner
-//! reported. Amazon writes one SKU per call (SP-API Listings Items has no batch write), so it gets
-//! fewer SKUs; nothing paces it here (in production it is paced at 5 requests/s).
+//! reported. Amazon's first and update passes go through `JSON_LISTINGS_FEED` (up to 25,000
+//! SKUs per feed: the write call counted is `createFeed`; the fake processes a feed at once, so
+//! the figure is our own cost and the fake's); its unbatched baseline is one `patchListingsItem`
+//! per SKU (feeds off). Nothing paces Amazon here (in production single patches go at
+//! 5 requests/s and at most 5 feeds start in 5 minutes).
 //!
 //! Then rate-limited runs of about `--rate-seconds` of calls each, the fake enforcing the channel's
 //! own rate (a token bucket that answers 429 with `Retry-After`): the webhook at `--rate`
@@ -84,14 +87,13 @@ const RATE_LIMITED_BATCH: u32 = 10;
 const AMAZON_RATE: f64 = 5.0;
 const AMAZON_BURST: u32 = 5;
 
-const USAGE: &str = "usage: bench_sync [--skus=N] [--amazon-skus=N] [--unbatched-skus=N] [--rate=R] \
+const USAGE: &str = "usage: bench_sync [--skus=N] [--unbatched-skus=N] [--rate=R] \
                      [--rate-seconds=S] [--kinds=shopify,woocommerce_remote,ebay,amazon,webhook] \
                      [--timeout=SECONDS] [--json=PATH]";
 
 /// What the command line asks for.
 struct Args {
     skus: usize,
-    amazon_skus: usize,
     unbatched_skus: usize,
     rate: f64,
     rate_seconds: f64,
@@ -105,7 +107,6 @@ impl Args {
     fn parse(args: impl Iterator<Item = String>) -> std::result::Result<Args, String> {
         let mut parsed = Args {
             skus: 20_000,
-            amazon_skus: 1_000,
             unbatched_skus: 1_000,
             rate: 20.0,
             rate_seconds: 5.0,
@@ -139,7 +140,6 @@ impl Args {
             };
             match name {
                 "--skus" => parsed.skus = count(1_000_000)?,
-                "--amazon-skus" => parsed.amazon_skus = count(100_000)?,
                 "--unbatched-skus" => parsed.unbatched_skus = count(100_000)?,
                 "--rate" => parsed.rate = number(1_000.0)?,
                 "--rate-seconds" => parsed.rate_seconds = number(60.0)?,
@@ -218,11 +218,7 @@ fn run(args: &Args, dir: &Path) -> Outcome<()> {
     let mut channels = Vec::new();
     let mut problems = Vec::new();
     for &kind in &args.kinds {
-        let skus = if kind == ChannelType::Amazon {
-            args.amazon_skus
-        } else {
-            args.skus
-        };
+        let skus = args.skus;
         let unbatched = args.unbatched_skus.min(skus);
         let (figures, problem) = bench_channel(kind, skus, unbatched, args.timeout, dir)?;
         channels.push(figures);
@@ -242,7 +238,7 @@ fn run(args: &Args, dir: &Path) -> Outcome<()> {
         "fakes: tests/fakes on 127.0.0.1, one thread each, a new connection per request (Connection: close), no added latency; their own time is in the figures".into(),
         "passes per kind: first full sync (remote ids looked up), update (a sale on every SKU, remote ids known), unbatched baseline (batch size 1, a receipt on the first SKUs); each timed from sync::full to an empty queue (run_queue repeated, WP-Cron-sized runs of at most 10,000 jobs)".into(),
         "checked after every pass: every SKU's remote quantity (eBay: the item and every offer) equals its allocation and the quantity the benchmark expects; every job done".into(),
-        format!("Amazon: {} SKUs, unpaced (one SKU per call: SP-API Listings Items has no batch write; production paces it at 5 requests/s)", args.amazon_skus),
+        "Amazon: first and update passes by JSON_LISTINGS_FEED (≤ 25,000 SKUs per feed; write calls = createFeed; the fake processes a feed at once, polled once right after it is created), the unbatched baseline by one patchListingsItem per SKU; unpaced (production: single patches at 5 requests/s, at most 5 feeds per 5 minutes)".into(),
         "rate-limited runs: the fake enforces the channel's own rate as a token bucket and answers 429 with Retry-After (paced: one call of burst more than the channel's, for network jitter; strict: the same burst); achieved rate = (admitted calls − the channel's burst) ÷ span from the first to the last admitted call; the ledger's backoff floor is set to 1 s (default 30 s, so that a 429 with Retry-After: 1 would wait 15–30 s)".into(),
         format!(
             "ledger files under {} (the system's temporary directory; TMPDIR moves them)",
@@ -332,7 +328,9 @@ impl Fake {
             Fake::Ebay(fake) => (json!({ "api_url": fake.url() }), refresh),
             Fake::Amazon(fake) => (
                 json!({ "endpoint": fake.url(), "seller_id": AMAZON_SELLER, "marketplace_id": MARKETPLACE,
-                        "product_type": AMAZON_PRODUCT_TYPE, "lwa_url": format!("{}{TOKEN_PATH}", fake.url()) }),
+                        "product_type": AMAZON_PRODUCT_TYPE, "lwa_url": format!("{}{TOKEN_PATH}", fake.url()),
+                        // Batch size 1 is the baseline: single patches only.
+                        "feed_threshold": if batch == 1 { 0 } else { inventory_sync::channels::amazon::FEED_THRESHOLD } }),
                 refresh,
             ),
             Fake::Webhook(fake) => (
@@ -349,7 +347,8 @@ impl Fake {
             ChannelType::WooCommerceRemote => inventory_sync::channels::woocommerce::MAX_BATCH as u32,
             ChannelType::Ebay => inventory_sync::channels::ebay::MAX_REQUESTS as u32,
             ChannelType::Webhook => WEBHOOK_BATCH,
-            ChannelType::Amazon | ChannelType::WooCommerceLocal => 1,
+            ChannelType::Amazon => inventory_sync::channels::amazon::MAX_FEED_MESSAGES as u32,
+            ChannelType::WooCommerceLocal => 1,
         }
     }
 
@@ -359,7 +358,7 @@ impl Fake {
             Fake::Shopify(fake) => (fake.mutations().len(), fake.requests().len()),
             Fake::Woo(fake) => (fake.batch_calls().len(), fake.requests().len()),
             Fake::Ebay(fake) => (fake.bulk_updates().len(), fake.requests().len()),
-            Fake::Amazon(fake) => (fake.patches().len(), fake.requests().len()),
+            Fake::Amazon(fake) => (fake.patches().len() + fake.feeds().len(), fake.requests().len()),
             Fake::Webhook(fake) => {
                 let attempts = fake.attempts().len();
                 (attempts, attempts)
@@ -504,7 +503,8 @@ fn channel_input(
     let credentials = credentials.as_object().cloned().unwrap_or_default();
     input.credentials = Some(adapters.seal_credentials(&input.key, kind, &settings, credentials, None)?);
     input.settings = settings.to_string();
-    input.batch_size = batch;
+    // Amazon's "batch" is a feed's size; its runner batch is one SKU whatever is set here.
+    input.batch_size = batch.min(inventory_sync::ledger::channel::MAX_BATCH_SIZE);
     input.rate = rate;
     Ok(input)
 }
@@ -783,6 +783,8 @@ fn bench_rate_limited(scenario: &Limited, args: &Args, dir: &Path) -> Outcome<(V
     } = *scenario;
     let batch = match kind {
         ChannelType::Webhook => RATE_LIMITED_BATCH,
+        // Single patches at SP-API's rate (feeds off).
+        ChannelType::Amazon => 1,
         _ => Fake::batch(kind),
     };
     let calls = rate.burst as usize + (rate.per_second * args.rate_seconds).round() as usize;
