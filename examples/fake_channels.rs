@@ -1,6 +1,6 @@
 //! The test fakes as one long-running process, for `./build.sh demo` and the sync benchmark:
-//! a fake Shopify, eBay, remote WooCommerce store and ERP webhook receiver on 127.0.0.1 (ports
-//! picked by the kernel), each stocking the SKUs given, plus a small control server.
+//! a fake Shopify, eBay, Amazon, remote WooCommerce store and ERP webhook receiver on 127.0.0.1
+//! (ports picked by the kernel), each stocking the SKUs given, plus a small control server.
 //!
 //! ```text
 //! cargo run --release --example fake_channels -- [--stay] SKU-1 SKU-2 …
@@ -16,7 +16,10 @@
 //! `POST /delay?channel=shopify|woocommerce_remote&ms=3000` makes that fake wait before every
 //! answer until `POST /delay?channel=…` (no ms) ends it,
 //! `GET /writes?sku=…` lists the quantities Shopify was sent for a SKU, in order, and
-//! `GET /tokens` counts the OAuth token requests eBay got. Two supplier order endpoints
+//! `GET /tokens` counts the OAuth token requests eBay got, `GET /amazon/feeds` lists the feeds
+//! Amazon was sent (id, status, messages) and `POST /amazon/feeds?polls=N&twist=fatal|cancel|
+//! drop|issue` makes its next feeds stay IN_PROGRESS for N polls (and the next one go that way).
+//! Two supplier order endpoints
 //! (Orchard, Tropics) are listed under `suppliers`; `GET /supplier?name=…` shows what one
 //! received and `POST /refuse?name=…&status=503&count=2` makes it refuse its next deliveries.
 //! Test-only code: never shipped, loopback only.
@@ -31,6 +34,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
+use fakes::amazon::{AmazonFake, FeedTwist, MARKETPLACE, START, TOKEN_PATH};
 use fakes::ebay::EbayFake;
 use fakes::shopify::ShopifyFake;
 use fakes::webhook_receiver::WebhookReceiver;
@@ -44,6 +48,12 @@ const EBAY_CLIENT: &str = "demo-client-id";
 const EBAY_SECRET: &str = "demo-client-secret";
 const EBAY_REFRESH: &str = "demo-refresh-token";
 const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const AMAZON_SELLER: &str = "A2DEMOSELLER01";
+const AMAZON_CLIENT: &str = "amzn1.application-oa2-client.demo";
+const AMAZON_SECRET: &str = "amzn1.oa2-cs.v1.demo-secret";
+const AMAZON_REFRESH: &str = "Atzr|IwEBIdemo-refresh";
+/// Every demo listing's Amazon product type.
+const AMAZON_PRODUCT_TYPE: &str = "SHIRT";
 /// Two suppliers' order endpoints (Standard Webhooks receivers), by supplier name.
 const SUPPLIERS: [(&str, &str); 2] = [
     ("Orchard", "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"),
@@ -54,6 +64,7 @@ struct Fakes {
     skus: Vec<String>,
     shopify: ShopifyFake,
     ebay: EbayFake,
+    amazon: AmazonFake,
     woocommerce: WooFake,
     webhook: WebhookReceiver,
     suppliers: BTreeMap<String, WebhookReceiver>,
@@ -63,10 +74,12 @@ impl Fakes {
     fn state(&self) -> Value {
         let mut shopify = BTreeMap::new();
         let mut ebay = BTreeMap::new();
+        let mut amazon = BTreeMap::new();
         let mut woocommerce = BTreeMap::new();
         for sku in &self.skus {
             shopify.insert(sku.clone(), json!(self.shopify.available(sku)));
             ebay.insert(sku.clone(), json!(self.ebay.quantity(sku)));
+            amazon.insert(sku.clone(), json!(self.amazon.quantity(sku)));
             woocommerce.insert(sku.clone(), json!(self.woocommerce.stock(sku)));
         }
         // The receiver keeps events; the newest quantity per SKU is what the ERP was told.
@@ -80,7 +93,7 @@ impl Fakes {
                 }
             }
         }
-        json!({ "shopify": shopify, "ebay": ebay, "woocommerce_remote": woocommerce, "webhook": erp })
+        json!({ "shopify": shopify, "ebay": ebay, "amazon": amazon, "woocommerce_remote": woocommerce, "webhook": erp })
     }
 
     fn sell(&self, channel: &str, sku: &str) -> Option<i64> {
@@ -152,6 +165,32 @@ fn control(fakes: &Fakes, request: Request) -> Reply {
                 ),
             }
         }
+        ("GET", "/amazon/feeds") => Reply::json(
+            200,
+            json!(fakes
+                .amazon
+                .feeds()
+                .iter()
+                .map(|f| json!({ "id": f.id, "status": f.status, "messages": f.messages }))
+                .collect::<Vec<_>>()),
+        ),
+        ("POST", "/amazon/feeds") => {
+            if let Some(polls) = request.param("polls") {
+                match polls.parse::<u32>() {
+                    Ok(n) if n <= 1000 => fakes.amazon.feed_polls(n),
+                    _ => return Reply::json(400, json!({ "error": "polls must be 0–1000" })),
+                }
+            }
+            match request.param("twist") {
+                None => {}
+                Some("fatal") => fakes.amazon.twist_next_feed(FeedTwist::Fatal),
+                Some("cancel") => fakes.amazon.twist_next_feed(FeedTwist::Cancel),
+                Some("drop") => fakes.amazon.twist_next_feed(FeedTwist::DropAnswer),
+                Some("issue") => fakes.amazon.twist_next_feed(FeedTwist::FeedIssue),
+                Some(_) => return Reply::json(400, json!({ "error": "twist: fatal, cancel, drop or issue" })),
+            }
+            Reply::json(200, json!({ "ok": true }))
+        }
         ("GET", "/tokens") => Reply::json(200, json!({ "ebay": fakes.ebay.token_requests().len() })),
         ("POST", "/delay") => {
             let delay = match request.param("ms").map(str::parse::<u64>) {
@@ -172,7 +211,7 @@ fn control(fakes: &Fakes, request: Request) -> Reply {
         },
         _ => Reply::json(
             404,
-            json!({ "error": "GET /state, POST /sell, POST /outage, POST /delay, GET /writes" }),
+            json!({ "error": "GET /state, POST /sell, POST /outage, POST /delay, GET /writes, GET|POST /amazon/feeds" }),
         ),
     }
 }
@@ -188,6 +227,7 @@ fn main() {
     let fakes = Arc::new(Fakes {
         shopify: ShopifyFake::new(SHOPIFY_TOKEN),
         ebay: EbayFake::new(EBAY_CLIENT, EBAY_SECRET, EBAY_REFRESH),
+        amazon: AmazonFake::new(AMAZON_SELLER, AMAZON_CLIENT, AMAZON_SECRET, AMAZON_REFRESH),
         woocommerce: WooFake::new(WOO_KEY, WOO_SECRET),
         webhook: WebhookReceiver::new(WEBHOOK_SECRET, now),
         suppliers: SUPPLIERS
@@ -196,9 +236,12 @@ fn main() {
             .collect(),
         skus: skus.clone(),
     });
+    // The Amazon fake keeps a clock of its own (token expiry, feed times): bring it to now.
+    fakes.amazon.advance(i64::try_from(now).unwrap_or(START) - START);
     for sku in &skus {
         fakes.shopify.add_variant(sku, 0);
         fakes.ebay.add_item(sku, 0, 1);
+        fakes.amazon.add_listing(sku, AMAZON_PRODUCT_TYPE, 0);
         fakes.woocommerce.add_product(sku, 0);
     }
     let shared = fakes.clone();
@@ -211,6 +254,9 @@ fn main() {
             "channels": {
                 "shopify": { "settings": { "shop_url": fakes.shopify.url() }, "credentials": { "access_token": SHOPIFY_TOKEN } },
                 "ebay": { "settings": { "api_url": fakes.ebay.url() }, "credentials": refresh },
+                "amazon": { "settings": { "endpoint": fakes.amazon.url(), "seller_id": AMAZON_SELLER, "marketplace_id": MARKETPLACE,
+                                          "product_type": AMAZON_PRODUCT_TYPE, "lwa_url": format!("{}{TOKEN_PATH}", fakes.amazon.url()) },
+                            "credentials": { "client_id": AMAZON_CLIENT, "client_secret": AMAZON_SECRET, "refresh_token": AMAZON_REFRESH } },
                 "woocommerce_remote": { "settings": { "store_url": fakes.woocommerce.url() },
                                         "credentials": { "consumer_key": WOO_KEY, "consumer_secret": WOO_SECRET } },
                 "webhook": { "settings": { "url": fakes.webhook.url() }, "credentials": { "secret": WEBHOOK_SECRET } },

@@ -227,6 +227,8 @@ const JOB_STATUSES            = array( 'pending', 'running', 'done', 'failed', '
 const QUEUE_PAGE_SIZE         = 50;
 /** The most SKUs or product ids one "Sync now" takes. */
 const SYNC_NOW_MAX_SKUS       = 500;
+/** Channel feeds (Amazon's bulk submissions) listed on the Queue page, newest first. */
+const FEEDS_SHOWN             = 10;
 
 /**
  * Every option the plugin creates.

@@ -502,6 +502,15 @@ namespace InventorySync {
 		/** Outbox jobs, newest first: channel, status, before, limit. */
 		public function jobs( ?array $query = null ): array {}
 
+		/**
+		 * The newest feeds (bulk submissions a channel processes later: Amazon's JSON_LISTINGS_FEED),
+		 * of one channel or all, newest first; $limit 1–1,000 (default 20). A live feed
+		 * (submitting, submitted) holds its jobs under the claim owner "feed:<id>".
+		 *
+		 * @return list<array{id: int, channel: string, state: 'submitting'|'submitted'|'done'|'failed'|'cancelled'|'abandoned', remote_id: ?string, messages: int, processing_status: ?string, created_at: int, submitted_at: ?int, next_poll_at: int, polls: int, applied: int, refused: int, last_error: ?string, finished_at: ?int}>
+		 */
+		public function feeds( ?string $channel = null, ?int $limit = null ): array {}
+
 		/** Jobs per status (pending, retrying, running, done, failed, dead), of one channel or all. */
 		public function jobCounts( ?string $channel = null ): array {}
 

@@ -552,6 +552,12 @@ impl Ledger {
         Ok(sync::jobs(self.store(), query)?)
     }
 
+    /// The newest feeds (bulk submissions a channel processes later, Amazon's
+    /// `JSON_LISTINGS_FEED`), of one channel or all, newest first; `$limit` 1–1,000 (default 20).
+    pub fn feeds(&self, channel: Option<String>, limit: Option<u32>) -> PhpResult<Table> {
+        Ok(sync::feeds(self.store(), channel.as_deref(), limit.unwrap_or(20))?)
+    }
+
     /// How many jobs are in each status, of one channel or all.
     pub fn job_counts(&self, channel: Option<String>) -> PhpResult<Table> {
         Ok(sync::job_counts_out(&self.store.job_counts(channel.as_deref())?)?)

@@ -327,6 +327,8 @@ pub fn run_queue(store: &dyn LedgerStore, adapters: &Adapters, options: Option<&
                 .set("dead", c.dead)?
                 .set("lost_claims", c.lost_claims)?
                 .set("batches", c.batches)?
+                .set("feeds", c.feeds)?
+                .set("in_feeds", c.in_feeds)?
                 .set("calls", c.calls)?
                 .set("error", c.error.clone())?
                 .build(),
@@ -743,6 +745,28 @@ pub fn sync_errors(store: &dyn LedgerStore, since: i64, limit: u32) -> Result<Ta
             .set("error", error.as_str())?
             .set("runs", i64::try_from(*runs).unwrap_or(i64::MAX))?
             .set("last_at", *last)?
+            .build())
+    })
+}
+
+/// The newest feeds (bulk submissions, Amazon's `JSON_LISTINGS_FEED`), newest first.
+pub fn feeds(store: &dyn LedgerStore, channel: Option<&str>, limit: u32) -> Result<Table> {
+    list_from(&store.recent_feeds(channel, limit)?, |f| {
+        Ok(Arr::new()
+            .set("id", f.id)?
+            .set("channel", f.channel.as_str())?
+            .set("state", f.state.as_str())?
+            .set("remote_id", f.remote_id.clone())?
+            .set("messages", i64::from(f.messages))?
+            .set("processing_status", f.processing_status.clone())?
+            .set("created_at", f.created_at)?
+            .set("submitted_at", f.submitted_at)?
+            .set("next_poll_at", f.next_poll_at)?
+            .set("polls", i64::from(f.polls))?
+            .set("applied", i64::from(f.applied))?
+            .set("refused", i64::from(f.refused))?
+            .set("last_error", f.last_error.clone())?
+            .set("finished_at", f.finished_at)?
             .build())
     })
 }

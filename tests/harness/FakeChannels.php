@@ -101,6 +101,21 @@ final class FakeChannels
         return $this->call('GET', '/tokens')['ebay'];
     }
 
+    /** @return list<array{id: string, status: string, messages: int}> the feeds Amazon's fake was sent */
+    public function amazonFeeds(): array
+    {
+        return $this->call('GET', '/amazon/feeds');
+    }
+
+    /**
+     * Amazon's next feeds stay IN_PROGRESS for $polls polls; $twist (fatal, cancel, drop, issue)
+     * makes the next one go that way.
+     */
+    public function amazonFeedsBehave(int $polls, ?string $twist = null): void
+    {
+        $this->call('POST', '/amazon/feeds?' . http_build_query(['polls' => $polls] + ($twist === null ? [] : ['twist' => $twist])));
+    }
+
     /** @return array{events: list<array>, attempts: int, duplicates: int} what supplier $name received */
     public function supplier(string $name): array
     {

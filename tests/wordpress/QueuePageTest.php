@@ -19,7 +19,8 @@ use PHPUnit\Framework\TestCase;
  * back, views and the channel filter, clearing dead jobs behind a confirmation; over HTTP,
  * product ids resolved to SKUs, retry all dead jobs of a channel, cursor paging of a long queue,
  * a subscriber kept out of the page and every action, forged and missing nonces changing
- * nothing. The PHP debug log stays empty throughout.
+ * nothing, and an Amazon backlog sent as one feed (settled at once, then one left in progress
+ * with its jobs held "in feed #N"). The PHP debug log stays empty throughout.
  */
 final class QueuePageTest extends TestCase
 {
@@ -32,7 +33,7 @@ final class QueuePageTest extends TestCase
     public static function setUpBeforeClass(): void
     {
         self::$site = Harness::site('queue-page');
-        self::$fakes = FakeChannels::start([...array_keys(self::STOCK), 'QUEUE-CAP'], Paths::output() . '/fake-channels-queue-page.log');
+        self::$fakes = FakeChannels::start([...array_keys(self::STOCK), 'QUEUE-CAP', 'FEED-1', 'FEED-2', 'FEED-3', 'FEED-4', 'FEED-5'], Paths::output() . '/fake-channels-queue-page.log');
         self::$site->eval(sprintf(<<<'PHP'
             $l = \InventorySync\ledger();
             foreach (%s as $sku => $qty) {
@@ -401,5 +402,77 @@ final class QueuePageTest extends TestCase
         rsort($sorted);
         self::assertSame($sorted, $ids);
     }
-}
 
+    public function test_10_a_backlog_for_amazon_goes_in_one_feed_shown_with_its_jobs(): void
+    {
+        // Amazon with a feed threshold of 2: seven jobs go in one JSON_LISTINGS_FEED. (The
+        // paging test's jobs, for SKUs the fakes do not have, are run out of the queue first.)
+        $skus = ['QUEUE-TEE', 'QUEUE-MUG', 'FEED-1', 'FEED-2', 'FEED-3', 'FEED-4', 'FEED-5'];
+        self::$site->eval(sprintf(<<<'PHP'
+            $l = \InventorySync\ledger();
+            $l->runQueue(['budget_ms' => 20000]);
+            foreach (%s as $i => $sku) {
+                if (str_starts_with($sku, 'FEED-')) {
+                    $l->upsertItem(['sku' => $sku, 'name' => $sku]);
+                    $l->record(['event_id' => "open-$sku", 'sku' => $sku, 'kind' => 'receive', 'quantity' => 3 + $i, 'location' => 'MAIN']);
+                }
+            }
+            $c = %s;
+            $c['settings']['feed_threshold'] = 2;
+            $l->saveChannel(['key' => 'amazon', 'kind' => 'amazon', 'name' => 'Amazon US'] + $c);
+            return true;
+            PHP, var_export($skus, true), var_export(self::$fakes->channels['amazon'], true)));
+        self::assertSame(0, self::counts()['pending'] + self::counts()['running']);
+        $syncNow = function () use ($skus): string {
+            $nonce = self::nonce(self::page()->body, 'inventory-sync-sync-now');
+            self::assertSame(302, self::post(['action' => 'inventory_sync_sync_now', '_wpnonce' => $nonce, 'skus' => implode("\n", $skus), 'channel' => 'amazon'])->status);
+            return self::page()->body;
+        };
+        $allocations = fn (): array => self::$site->eval(sprintf(<<<'PHP'
+            $out = [];
+            foreach (%s as $sku) {
+                foreach (\InventorySync\ledger()->channelStock($sku) as $channel) {
+                    if ($channel['channel'] === 'amazon') {
+                        $out[$sku] = $channel['quantity'];
+                    }
+                }
+            }
+            return $out;
+            PHP, var_export($skus, true)));
+
+        // Amazon answers the first poll with DONE: settled in the same queue pass.
+        self::$fakes->amazonFeedsBehave(1);
+        $page = $syncNow();
+        self::assertStringContainsString('Sync now: 7 SKUs planned for Amazon US (amazon) only — jobs queued: 7, already up to date: 0. Queue pass: 7 pushed, 0 to be retried, 0 dead.', $page);
+        $feeds = self::$fakes->amazonFeeds();
+        self::assertCount(1, $feeds);
+        self::assertSame(['status' => 'DONE', 'messages' => 7], ['status' => $feeds[0]['status'], 'messages' => $feeds[0]['messages']]);
+        $shown = array_intersect_key(self::$fakes->state()['amazon'], array_flip($skus));
+        $expected = $allocations();
+        ksort($shown);
+        ksort($expected);
+        self::assertSame($expected, $shown, 'Amazon shows every allocation');
+        self::assertSame(1, preg_match('/<h2>Channel feeds<\/h2>.*?<tr class="inventory-sync-feed-done">\s*<td>\s*#(\d+)\s*<br \/><code>' . preg_quote($feeds[0]['id'], '/') . '<\/code>.*?<td>Amazon US \(amazon\)<\/td>\s*<td>Done<\/td>\s*<td>7<\/td>\s*<td>7<\/td>\s*<td>0<\/td>/s', $page), 'the feed is listed as done: 7 jobs, 7 applied');
+
+        // The next one stays IN_PROGRESS at Amazon: its jobs are held "in feed #N" and Amazon
+        // still shows the old quantities.
+        self::$fakes->amazonFeedsBehave(1000);
+        foreach ($skus as $i => $sku) {
+            self::sell($sku, 1, "queue-feed-sale-$i");
+        }
+        $before = self::$fakes->state()['amazon'];
+        $page = $syncNow();
+        self::assertStringContainsString('jobs queued: 7, already up to date: 0. Queue pass: 0 pushed, 0 to be retried, 0 dead.', $page);
+        self::assertSame(1, preg_match('/<tr class="inventory-sync-feed-submitted">\s*<td>\s*#(\d+)\s*<br \/><code>\d+<\/code>.*?<td>At the channel \(IN_PROGRESS\)<\/td>\s*<td>7<\/td>/s', $page, $m), 'the second feed is at Amazon');
+        $running = self::page('&status=running')->body;
+        self::assertSame(7, substr_count($running, 'In feed #' . $m[1]), 'its seven jobs are held by it');
+        self::assertSame($before, self::$fakes->state()['amazon'], 'nothing applied yet');
+        self::assertSame(7, self::counts()['running']);
+        $result = Browser::run(self::$site, [
+            ['goto' => self::PAGE],
+            ['expect' => ['Channel feeds', 'At the channel (IN_PROGRESS)', 'In feed #' . $m[1]]],
+            ['screenshot' => 'queue-feeds'],
+        ], ['name' => 'queue-feeds']);
+        self::assertConsoleClean($result);
+    }
+}

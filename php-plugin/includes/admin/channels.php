@@ -25,6 +25,8 @@ defined( 'ABSPATH' ) || exit;
 const CHANNEL_ALLOCATION_NUMBERS = array( 'weight', 'priority', 'buffer', 'max', 'zero_threshold', 'percent' );
 /** Channel fields that are whole numbers. */
 const CHANNEL_NUMBERS = array( 'batch_size', 'min_change', 'low_stock_level' );
+/** Adapter settings sent as numbers (the others are text). */
+const CHANNEL_SETTING_NUMBERS = array( 'batch_size', 'feed_threshold' );
 
 /**
  * The Channels page's address.
@@ -79,7 +81,7 @@ function channel_from_form( array $posted ): array {
 	$settings = array();
 	foreach ( is_array( $posted['settings'] ?? null ) ? $posted['settings'] : array() as $name => $value ) {
 		if ( '' !== $text( $value ) ) {
-			$settings[ (string) $name ] = 'batch_size' === $name ? $number( $value ) : $text( $value );
+			$settings[ (string) $name ] = in_array( $name, CHANNEL_SETTING_NUMBERS, true ) ? $number( $value ) : $text( $value );
 		}
 	}
 	$channel['settings'] = $settings;

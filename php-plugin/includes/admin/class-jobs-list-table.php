@@ -400,6 +400,11 @@ class Jobs_List_Table extends \WP_List_Table {
 		if ( 'pending' === $item['status'] && (int) $item['attempts'] > 0 ) {
 			$label = __( 'Retrying', 'inventory-sync' );
 		}
+		$owner = is_string( $item['claim_owner'] ?? null ) ? $item['claim_owner'] : '';
+		if ( 'running' === $item['status'] && 1 === preg_match( '/^feed:(\d+)$/', $owner, $feed ) ) {
+			/* translators: %s: our feed number */
+			$label = sprintf( __( 'In feed #%s', 'inventory-sync' ), $feed[1] );
+		}
 		return '<span class="inventory-sync-status inventory-sync-status-' . esc_attr( (string) $item['status'] ) . '">' . esc_html( $label ) . '</span>';
 	}
 

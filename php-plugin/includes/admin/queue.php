@@ -2,7 +2,8 @@
 /**
  * wp-admin: the Queue page — the outbox's jobs (filtered by channel and status, with their last
  * error, attempts and next attempt), dead letters retried one by one or all at once, finished and
- * dead jobs cleared, and "Sync now" for chosen SKUs or WooCommerce products. Loaded only under
+ * dead jobs cleared, "Sync now" for chosen SKUs or WooCommerce products, and the channel feeds
+ * (Amazon's bulk submissions) with where each one is. Loaded only under
  * is_admin(); the list itself is Jobs_List_Table (class-jobs-list-table.php), required only while
  * the page renders.
  *
@@ -18,6 +19,7 @@ namespace InventorySync\Admin\Queue;
 
 use InventorySync\Admin\Jobs_List_Table;
 use InventorySync\Exception\SyncException;
+use function InventorySync\Admin\format_time;
 use function InventorySync\Admin\render_flash;
 use function InventorySync\Admin\require_capability;
 use function InventorySync\Admin\set_flash;
@@ -33,6 +35,7 @@ use const InventorySync\ACTION_RETRY_JOB;
 use const InventorySync\ACTION_SYNC_NOW;
 use const InventorySync\ADMIN_PAGE;
 use const InventorySync\CAPABILITY;
+use const InventorySync\FEEDS_SHOWN;
 use const InventorySync\JOB_STATUSES;
 use const InventorySync\QUEUE_PAGE;
 use const InventorySync\SYNC_NOW_MAX_SKUS;
@@ -375,6 +378,7 @@ function render_page(): void {
 		<p class="description"><?php esc_html_e( 'Every channel gets the quantity it should show as a job. Jobs that fail are retried with growing delays; a job that fails for good (refused credentials, an unknown product, too many attempts) is dead and waits for you here.', 'inventory-sync' ); ?></p>
 		<?php $table->views(); ?>
 		<?php $table->display(); ?>
+		<?php render_feeds( $channels, $channel ); ?>
 
 		<h2><?php esc_html_e( 'Sync now', 'inventory-sync' ); ?></h2>
 		<form method="post" action="<?php echo esc_url( $post_url ); ?>" class="inventory-sync-sync-now">
@@ -427,6 +431,77 @@ function render_page(): void {
 			</p>
 		</form>
 	</div>
+	<?php
+}
+
+/**
+ * The newest channel feeds (bulk submissions the channel processes later: Amazon's
+ * JSON_LISTINGS_FEED), when there are any: where each one is, how many jobs it holds or settled,
+ * and its last problem. A live feed holds its jobs (shown as running "in feed #N").
+ *
+ * @param array<string, string> $channels Configured channels: key => name.
+ * @param string                $channel  The channel shown, or '' for all.
+ */
+function render_feeds( array $channels, string $channel ): void {
+	try {
+		$feeds = ledger()->feeds( '' === $channel ? null : $channel, FEEDS_SHOWN );
+	} catch ( \Throwable $e ) {
+		return; // The jobs table above already says what is wrong with the ledger.
+	}
+	if ( array() === $feeds ) {
+		return;
+	}
+	$states = array(
+		'submitting' => __( 'Submitting', 'inventory-sync' ),
+		'submitted'  => __( 'At the channel', 'inventory-sync' ),
+		'done'       => __( 'Done', 'inventory-sync' ),
+		'failed'     => __( 'Failed (jobs retried)', 'inventory-sync' ),
+		'cancelled'  => __( 'Cancelled (jobs released)', 'inventory-sync' ),
+		'abandoned'  => __( 'Abandoned', 'inventory-sync' ),
+	);
+	?>
+	<h2><?php esc_html_e( 'Channel feeds', 'inventory-sync' ); ?></h2>
+	<p class="description"><?php esc_html_e( 'Large backlogs go to Amazon as one feed of up to 25,000 quantities instead of one call per SKU. Amazon processes a feed in its own time; its jobs wait here until Amazon reports on it.', 'inventory-sync' ); ?></p>
+	<table class="widefat striped inventory-sync-feeds">
+		<thead><tr>
+			<th scope="col"><?php esc_html_e( 'Feed', 'inventory-sync' ); ?></th>
+			<th scope="col"><?php esc_html_e( 'Channel', 'inventory-sync' ); ?></th>
+			<th scope="col"><?php esc_html_e( 'State', 'inventory-sync' ); ?></th>
+			<th scope="col"><?php esc_html_e( 'Jobs', 'inventory-sync' ); ?></th>
+			<th scope="col"><?php esc_html_e( 'Applied', 'inventory-sync' ); ?></th>
+			<th scope="col"><?php esc_html_e( 'Refused or retried', 'inventory-sync' ); ?></th>
+			<th scope="col"><?php esc_html_e( 'Started', 'inventory-sync' ); ?></th>
+			<th scope="col"><?php esc_html_e( 'Last problem', 'inventory-sync' ); ?></th>
+		</tr></thead>
+		<tbody>
+		<?php foreach ( $feeds as $feed ) : ?>
+			<?php
+			$state = $states[ $feed['state'] ] ?? $feed['state'];
+			if ( null !== $feed['processing_status'] && in_array( $feed['state'], array( 'submitted', 'failed' ), true ) ) {
+				$state .= ' (' . $feed['processing_status'] . ')';
+			}
+			?>
+			<tr class="inventory-sync-feed-<?php echo esc_attr( $feed['state'] ); ?>">
+				<td>
+					<?php
+					/* translators: %d: our feed number */
+					echo esc_html( sprintf( __( '#%d', 'inventory-sync' ), $feed['id'] ) );
+					?>
+					<?php if ( null !== $feed['remote_id'] ) : ?>
+						<br /><code><?php echo esc_html( $feed['remote_id'] ); ?></code>
+					<?php endif; ?>
+				</td>
+				<td><?php echo esc_html( $channels[ $feed['channel'] ] ?? $feed['channel'] ); ?></td>
+				<td><?php echo esc_html( $state ); ?></td>
+				<td><?php echo esc_html( number_format_i18n( $feed['messages'] ) ); ?></td>
+				<td><?php echo esc_html( number_format_i18n( $feed['applied'] ) ); ?></td>
+				<td><?php echo esc_html( number_format_i18n( $feed['refused'] ) ); ?></td>
+				<td><?php echo esc_html( format_time( $feed['created_at'] ) ); ?></td>
+				<td><?php echo esc_html( (string) ( $feed['last_error'] ?? '' ) ); ?></td>
+			</tr>
+		<?php endforeach; ?>
+		</tbody>
+	</table>
 	<?php
 }
 
