@@ -1,8 +1,9 @@
 <?php
 /**
  * A throw-away WordPress site: Debian's WordPress tree copied into a fresh directory, its own
- * database on the shared MariaDB, the plugin and the WooCommerce stand-in installed, served by
- * `php -S` (4 workers) on a free loopback port, with or without the extension loaded.
+ * database on the shared MariaDB, the plugin and the WooCommerce stand-in installed, served on a
+ * free loopback port by `php -S` (4 workers) or, as in production, by Debian's php-fpm (4 static
+ * children, opcache on) behind nginx, with or without the extension loaded.
  */
 
 declare(strict_types=1);
@@ -18,14 +19,22 @@ final class Site
 
     public readonly string $root;
     public readonly string $url;
+    /** `php` (php -S) or `fpm` (php-fpm behind nginx). */
+    public readonly string $server;
     private int $pgid = 0;
+    /** nginx's process group, when served by php-fpm. */
+    private int $nginxPgid = 0;
     private ?string $cookieJar = null;
 
     /**
      * @param array<string, scalar> $constants Extra wp-config.php constants.
      */
-    private function __construct(public readonly string $dir, public readonly bool $withExtension, private readonly MariaDb $db, private readonly string $database, private readonly array $constants = [])
+    private function __construct(public readonly string $dir, public readonly bool $withExtension, private readonly MariaDb $db, private readonly string $database, private readonly array $constants = [], string $server = 'php')
     {
+        if (!in_array($server, ['php', 'fpm'], true)) {
+            throw new \InvalidArgumentException("server must be php or fpm, not $server");
+        }
+        $this->server = $server;
         $this->root = $dir . '/wordpress';
         $port = Process::freePort();
         $this->url = "http://127.0.0.1:$port";
@@ -39,12 +48,13 @@ final class Site
     public const DEFAULT_CONSTANTS = ['INVENTORY_SYNC_QUEUE_KICK' => false];
 
     /**
-     * Builds, installs and starts a site. Options: `extension` (load it, default true), `plugins`
+     * Builds, installs and starts a site. Options: `server` (`php`: php -S, the default; `fpm`:
+     * php-fpm with opcache behind nginx), `extension` (load it, default true), `plugins`
      * to activate (default the stand-in and ours), `constants` for wp-config.php (`{site}` in a
      * string stands for the site directory; added to DEFAULT_CONSTANTS; null leaves one undefined), and `prepare`,
      * a callable given the site directory before WordPress is installed.
      *
-     * @param array{extension?: bool, plugins?: list<string>, constants?: array<string, scalar|null>, prepare?: callable(string): void} $options
+     * @param array{server?: 'php'|'fpm', extension?: bool, plugins?: list<string>, constants?: array<string, scalar|null>, prepare?: callable(string): void} $options
      */
     public static function create(MariaDb $db, string $dir, array $options = []): self
     {
@@ -56,7 +66,7 @@ final class Site
         self::removeTree($dir);
         mkdir($dir, 0755, true);
         $name = 'wp_' . substr(hash('sha256', $dir . microtime()), 0, 12);
-        $site = new self($dir, $withExtension, $db, $db->createDatabase($name), ($options['constants'] ?? []) + self::DEFAULT_CONSTANTS);
+        $site = new self($dir, $withExtension, $db, $db->createDatabase($name), ($options['constants'] ?? []) + self::DEFAULT_CONSTANTS, $options['server'] ?? 'php');
         $site->copyWordPress();
         if (isset($options['prepare'])) {
             ($options['prepare'])($dir);
@@ -161,6 +171,10 @@ PHP,
 
     private function serve(): void
     {
+        if ($this->server === 'fpm') {
+            $this->serveFpm();
+            return;
+        }
         $port = (int) parse_url($this->url, PHP_URL_PORT);
         $log = $this->dir . '/server.log';
         $this->pgid = Process::start(array_merge(
@@ -169,6 +183,77 @@ PHP,
             ['-S', "127.0.0.1:$port", '-t', $this->root, Paths::harness() . '/router.php'],
         ), $log, ['PHP_CLI_SERVER_WORKERS' => '4']);
         Process::waitForPort($port, 15, 'php -S', $log);
+    }
+
+    /**
+     * php-fpm (static pool of 4, like php -S's workers; opcache on, timestamps not checked) on a
+     * unix socket in the site directory, and nginx in front of it on the site's port — each in
+     * its own process group, configured from files in the site directory; the system's services
+     * are never touched. nginx takes bodies up to 2 MiB so that the plugin, not nginx, answers
+     * an oversized webhook (1 MiB) with its 413.
+     */
+    private function serveFpm(): void
+    {
+        $port = (int) parse_url($this->url, PHP_URL_PORT);
+        $dir = $this->dir;
+        $asRoot = function_exists('posix_geteuid') && posix_geteuid() === 0;
+        $socket = "$dir/fpm.sock";
+        $fpmConf = "[global]\npid = $dir/fpm.pid\nerror_log = $dir/fpm.log\ndaemonize = no\n\n[site]\n"
+            . ($asRoot ? "user = root\ngroup = root\n" : '')
+            . "listen = $socket\npm = static\npm.max_children = 4\nclear_env = no\ncatch_workers_output = yes\n"
+            . "pm.status_path = /fpm-status\n";
+        file_put_contents("$dir/fpm.conf", $fpmConf);
+        $ini = array_merge($this->phpIni(), ['-d', 'opcache.enable=1', '-d', 'opcache.validate_timestamps=0', '-d', 'opcache.memory_consumption=128']);
+        $this->pgid = Process::start(array_merge(['php-fpm8.2', '-F', '-y', "$dir/fpm.conf"], $asRoot ? ['-R'] : [], $ini), "$dir/fpm.log");
+        $deadline = microtime(true) + 15;
+        while (!file_exists($socket) && microtime(true) < $deadline) {
+            usleep(20_000);
+        }
+        if (!file_exists($socket)) {
+            throw new \RuntimeException("php-fpm did not start:\n" . @file_get_contents("$dir/fpm.log"));
+        }
+        @mkdir("$dir/nginx-temp", 0755, true);
+        $temp = "$dir/nginx-temp";
+        $nginxConf = ($asRoot ? "user root;\n" : '') . <<<NGINX
+            worker_processes 2;
+            daemon off;
+            pid $dir/nginx.pid;
+            error_log $dir/nginx-error.log warn;
+            events { worker_connections 1024; }
+            http {
+                include /etc/nginx/mime.types;
+                access_log off;
+                client_body_temp_path $temp/body;
+                fastcgi_temp_path $temp/fastcgi;
+                proxy_temp_path $temp/proxy;
+                uwsgi_temp_path $temp/uwsgi;
+                scgi_temp_path $temp/scgi;
+                client_max_body_size 2m;
+                server {
+                    listen 127.0.0.1:$port;
+                    root {$this->root};
+                    index index.php;
+                    location ~ /\.ht { deny all; }
+                    location / { try_files \$uri \$uri/ /index.php\$is_args\$args; }
+                    location ~ \.php\$ {
+                        try_files \$uri =404;
+                        include /etc/nginx/fastcgi_params;
+                        fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
+                        fastcgi_pass unix:$socket;
+                    }
+                    location = /fpm-status { include /etc/nginx/fastcgi_params; fastcgi_param SCRIPT_NAME /fpm-status; fastcgi_pass unix:$socket; allow 127.0.0.1; deny all; }
+                }
+            }
+            NGINX;
+        file_put_contents("$dir/nginx.conf", $nginxConf);
+        $this->nginxPgid = Process::start(['nginx', '-p', $dir, '-c', "$dir/nginx.conf", '-e', "$dir/nginx-error.log"], "$dir/nginx.log");
+        Process::waitForPort($port, 15, 'nginx', "$dir/nginx-error.log");
+    }
+
+    /** @return list<int> the process groups serving the site (php -S; or php-fpm and nginx). */
+    public function pgids(): array
+    {
+        return array_values(array_filter([$this->pgid, $this->nginxPgid]));
     }
 
     /** @return list<string> php -d options for this site's PHP processes. */
@@ -282,6 +367,10 @@ PHP,
 
     public function stop(): void
     {
+        if ($this->nginxPgid !== 0) {
+            Process::stop($this->nginxPgid);
+            $this->nginxPgid = 0;
+        }
         if ($this->pgid !== 0) {
             Process::stop($this->pgid);
             $this->pgid = 0;

@@ -13,7 +13,8 @@ use PHPUnit\Framework\TestCase;
  * Four parallel clients send 2,000 signed deliveries — warehouse receipts (Standard Webhooks) and
  * Shopify orders — a fifth of them duplicates, in shuffled order, into four PHP workers sharing
  * one ledger. The ledger must end exactly at the expected totals: nothing lost, nothing counted
- * twice. Bounded: 2,000 requests on loopback, 4 at a time, with a 20 s timeout each.
+ * twice. Bounded: 2,000 requests on loopback, 4 at a time, with a 20 s timeout each. Run on
+ * `php -S` and on php-fpm (opcache on) behind nginx, as in production.
  */
 final class InboundConcurrencyTest extends TestCase
 {
@@ -23,9 +24,16 @@ final class InboundConcurrencyTest extends TestCase
     private const SKUS = ['P1', 'P2', 'P3', 'P4', 'P5'];
     private const SHOPIFY_SECRET = 'shpss_concurrency';
 
-    public function test_parallel_signed_deliveries_with_duplicates_end_in_exact_totals(): void
+    /** @return array<string, array{0: string}> */
+    public static function servers(): array
     {
-        $site = Harness::site('inbound-concurrency');
+        return ['php -S' => ['php'], 'php-fpm behind nginx' => ['fpm']];
+    }
+
+    /** @dataProvider servers */
+    public function test_parallel_signed_deliveries_with_duplicates_end_in_exact_totals(string $server): void
+    {
+        $site = Harness::site("inbound-concurrency-$server", ['server' => $server]);
         try {
             $whsec = Senders::whsec();
             $site->eval(sprintf(<<<'PHP'
