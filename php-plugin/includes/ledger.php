@@ -6,7 +6,9 @@
  * 1. the constant INVENTORY_SYNC_DB in wp-config.php;
  * 2. `<parent of the WordPress directory>/inventory-sync-data/ledger.sqlite` when that can be
  *    created (outside the web root in the usual layouts);
- * 3. `wp-content/inventory-sync/ledger.sqlite`, a directory protected by deny files.
+ * 3. `wp-content/inventory-sync-<24 random hex digits>/ledger.sqlite`: a directory protected by
+ *    deny files (Apache, IIS) whose name cannot be guessed (nginx reads no deny files; the
+ *    status page's download check says so, with the rule to add).
  * The choice is remembered in an option so it never moves by itself.
  *
  * @package InventorySync
@@ -31,7 +33,7 @@ function ledger_path(): string {
 	if ( is_dir( $outside ) || ( wp_is_writable( dirname( $outside ) ) && wp_mkdir_p( $outside ) ) ) {
 		$path = $outside . '/' . LEDGER_FILE;
 	} else {
-		$inside = WP_CONTENT_DIR . '/' . LEDGER_DIR_INSIDE;
+		$inside = WP_CONTENT_DIR . '/' . LEDGER_DIR_INSIDE . '-' . bin2hex( random_bytes( 12 ) );
 		wp_mkdir_p( $inside );
 		protect_directory( $inside );
 		$path = $inside . '/' . LEDGER_FILE;

@@ -10,8 +10,9 @@ use PHPUnit\Framework\TestCase;
 
 /**
  * Where the plugin puts the ledger file, and the status page's check that it cannot be
- * downloaded: outside the web root by default; inside wp-content behind deny files when outside is
- * impossible; and a loud warning when a configured path is reachable over HTTP.
+ * downloaded: outside the web root by default; inside wp-content behind deny files, in a directory
+ * whose name cannot be guessed, when outside is impossible (on nginx, which reads no deny files,
+ * flagged with the rule to add); and a loud warning when a configured path is reachable over HTTP.
  */
 final class LedgerPlacementTest extends TestCase
 {
@@ -45,18 +46,43 @@ final class LedgerPlacementTest extends TestCase
         }]);
         try {
             $path = $site->eval('return \InventorySync\ledger_path();');
-            self::assertSame($site->root . '/wp-content/inventory-sync/ledger.sqlite', $path);
+            self::assertSame(1, preg_match('#^' . preg_quote($site->root, '#') . '/wp-content/(inventory-sync-[0-9a-f]{24})/ledger\.sqlite$#', $path, $m), "$path: a directory name that cannot be guessed");
+            self::assertSame($path, $site->eval('return \InventorySync\ledger_path();'), 'remembered: it never moves by itself');
             foreach (['.htaccess', 'web.config', 'index.php'] as $guard) {
                 self::assertFileExists(dirname($path) . '/' . $guard);
             }
             self::assertStringContainsString('Require all denied', (string) file_get_contents(dirname($path) . '/.htaccess'));
-            $download = $site->request('GET', '/wp-content/inventory-sync/ledger.sqlite');
+            $download = $site->request('GET', "/wp-content/{$m[1]}/ledger.sqlite");
             self::assertSame(403, $download->status);
             self::assertStringNotContainsString('SQLite format 3', $download->body);
 
             $site->login();
             $page = $site->request('GET', self::STATUS_PAGE, [], null, true);
             self::assertStringContainsString('inside the web root, but a download attempt was refused', $page->body);
+            self::assertSame('', $site->errorLog());
+        } finally {
+            $site->stop();
+        }
+    }
+
+    public function test_on_nginx_the_fallback_inside_wp_content_is_flagged_with_the_rule_to_add(): void
+    {
+        // nginx reads no deny files: whoever knows the path could download the ledger. The
+        // directory's name cannot be guessed, and the status page says what to add.
+        $site = Harness::site('ledger-inside-nginx', ['server' => 'fpm', 'prepare' => static function (string $dir): void {
+            file_put_contents($dir . '/inventory-sync-data', 'not a directory');
+        }]);
+        try {
+            $path = (string) $site->eval('return \InventorySync\ledger_path();');
+            self::assertSame(1, preg_match('#/wp-content/inventory-sync-[0-9a-f]{24}/ledger\.sqlite$#', $path), $path);
+            $guessed = $site->request('GET', '/wp-content/inventory-sync/ledger.sqlite');
+            self::assertNotSame(200, $guessed->status, 'the guessable path holds nothing');
+            self::assertStringNotContainsString('SQLite format 3', $guessed->body);
+            self::assertSame('exposed', $site->eval('return \InventorySync\ledger_exposure();'));
+            $site->login();
+            $page = $site->request('GET', self::STATUS_PAGE, [], null, true);
+            self::assertStringContainsString('WARNING: the ledger file can be downloaded over HTTP', $page->body);
+            self::assertStringContainsString('location ~* /inventory-sync- { deny all; }', html_entity_decode($page->body));
             self::assertSame('', $site->errorLog());
         } finally {
             $site->stop();

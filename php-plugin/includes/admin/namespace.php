@@ -154,7 +154,7 @@ function ledger_rows(): array {
 			$exposure = __( 'inside the web root, but a download attempt was refused', 'inventory-sync' );
 			break;
 		default:
-			$exposure = __( 'WARNING: the ledger file can be downloaded over HTTP. Move it with INVENTORY_SYNC_DB or deny access to its directory in the web server.', 'inventory-sync' );
+			$exposure = __( 'WARNING: the ledger file can be downloaded over HTTP. Move it with INVENTORY_SYNC_DB or deny access to its directory in the web server (nginx reads no .htaccess: add location ~* /inventory-sync- { deny all; } to the site).', 'inventory-sync' );
 	}
 	$rows[ __( 'Ledger download check', 'inventory-sync' ) ] = $exposure;
 	$items = $ledger->items( array( 'limit' => 1000 ) );
