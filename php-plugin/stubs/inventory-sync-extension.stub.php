@@ -151,7 +151,9 @@ namespace InventorySync {
 		 * credential_key (the site's secret material, at least 16 bytes: channel credentials and
 		 * the source token are sealed with a key derived from it); http_timeout_ms (longest
 		 * channel call, default 30000); retry (base_seconds, cap_seconds, max_attempts of the
-		 * backoff of failed pushes and messages).
+		 * backoff of failed pushes and messages). Ledgers opened in one process on the same
+		 * file with the same busy_timeout_ms and retry share one connection, kept across requests
+		 * (a php-fpm worker opens the file once); a file removed or replaced since is opened anew.
 		 *
 		 * @param array{busy_timeout_ms?: int, credential_key?: string, http_timeout_ms?: int, retry?: array{base_seconds?: int, cap_seconds?: int, max_attempts?: int}}|null $options
 		 */

@@ -67,7 +67,8 @@ const PLANNING_THRESHOLD_FIELDS: &[&str] = &[
 #[php_class]
 #[php(name = "InventorySync\\Ledger")]
 pub struct Ledger {
-    store: Box<dyn LedgerStore>,
+    /// Shared by every `Ledger` of this process on the same file ([`super::connections`]).
+    store: std::sync::Arc<SqliteLedger>,
     path: String,
     /// Builds channel adapters and seals credentials with the site's key.
     adapters: Adapters,
@@ -79,7 +80,8 @@ impl Ledger {
     /// `busy_timeout_ms` (default 5000), `credential_key` (the site's secret material, at least
     /// 16 bytes, from which the key sealing channel credentials is derived; without it channels
     /// with credentials cannot be saved or pushed to), `http_timeout_ms` (the longest one
-    /// channel call may take, default 30000).
+    /// channel call may take, default 30000). Ledgers of one process on the same file and
+    /// SQLite options share one connection, kept across requests ([`super::connections`]).
     pub fn __construct(path: String, options: Option<&ZendHashTable>) -> PhpResult<Self> {
         Ok(Self::open(path, options)?)
     }
@@ -703,9 +705,9 @@ impl Ledger {
         if path.trim().is_empty() {
             return Err(Error::validation("path", "must not be empty"));
         }
-        let store = SqliteLedger::open_with(&path, &sqlite)?;
+        let store = super::connections::open(&path, &sqlite)?;
         Ok(Ledger {
-            store: Box::new(store),
+            store,
             path,
             adapters: Adapters::new(key, http),
         })

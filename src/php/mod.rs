@@ -9,6 +9,7 @@ use ext_php_rs::zend::ModuleEntry;
 use ext_php_rs::{info_table_end, info_table_row, info_table_start};
 
 mod access;
+mod connections;
 mod convert;
 pub mod exceptions;
 mod ledger;
