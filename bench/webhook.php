@@ -34,6 +34,7 @@ use InventorySync\Tests\Harness\Senders;
 use InventorySync\Tests\Harness\Site;
 
 require __DIR__ . '/lib/bench.php';
+require __DIR__ . '/lib/load.php';
 require dirname(__DIR__) . '/tests/harness/Harness.php';
 
 require_extension();
@@ -99,8 +100,8 @@ try {
 
     $answers = ['webhook' => [], 'empty' => []];
     $warmUp = array_slice($deliveries, 0, WARM_UP);
-    $answers['webhook'] = array_merge($answers['webhook'], fire($site->url . WEBHOOK_ROUTE, $warmUp)['answers']);
-    $answers['empty'] = array_merge($answers['empty'], fire($site->url . EMPTY_ROUTE, $warmUp)['answers']);
+    $answers['webhook'] = array_merge($answers['webhook'], fire($site->url . WEBHOOK_ROUTE, $warmUp, CONCURRENCY)['answers']);
+    $answers['empty'] = array_merge($answers['empty'], fire($site->url . EMPTY_ROUTE, $warmUp, CONCURRENCY)['answers']);
 
     // php -S follows opcache.enable (not opcache.enable_cli), as PHP-FPM does: say whether it is
     // on, since compiling WordPress on every request would dominate both routes.
@@ -116,7 +117,7 @@ try {
             $routes = array_reverse($routes, true);
         }
         foreach ($routes as $side => $route) {
-            $result = fire($site->url . $route, $batch);
+            $result = fire($site->url . $route, $batch, CONCURRENCY);
             $rates[$side][] = count($batch) / $result['seconds'];
             $times = array_column($result['answers'], 'ms');
             $latencies[$side] = array_merge($latencies[$side], $times);
@@ -202,114 +203,6 @@ function on_path(string $tool): bool
         }
     }
     return false;
-}
-
-/**
- * Writes the must-use plugin with the empty route into the site (never part of php-plugin/).
- */
-function install_empty_route(Site $site): void
-{
-    $code = <<<'PHP'
-        <?php
-        /**
-         * Plugin Name: Inventory Sync benchmark: empty REST route (written by bench/webhook.php)
-         * Description: The baseline of the webhook benchmark: a route that does nothing (and one
-         * saying whether the web server's OPcache is working).
-         */
-
-        defined( 'ABSPATH' ) || exit;
-
-        add_action(
-        	'rest_api_init',
-        	static function () {
-        		register_rest_route(
-        			'bench/v1',
-        			'/empty',
-        			array(
-        				'methods'             => array( 'GET', 'POST' ),
-        				'permission_callback' => '__return_true',
-        				'callback'            => static fn () => array(),
-        			)
-        		);
-        		register_rest_route(
-        			'bench/v1',
-        			'/opcache',
-        			array(
-        				'methods'             => 'GET',
-        				'permission_callback' => '__return_true',
-        				'callback'            => static function () {
-        					$status = function_exists( 'opcache_get_status' ) ? opcache_get_status( false ) : false;
-        					return array( 'cached_scripts' => is_array( $status ) ? $status['opcache_statistics']['num_cached_scripts'] : 0 );
-        				},
-        			)
-        		);
-        	}
-        );
-
-        PHP;
-    if (file_put_contents($site->root . '/wp-content/mu-plugins/inventory-sync-bench-empty-route.php', $code) === false) {
-        throw new \RuntimeException('cannot write the must-use plugin into ' . $site->root);
-    }
-}
-
-/**
- * POSTs every delivery to $url with CONCURRENCY requests in flight and returns the wall time
- * and each answer (status, body, total time in ms), in the order they finished.
- *
- * @param list<array{body: string, headers: array<string, string>}> $deliveries
- * @return array{seconds: float, answers: list<array{status: int, body: string, ms: float}>}
- */
-function fire(string $url, array $deliveries): array
-{
-    $multi = curl_multi_init();
-    $answers = [];
-    $active = 0;
-    $next = 0;
-    $add = static function () use (&$next, &$active, $deliveries, $multi, $url): void {
-        $lines = ['Expect:'];
-        foreach ($deliveries[$next++]['headers'] as $name => $value) {
-            $lines[] = "$name: $value";
-        }
-        $ch = curl_init($url);
-        curl_setopt_array($ch, [
-            CURLOPT_POST => true,
-            CURLOPT_POSTFIELDS => $deliveries[$next - 1]['body'],
-            CURLOPT_HTTPHEADER => $lines,
-            CURLOPT_RETURNTRANSFER => true,
-            CURLOPT_TIMEOUT => 30,
-        ]);
-        curl_multi_add_handle($multi, $ch);
-        $active++;
-    };
-    $t = now();
-    while ($active < CONCURRENCY && $next < count($deliveries)) {
-        $add();
-    }
-    $deadline = $t + 120;
-    while ($active > 0 && now() < $deadline) {
-        curl_multi_exec($multi, $running);
-        curl_multi_select($multi, 0.1);
-        while (($info = curl_multi_info_read($multi)) !== false) {
-            $ch = $info['handle'];
-            $answers[] = [
-                'status' => $info['result'] === CURLE_OK ? (int) curl_getinfo($ch, CURLINFO_RESPONSE_CODE) : 0,
-                'body' => $info['result'] === CURLE_OK ? (string) curl_multi_getcontent($ch) : curl_strerror($info['result']),
-                'ms' => curl_getinfo($ch, CURLINFO_TOTAL_TIME_T) / 1000,
-            ];
-            curl_multi_remove_handle($multi, $ch);
-            curl_close($ch);
-            $active--;
-            if ($next < count($deliveries)) {
-                $add();
-            }
-        }
-    }
-    $seconds = now() - $t;
-    curl_multi_close($multi);
-    if ($active > 0) {
-        throw new \RuntimeException("$active requests to $url still running after 120 s");
-    }
-    return ['seconds' => $seconds, 'answers' => $answers];
 }
 
 /**
