@@ -1147,6 +1147,25 @@ fn a_busy_ledger_is_a_retryable_error() {
 }
 
 #[test]
+fn a_writer_waits_for_another_writers_lock_within_the_busy_timeout() {
+    let dir = TempDir::new("busy-wait");
+    let path = dir.path().join("ledger.sqlite");
+    let ledger = SqliteLedger::open_with(&path, &SqliteOptions::default()).unwrap();
+    setup(&ledger);
+    let blocker = rusqlite::Connection::open(&path).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(80));
+        blocker.execute_batch("COMMIT").unwrap();
+    });
+    // Taken while the other connection holds the write lock: waits, then records.
+    let outcome = ledger.record(&req("waited", Receive, 3), T0).unwrap();
+    assert!(!outcome.replayed);
+    release.join().unwrap();
+    assert_eq!(ledger.stock("A").unwrap().on_hand, 3);
+}
+
+#[test]
 fn the_store_is_usable_as_a_trait_object_across_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<SqliteLedger>();
