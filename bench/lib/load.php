@@ -61,11 +61,12 @@ function install_empty_route(Site $site): void
 }
 
 /**
- * POSTs every delivery to $url with $concurrency requests in flight (curl_multi, loopback) and
+ * Sends every delivery to $url (or its own `url`) with $concurrency requests in flight
+ * (curl_multi, loopback) — a POST of its `body`, or a GET when it has none — and
  * returns the wall time and each answer (status — 0 when no answer came —, body, total time in
  * ms), in the order they finished. Bounded: 30 s per request, $deadline seconds in all.
  *
- * @param list<array{body: string, headers: array<string, string>}> $deliveries
+ * @param list<array{body?: string, headers: array<string, string>, url?: string}> $deliveries
  * @return array{seconds: float, answers: list<array{status: int, body: string, ms: float}>}
  */
 function fire(string $url, array $deliveries, int $concurrency, float $deadline = 120.0): array
@@ -79,14 +80,13 @@ function fire(string $url, array $deliveries, int $concurrency, float $deadline 
         foreach ($deliveries[$next++]['headers'] as $name => $value) {
             $lines[] = "$name: $value";
         }
-        $ch = curl_init($url);
+        $delivery = $deliveries[$next - 1];
+        $ch = curl_init($delivery['url'] ?? $url);
         curl_setopt_array($ch, [
-            CURLOPT_POST => true,
-            CURLOPT_POSTFIELDS => $deliveries[$next - 1]['body'],
             CURLOPT_HTTPHEADER => $lines,
             CURLOPT_RETURNTRANSFER => true,
             CURLOPT_TIMEOUT => 30,
-        ]);
+        ] + (isset($delivery['body']) ? [CURLOPT_POST => true, CURLOPT_POSTFIELDS => $delivery['body']] : [CURLOPT_HTTPGET => true]));
         curl_multi_add_handle($multi, $ch);
         $active++;
     };
