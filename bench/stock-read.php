@@ -13,10 +13,10 @@ declare(strict_types=1);
 
 namespace InventorySync\Bench;
 
-use InventorySync\Ledger;
 use PDO;
 
 require __DIR__ . '/lib/bench.php';
+require __DIR__ . '/lib/catalogue.php';
 
 require_extension();
 if (!extension_loaded('pdo_sqlite')) {
@@ -34,27 +34,7 @@ $dir = temp_dir('stock-read');
 $path = "$dir/ledger.sqlite";
 
 $started = now();
-$ledger = new Ledger($path);
-foreach (LOCATIONS as $code => $priority) {
-    $ledger->upsertLocation(['code' => $code, 'name' => "Location $code", 'priority' => $priority]);
-}
-mt_srand(5);
-$movements = [];
-for ($i = 0; $i < SKUS; $i++) {
-    $sku = sprintf('READ-%05d', $i);
-    $ledger->upsertItem(['sku' => $sku, 'name' => "Item $i"]);
-    foreach (LOCATIONS as $code => $_) {
-        $movements[] = ['event_id' => "$sku-$code", 'sku' => $sku, 'kind' => 'receive', 'location' => $code, 'quantity' => mt_rand(1, 500)];
-    }
-}
-foreach (array_chunk($movements, 500) as $chunk) {
-    foreach ($ledger->recordBatch($chunk) as $outcome) {
-        if (!$outcome['ok']) {
-            disagree('setting up the ledger failed: ' . json_encode($outcome['error']));
-        }
-    }
-}
-unset($movements);
+$ledger = read_ledger($path, SKUS, LOCATIONS);
 $report->note(sprintf('ledger file with %s SKUs × %d locations (%s stock levels), set up in %.1f s', number_format(SKUS), count(LOCATIONS), number_format(SKUS * count(LOCATIONS)), now() - $started));
 
 $pdo = new PDO("sqlite:$path", null, null, [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION]);

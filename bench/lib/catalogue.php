@@ -193,3 +193,34 @@ function record_catalogue(\InventorySync\Ledger $ledger, array $stock, array $lo
     }
     return $recorded;
 }
+
+/**
+ * A ledger file at $path with $count SKUs (`READ-00000` …) received at every one of $locations
+ * (code => priority), quantities 1–500 from a fixed seed: what the read benchmarks read.
+ *
+ * @param array<string, int> $locations
+ */
+function read_ledger(string $path, int $count, array $locations): \InventorySync\Ledger
+{
+    $ledger = new \InventorySync\Ledger($path);
+    foreach ($locations as $code => $priority) {
+        $ledger->upsertLocation(['code' => $code, 'name' => "Location $code", 'priority' => $priority]);
+    }
+    mt_srand(5);
+    $movements = [];
+    for ($i = 0; $i < $count; $i++) {
+        $sku = sprintf('READ-%05d', $i);
+        $ledger->upsertItem(['sku' => $sku, 'name' => "Item $i"]);
+        foreach ($locations as $code => $_) {
+            $movements[] = ['event_id' => "$sku-$code", 'sku' => $sku, 'kind' => 'receive', 'location' => $code, 'quantity' => mt_rand(1, 500)];
+        }
+    }
+    foreach (array_chunk($movements, 500) as $chunk) {
+        foreach ($ledger->recordBatch($chunk) as $outcome) {
+            if (!$outcome['ok']) {
+                disagree('setting up the ledger failed: ' . json_encode($outcome['error']));
+            }
+        }
+    }
+    return $ledger;
+}
