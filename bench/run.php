@@ -4,7 +4,10 @@
  * one table of their figures and writes it to target/bench/results.json and results.md.
  *
  *   ./build.sh bench
- *   php -d extension=target/release/libinventory_sync.so bench/run.php [--extension=PATH]
+ *   php -d extension=target/release/libinventory_sync.so bench/run.php [--extension=PATH] [--readme]
+ *
+ * --readme also rewrites the README's Performance section (between the performance:start and
+ * performance:end markers) from this run: the machine, the date, the commit and the table.
  *
  * The children get the extension from --extension, else $INVENTORY_SYNC_SO, else
  * target/release/libinventory_sync.so, and so does the WordPress site bench/webhook.php starts
@@ -46,6 +49,7 @@ if (!is_dir($out) && !mkdir($out, 0777, true)) {
 }
 
 $started = now();
+$loadBefore = sys_getloadavg() ?: [];
 $figures = [];
 $notes = [];
 $failed = [];
@@ -85,11 +89,24 @@ $meta = [
     'php' => PHP_VERSION,
     'extension' => phpversion('inventory_sync'),
     'machine' => php_uname('m') . ', ' . cpu_count() . ' CPUs, ' . php_uname('s') . ' ' . php_uname('r'),
+    'cpu' => cpu_model(),
+    'memory' => memory_total(),
+    'commit' => trim((string) shell_exec('git -C ' . escapeshellarg($root) . ' rev-parse --short HEAD 2>/dev/null')),
+    'load_before' => $loadBefore,
+    'load_after' => sys_getloadavg() ?: [],
     'seconds' => round(now() - $started, 1),
 ];
 file_put_contents("$out/results.json", json_encode($meta + ['figures' => $figures, 'notes' => $notes, 'failed' => $failed], JSON_PRETTY_PRINT | JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES) . "\n");
 file_put_contents("$out/results.md", markdown($meta, $rows, $figures, $notes, $failed));
 echo "Written: target/bench/results.json, target/bench/results.md\n";
+if (in_array('--readme', $argv, true)) {
+    if ($failed !== []) {
+        fwrite(STDERR, "The README was left as it is: some benchmarks failed.\n");
+    } else {
+        write_readme("$root/README.md", $meta, $figures);
+        echo "Written: README.md (Performance)\n";
+    }
+}
 
 if ($failed !== []) {
     fwrite(STDERR, 'FAILED (results disagree or the program could not run): ' . implode(', ', $failed) . "\n");
@@ -164,6 +181,69 @@ function markdown(array $meta, array $rows, array $figures, array $notes, array 
         $md .= "\n**Failed:** " . implode(', ', $failed) . "\n";
     }
     return $md;
+}
+
+/** The CPU's model name, from /proc/cpuinfo. */
+function cpu_model(): string
+{
+    $info = (string) @file_get_contents('/proc/cpuinfo');
+    return preg_match('/^model name\s*:\s*(.+)$/m', $info, $m) === 1 ? trim($m[1]) : 'unknown CPU';
+}
+
+/** The machine's memory, from /proc/meminfo. */
+function memory_total(): string
+{
+    $info = (string) @file_get_contents('/proc/meminfo');
+    return preg_match('/^MemTotal:\s*(\d+) kB/m', $info, $m) === 1 ? sprintf('%.0f GiB', $m[1] / 1048576) : 'unknown';
+}
+
+/**
+ * Rewrites the part of the README between `<!-- performance:start -->` and
+ * `<!-- performance:end -->` with this run's figures.
+ *
+ * @param array<string, mixed> $meta
+ * @param list<array<string, mixed>> $figures
+ */
+function write_readme(string $path, array $meta, array $figures): void
+{
+    $readme = (string) file_get_contents($path);
+    $start = '<!-- performance:start -->';
+    $end = '<!-- performance:end -->';
+    $from = strpos($readme, $start);
+    $to = strpos($readme, $end);
+    if ($from === false || $to === false || $to < $from) {
+        fwrite(STDERR, "README.md has no performance markers; left as it is\n");
+        return;
+    }
+    $cell = static fn (string $s): string => str_replace('|', '\|', $s);
+    $text = sprintf(
+        "\nTaken with `./build.sh bench` then `php -d extension=target/release/libinventory_sync.so bench/run.php --readme` on %s (commit %s): %s, %s, %s RAM, PHP %s; load average %s before the run, %s after. Values are medians (min–max over the runs); a ratio above 1× is better than the baseline measured in the same run. Every program also checks its results (quantities, ledgers, signatures) and fails if they disagree.\n\n",
+        substr((string) $meta['date'], 0, 10),
+        $meta['commit'] !== '' ? $meta['commit'] : 'unknown',
+        $meta['cpu'],
+        $meta['machine'],
+        $meta['memory'],
+        $meta['php'],
+        implode(' / ', array_map(static fn (float $l): string => sprintf('%.2f', $l), $meta['load_before'])),
+        implode(' / ', array_map(static fn (float $l): string => sprintf('%.2f', $l), $meta['load_after']))
+    );
+    $text .= "| figure | value | baseline | ratio | target |\n|---|---|---|---|---|\n";
+    foreach ($figures as $f) {
+        $text .= sprintf(
+            "| %s | %s %s (%s–%s) | %s %s (%s) | %.1f× | %s |\n",
+            $cell($f['figure']),
+            number($f['value']),
+            $cell($f['unit']),
+            number($f['min']),
+            number($f['max']),
+            number($f['baseline']),
+            $cell($f['unit']),
+            $cell($f['baseline_name']),
+            $f['ratio'],
+            $cell($f['target'] . ($f['met'] === null ? '' : ($f['met'] ? ' — met' : ' — **not met**')))
+        );
+    }
+    file_put_contents($path, substr($readme, 0, $from + strlen($start)) . "\n" . $text . "\n" . substr($readme, $to));
 }
 
 function cpu_count(): int
