@@ -26,10 +26,10 @@
 //!   settling leaves the rest held; the next run settles them from the same report (a job is
 //!   completed once: completion checks the claim).
 
-use super::runner::{pushes_for, Lane, RunOptions, RunReport};
+use super::runner::{fail_job, pushes_for, Lane, RunOptions, RunReport};
 use super::Clock;
 use crate::channels::{Failure, FeedResults, FeedStatus, Feeds};
-use crate::ledger::{job, Completion, Feed, FeedState, FeedUpdate, Job, JobStatus, LedgerStore};
+use crate::ledger::{job, Completion, Feed, FeedState, FeedUpdate, Job, LedgerStore};
 use crate::{Error, Result};
 
 /// How long a feed's jobs stay claimed between polls.
@@ -152,21 +152,18 @@ fn poll(
             clock,
             report,
         ),
-        Ok(FeedStatus::Cancelled) => {
-            store.release_claims(&feed.owner(), now)?;
-            store.update_feed(
-                feed.id,
-                &FeedUpdate {
-                    state: Some(FeedState::Cancelled),
-                    processing_status: Some("CANCELLED".into()),
-                    polled: true,
-                    last_error: Some("the feed was cancelled on the channel; its jobs were released".into()),
-                    ..FeedUpdate::default()
-                },
-                now,
-            )?;
-            Ok(())
-        }
+        Ok(FeedStatus::Cancelled) => release(
+            store,
+            feed,
+            FeedUpdate {
+                state: Some(FeedState::Cancelled),
+                processing_status: Some("CANCELLED".into()),
+                polled: true,
+                last_error: Some("the feed was cancelled on the channel; its jobs were released".into()),
+                ..FeedUpdate::default()
+            },
+            now,
+        ),
         Ok(FeedStatus::Working(word))
             if feed
                 .submitted_at
@@ -273,6 +270,13 @@ fn settle(
     Ok(())
 }
 
+/// Gives back every job `feed` holds (due again, attempts returned) and ends it with `update`.
+fn release(store: &dyn LedgerStore, feed: &Feed, update: FeedUpdate, now: i64) -> Result<()> {
+    store.release_claims(&feed.owner(), now)?;
+    store.update_feed(feed.id, &update, now)?;
+    Ok(())
+}
+
 /// Records one job's failure under the feed's claim.
 fn record_failure(
     store: &dyn LedgerStore,
@@ -283,34 +287,7 @@ fn record_failure(
     clock: &dyn Clock,
     report: &mut RunReport,
 ) -> Result<()> {
-    let retry_after = failure.retry_after.map(|s| u32::try_from(s).unwrap_or(u32::MAX));
-    let channel = report.per_channel.entry(key.to_string()).or_default();
-    match store.fail_job(
-        job.id,
-        owner,
-        &failure.reason,
-        failure.retryable,
-        retry_after,
-        clock.now(),
-    ) {
-        Ok(after) => {
-            channel.failed += 1;
-            report.failed += 1;
-            if after.status == JobStatus::Dead {
-                channel.dead += 1;
-                report.dead += 1;
-            } else {
-                channel.retried += 1;
-                report.retried += 1;
-            }
-            Ok(())
-        }
-        Err(Error::Conflict(_)) => {
-            channel.lost_claims += 1;
-            Ok(())
-        }
-        Err(error) => Err(error),
-    }
+    fail_job(store, job, owner, failure, &failure.reason, key, clock.now(), report)
 }
 
 /// Fails every job `feed` holds retryably with `reason`, and ends the feed in `state`.
@@ -378,17 +355,16 @@ fn resolve_unanswered(
         .collect();
     let suspects: Vec<&(String, FeedStatus)> = listed.iter().filter(|(id, _)| !known.contains(id)).collect();
     if suspects.is_empty() {
-        store.release_claims(&feed.owner(), now)?;
-        store.update_feed(
-            feed.id,
-            &FeedUpdate {
+        return release(
+            store,
+            feed,
+            FeedUpdate {
                 state: Some(FeedState::Abandoned),
                 last_error: Some("the submission never reached the channel; its jobs were released".into()),
                 ..FeedUpdate::default()
             },
             now,
-        )?;
-        return Ok(());
+        );
     }
     if suspects.iter().any(|(_, status)| !status.is_final()) {
         store.extend_claims(&feed.owner(), FEED_CLAIM_SECONDS, now)?;
@@ -498,17 +474,16 @@ fn build_and_submit(
     if feed.messages as usize != ids.len() {
         // Some claims were lost on the way (expired and taken): their messages must not go out
         // under this feed. Give the rest back and try again next run.
-        store.release_claims(&feed.owner(), now)?;
-        store.update_feed(
-            feed.id,
-            &FeedUpdate {
+        return release(
+            store,
+            &feed,
+            FeedUpdate {
                 state: Some(FeedState::Abandoned),
                 last_error: Some("claims were lost before the submission; its jobs were released".into()),
                 ..FeedUpdate::default()
             },
             now,
-        )?;
-        return Ok(());
+        );
     }
     lane.pacer.wait_turn()?;
     let submitted = feeds_of(lane)?.submit_feed(&messages);

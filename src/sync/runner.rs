@@ -443,22 +443,7 @@ fn push_batch(
                 } else {
                     failure.reason.as_str()
                 };
-                let retry_after = failure.retry_after.map(|s| u32::try_from(s).unwrap_or(u32::MAX));
-                match store.fail_job(job.id, owner, reason, failure.retryable, retry_after, now) {
-                    Ok(after) => {
-                        channel.failed += 1;
-                        report.failed += 1;
-                        if after.status == JobStatus::Dead {
-                            channel.dead += 1;
-                            report.dead += 1;
-                        } else {
-                            channel.retried += 1;
-                            report.retried += 1;
-                        }
-                    }
-                    Err(Error::Conflict(_)) => channel.lost_claims += 1,
-                    Err(error) => return Err(error),
-                }
+                fail_job(store, job, owner, &failure, reason, &key, now, report)?;
             }
         }
     }
@@ -468,6 +453,42 @@ fn push_batch(
         channel.error = Some("the channel is unavailable; its other jobs wait for the next run".into());
     }
     Ok(())
+}
+
+/// Records that `job` failed (`reason`; retryable or not, the channel's `Retry-After`) under
+/// `owner`'s claim, and counts it on the run's report: retried or dead, or a lost claim.
+#[allow(clippy::too_many_arguments)] // the job, its failure and where to count it
+pub(super) fn fail_job(
+    store: &dyn LedgerStore,
+    job: &Job,
+    owner: &str,
+    failure: &Failure,
+    reason: &str,
+    key: &str,
+    now: i64,
+    report: &mut RunReport,
+) -> Result<()> {
+    let retry_after = failure.retry_after.map(|s| u32::try_from(s).unwrap_or(u32::MAX));
+    let channel = report.per_channel.entry(key.to_string()).or_default();
+    match store.fail_job(job.id, owner, reason, failure.retryable, retry_after, now) {
+        Ok(after) => {
+            channel.failed += 1;
+            report.failed += 1;
+            if after.status == JobStatus::Dead {
+                channel.dead += 1;
+                report.dead += 1;
+            } else {
+                channel.retried += 1;
+                report.retried += 1;
+            }
+            Ok(())
+        }
+        Err(Error::Conflict(_)) => {
+            channel.lost_claims += 1;
+            Ok(())
+        }
+        Err(error) => Err(error),
+    }
 }
 
 /// A push that failed as a whole, as per-item failures.
