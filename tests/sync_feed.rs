@@ -318,7 +318,7 @@ fn a_slow_feed_keeps_its_jobs_and_a_sale_meanwhile_lands_after_it() {
     assert_eq!(world.feed().polls, 2);
     world.advance(u64::from(FEED_CLAIM_SECONDS) - 10);
     world.run("r4");
-    let held = world.store.jobs_held_by(&world.feed().owner()).unwrap();
+    let held = world.store.jobs_held_by(&world.feed().owner(), 0, 1000).unwrap();
     assert_eq!(held.len(), 400, "nobody took the feed's jobs");
     assert!(held.iter().all(|j| j.claim_expires_at > Some(world.clock.now())));
     assert_eq!(world.fake.writes(&s), Vec::<i64>::new());
@@ -424,7 +424,7 @@ fn a_create_feed_without_an_answer_is_found_or_released_and_reports_may_be_gzip(
     let feed = world.feed();
     assert_eq!((feed.state, feed.remote_id.as_deref()), (FeedState::Submitting, None));
     assert!(feed.last_error.as_deref().unwrap_or_default().contains("got no answer"));
-    assert_eq!(world.store.jobs_held_by(&feed.owner()).unwrap().len(), 300);
+    assert_eq!(world.store.jobs_held_by(&feed.owner(), 0, 1000).unwrap().len(), 300);
     world.run("r2");
     assert_eq!(world.feed().state, FeedState::Submitting, "not before 10 minutes");
     world.advance(UNANSWERED_SECONDS as u64);
@@ -484,4 +484,33 @@ fn at_most_five_feeds_start_in_five_minutes_then_single_patches_take_over() {
     sync::sync_skus(&world.store, &refs, None, world.clock.now()).unwrap();
     assert_eq!(world.run("g6").per_channel[KEY].feeds, 1);
     assert_eq!(MAX_FEED_MESSAGES, 25_000);
+}
+
+#[test]
+fn a_backlog_of_several_feeds_goes_out_in_full_feeds_in_one_run() {
+    // A full sync of two feeds' worth and 300 more: one run submits 25,000 + 25,000 + 300
+    // messages (within the quota of five), none by single patch; nothing is left for the next.
+    let count = 2 * MAX_FEED_MESSAGES + 300;
+    let world = World::new(count, Some(TYPE), 250);
+    sync::full(&world.store, world.clock.now()).unwrap();
+    let report = world.run("full");
+    let channel = &report.per_channel[KEY];
+    assert_eq!(channel.feeds, 3, "{channel:?}");
+    assert_eq!(
+        world.fake.feeds().iter().map(|f| f.messages).collect::<Vec<_>>(),
+        [MAX_FEED_MESSAGES, MAX_FEED_MESSAGES, 300]
+    );
+    assert_eq!(world.patches(), 0);
+    assert_eq!((channel.pushed, channel.accepted), (count as u64, count as u64));
+    assert_eq!(open_count(&world.store), 0);
+    for i in [0, MAX_FEED_MESSAGES - 1, MAX_FEED_MESSAGES, count - 1] {
+        assert_eq!(
+            world.fake.quantity(&sku(i)),
+            Some(world.allocation(&sku(i))),
+            "{}",
+            sku(i)
+        );
+    }
+    let next = world.run("next");
+    assert_eq!((next.pushed, next.per_channel.get(KEY).map_or(0, |c| c.feeds)), (0, 0));
 }

@@ -325,9 +325,10 @@ pub trait Feeds {
     /// The remote id to store for a pushed item once its message is applied.
     fn feed_remote_id(&self, push: &Push) -> Option<String>;
 
-    /// Submits one feed of `messages` (made by [`Feeds::feed_message`]); returns the channel's
+    /// Submits one feed of `messages`: those made by [`Feeds::feed_message`], joined by commas
+    /// (one buffer, so that a feed of 25,000 messages is not held twice); returns the channel's
     /// feed id.
-    fn submit_feed(&mut self, messages: &[String]) -> std::result::Result<String, SubmitFailure>;
+    fn submit_feed(&mut self, messages: String) -> std::result::Result<String, SubmitFailure>;
 
     /// Where the channel is with feed `feed_id`.
     fn feed_status(&mut self, feed_id: &str) -> std::result::Result<FeedStatus, Failure>;

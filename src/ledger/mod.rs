@@ -859,8 +859,9 @@ pub trait LedgerStore {
     /// many were released.
     fn release_claims(&self, owner: &str, now: i64) -> Result<usize>;
 
-    /// The jobs `owner` holds (running, claimed by it), by id.
-    fn jobs_held_by(&self, owner: &str) -> Result<Vec<Job>>;
+    /// The jobs `owner` holds (running, claimed by it) with ids above `after_id`, by id, at most
+    /// `limit` (1–[`job::MAX_CLAIM`]): a page (a feed's 25,000 jobs are read a page at a time).
+    fn jobs_held_by(&self, owner: &str, after_id: i64, limit: u32) -> Result<Vec<Job>>;
 
     /// Moves every claim `owner` holds to expire at `now + claim_seconds` (1 s–24 h); returns how
     /// many (a feed's jobs stay held while the channel works on it).

@@ -649,9 +649,10 @@ impl LedgerStore for SqliteLedger {
         self.write(|tx| jobs::release(tx, &owner, now))
     }
 
-    fn jobs_held_by(&self, owner: &str) -> Result<Vec<Job>> {
+    fn jobs_held_by(&self, owner: &str, after_id: i64, limit: u32) -> Result<Vec<Job>> {
         let owner = job::owner(owner)?;
-        self.read(|conn| jobs::held_by(conn, &owner))
+        job::claim_limits(limit, 1)?;
+        self.read(|conn| jobs::held_by(conn, &owner, after_id, limit))
     }
 
     fn extend_claims(&self, owner: &str, claim_seconds: u32, now: i64) -> Result<usize> {

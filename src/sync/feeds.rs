@@ -48,7 +48,7 @@ pub const UNANSWERED_SECONDS: i64 = 600;
 pub const GIVE_UP_SECONDS: i64 = 72 * 3600;
 
 /// Jobs settled per write transaction.
-pub const SETTLE_CHUNK: usize = 1000;
+pub const SETTLE_CHUNK: u32 = 1000;
 
 /// Tends `lane`'s feeds when its adapter has them: see the module documentation.
 pub(super) fn tend(
@@ -70,9 +70,15 @@ pub(super) fn tend(
             result?;
         }
     }
-    let result = submit(store, lane, owner, options, clock, report);
-    count_calls(lane, &key, report)?;
-    result
+    // Feed after feed while full ones go out (and the quota allows): a large backlog, such as a
+    // full sync, leaves in this run rather than one feed per run and the rest one by one.
+    loop {
+        let result = submit(store, lane, owner, options, clock, report);
+        count_calls(lane, &key, report)?;
+        if !result? {
+            return Ok(());
+        }
+    }
 }
 
 /// Counts the adapter's calls since the last count in the run's report and charges the pacer.
@@ -218,9 +224,13 @@ fn settle(
     }
     let owner = feed.owner();
     let key = lane.config.key.clone();
-    let held = store.jobs_held_by(&owner)?;
     let (mut applied, mut refused) = (0_u32, 0_u32);
-    for chunk in held.chunks(SETTLE_CHUNK) {
+    let mut after = 0;
+    loop {
+        let page = store.jobs_held_by(&owner, after, SETTLE_CHUNK)?;
+        let chunk = &page[..];
+        let Some(last) = chunk.last() else { break };
+        after = last.id;
         let now = clock.now();
         let (pushes, listings) = pushes_for(store, &key, chunk)?;
         let feeds = feeds_of(lane)?;
@@ -277,6 +287,19 @@ fn release(store: &dyn LedgerStore, feed: &Feed, update: FeedUpdate, now: i64) -
     Ok(())
 }
 
+/// Calls `f` with every job `owner` holds, by id, a page of [`SETTLE_CHUNK`] at a time.
+fn each_held(store: &dyn LedgerStore, owner: &str, mut f: impl FnMut(&Job) -> Result<()>) -> Result<()> {
+    let mut after = 0;
+    loop {
+        let page = store.jobs_held_by(owner, after, SETTLE_CHUNK)?;
+        let Some(last) = page.last() else { return Ok(()) };
+        after = last.id;
+        for job in &page {
+            f(job)?;
+        }
+    }
+}
+
 /// Records one job's failure under the feed's claim.
 fn record_failure(
     store: &dyn LedgerStore,
@@ -303,10 +326,10 @@ fn fail_all(
     let owner = feed.owner();
     let failure = Failure::retryable(reason);
     let mut refused = 0_u32;
-    for job in store.jobs_held_by(&owner)? {
-        record_failure(store, &job, &owner, &failure, &feed.channel, clock, report)?;
+    each_held(store, &owner, |job| {
         refused += 1;
-    }
+        record_failure(store, job, &owner, &failure, &feed.channel, clock, report)
+    })?;
     store.update_feed(
         feed.id,
         &FeedUpdate {
@@ -394,7 +417,8 @@ fn resolve_unanswered(
     )
 }
 
-/// Submits one new feed when enough feedable jobs are due.
+/// Submits one new feed when enough feedable jobs are due. True when a full feed went out (so
+/// more may be due).
 fn submit(
     store: &dyn LedgerStore,
     lane: &mut Lane<'_>,
@@ -402,7 +426,7 @@ fn submit(
     options: &RunOptions,
     clock: &dyn Clock,
     report: &mut RunReport,
-) -> Result<()> {
+) -> Result<bool> {
     let key = lane.config.key.clone();
     let (threshold, max_messages, max_bytes, (quota, window)) = {
         let feeds = feeds_of(lane)?;
@@ -414,61 +438,92 @@ fn submit(
         )
     };
     if threshold == 0 || store.feeds_started_since(&key, clock.now().saturating_sub(window))? >= quota {
-        return Ok(());
+        return Ok(false);
     }
     // Claim up to one feed's worth (the run's own claims: released below unless handed over).
-    let mut claimed: Vec<Job> = Vec::new();
-    while claimed.len() < max_messages {
-        let want = u32::try_from((max_messages - claimed.len()).min(job::MAX_CLAIM as usize)).unwrap_or(job::MAX_CLAIM);
-        let chunk = store.claim_jobs(owner, Some(&key), want, options.claim_seconds, clock.now())?;
-        let short = chunk.len() < want as usize;
-        claimed.extend(chunk);
-        if short {
-            break;
-        }
-    }
-    let result = build_and_submit(store, lane, owner, &claimed, threshold, max_bytes, clock, report);
+    let mut draft = Draft::default();
+    let result = draft
+        .fill(store, lane, owner, options, clock, max_messages, max_bytes)
+        .and_then(|()| hand_over_and_submit(store, lane, owner, &mut draft, threshold, clock, report));
     // Whatever was not handed over goes back in line for single pushes.
     store.release_claims(owner, clock.now())?;
-    result
+    Ok(result? && draft.full)
 }
 
-#[allow(clippy::too_many_arguments)] // the run's parts, passed through
-fn build_and_submit(
+/// A feed being put together: its messages joined by commas in one buffer (a feed can be
+/// megabytes), and the ids of their jobs.
+#[derive(Default)]
+struct Draft {
+    messages: String,
+    ids: Vec<i64>,
+    /// Jobs claimed for it (some may not go in a feed).
+    claimed: usize,
+    /// Whether it reached the channel's most messages or bytes (more may be due).
+    full: bool,
+}
+
+impl Draft {
+    /// Claims due jobs a chunk at a time and turns each chunk into messages at once: only the
+    /// messages and the ids are kept, never a whole feed's jobs.
+    #[allow(clippy::too_many_arguments)] // the run's parts, passed through
+    fn fill(
+        &mut self,
+        store: &dyn LedgerStore,
+        lane: &mut Lane<'_>,
+        owner: &str,
+        options: &RunOptions,
+        clock: &dyn Clock,
+        max_messages: usize,
+        max_bytes: usize,
+    ) -> Result<()> {
+        let key = lane.config.key.clone();
+        while !self.full {
+            let want =
+                u32::try_from((max_messages - self.claimed).min(job::MAX_CLAIM as usize)).unwrap_or(job::MAX_CLAIM);
+            let chunk = store.claim_jobs(owner, Some(&key), want, options.claim_seconds, clock.now())?;
+            self.claimed += chunk.len();
+            self.full = self.claimed >= max_messages;
+            let (pushes, _) = pushes_for(store, &key, &chunk)?;
+            let feeds = feeds_of(lane)?;
+            for (job, push) in chunk.iter().zip(&pushes) {
+                let Some(message) = u32::try_from(job.id).ok().and_then(|id| feeds.feed_message(id, push)) else {
+                    continue;
+                };
+                if self.messages.len() + message.len() + 1 > max_bytes {
+                    self.full = true;
+                    break;
+                }
+                if !self.messages.is_empty() {
+                    self.messages.push(',');
+                }
+                self.messages.push_str(&message);
+                self.ids.push(job.id);
+            }
+            if chunk.len() < want as usize {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Hands the draft's jobs to a new feed and submits it, when it has more than `threshold`
+/// messages. True when the feed went out.
+fn hand_over_and_submit(
     store: &dyn LedgerStore,
     lane: &mut Lane<'_>,
     owner: &str,
-    claimed: &[Job],
+    draft: &mut Draft,
     threshold: usize,
-    max_bytes: usize,
     clock: &dyn Clock,
     report: &mut RunReport,
-) -> Result<()> {
-    if claimed.len() <= threshold {
-        return Ok(());
+) -> Result<bool> {
+    if draft.claimed <= threshold || draft.ids.len() <= threshold {
+        return Ok(false);
     }
     let key = lane.config.key.clone();
-    let mut messages: Vec<String> = Vec::new();
-    let mut ids: Vec<i64> = Vec::new();
-    let mut bytes = 0_usize;
-    for chunk in claimed.chunks(SETTLE_CHUNK) {
-        let (pushes, _) = pushes_for(store, &key, chunk)?;
-        let feeds = feeds_of(lane)?;
-        for (job, push) in chunk.iter().zip(&pushes) {
-            let Some(message) = u32::try_from(job.id).ok().and_then(|id| feeds.feed_message(id, push)) else {
-                continue;
-            };
-            if bytes + message.len() + 1 > max_bytes {
-                break;
-            }
-            bytes += message.len() + 1;
-            messages.push(message);
-            ids.push(job.id);
-        }
-    }
-    if messages.len() <= threshold {
-        return Ok(());
-    }
+    let ids = std::mem::take(&mut draft.ids);
+    let messages = std::mem::take(&mut draft.messages);
     let now = clock.now();
     let feed = store.begin_feed(&key, &ids, owner, FEED_CLAIM_SECONDS, now)?;
     if feed.messages as usize != ids.len() {
@@ -483,11 +538,11 @@ fn build_and_submit(
                 ..FeedUpdate::default()
             },
             now,
-        );
+        )
+        .map(|()| false);
     }
     lane.pacer.wait_turn()?;
-    let submitted = feeds_of(lane)?.submit_feed(&messages);
-    drop(messages);
+    let submitted = feeds_of(lane)?.submit_feed(messages);
     let channel = report.per_channel.entry(key.clone()).or_default();
     match submitted {
         Ok(remote_id) => {
@@ -504,7 +559,7 @@ fn build_and_submit(
                 clock.now(),
             )?;
             // One poll at once: a channel that is quick settles in this run.
-            poll(store, lane, &feed, &remote_id, clock, report)
+            poll(store, lane, &feed, &remote_id, clock, report).map(|()| true)
         }
         Err(submit) if submit.maybe_created => {
             store.update_feed(
@@ -519,13 +574,13 @@ fn build_and_submit(
                 },
                 clock.now(),
             )?;
-            Ok(())
+            Ok(false)
         }
         Err(submit) => {
             let owner = feed.owner();
-            for job in store.jobs_held_by(&owner)? {
-                record_failure(store, &job, &owner, &submit.failure, &key, clock, report)?;
-            }
+            each_held(store, &owner, |job| {
+                record_failure(store, job, &owner, &submit.failure, &key, clock, report)
+            })?;
             store.update_feed(
                 feed.id,
                 &FeedUpdate {
@@ -536,7 +591,7 @@ fn build_and_submit(
                 },
                 clock.now(),
             )?;
-            Ok(())
+            Ok(false)
         }
     }
 }

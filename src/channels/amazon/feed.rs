@@ -202,23 +202,16 @@ impl Feeds for Amazon {
         self.known_listing(push).map(|l| l.remote_id())
     }
 
-    fn submit_feed(&mut self, messages: &[String]) -> Result<String, SubmitFailure> {
+    fn submit_feed(&mut self, messages: String) -> Result<String, SubmitFailure> {
         let not_created = |failure: Failure| SubmitFailure {
             failure,
             maybe_created: false,
         };
         self.tokens.begin();
         let header = json!({ "sellerId": self.config.seller_id, "version": "2.0", "issueLocale": "en_US" });
-        let mut body = String::with_capacity(messages.iter().map(|m| m.len() + 1).sum::<usize>() + 200);
-        body.push_str("{\"header\":");
-        body.push_str(&header.to_string());
-        body.push_str(",\"messages\":[");
-        for (i, message) in messages.iter().enumerate() {
-            if i > 0 {
-                body.push(',');
-            }
-            body.push_str(message);
-        }
+        // The messages' own buffer becomes the document: the header goes in front, in place.
+        let mut body = messages;
+        body.insert_str(0, &format!("{{\"header\":{header},\"messages\":["));
         body.push_str("]}");
 
         let url = self.feeds_url("documents");

@@ -420,8 +420,12 @@ pub(super) fn fail(
 }
 
 /// The jobs `owner` holds, by id.
-pub(super) fn held_by(conn: &Connection, owner: &str) -> Result<Vec<Job>> {
-    jobs_where(conn, "status = 'running' AND claim_owner = ?1 ORDER BY id", [owner])
+pub(super) fn held_by(conn: &Connection, owner: &str, after_id: i64, limit: u32) -> Result<Vec<Job>> {
+    jobs_where(
+        conn,
+        "status = 'running' AND claim_owner = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+        params![owner, after_id, limit],
+    )
 }
 
 /// Gives back every job `owner` holds, unpushed: its attempt is returned and it is due again

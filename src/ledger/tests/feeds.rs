@@ -39,14 +39,27 @@ fn a_feed_takes_over_the_claims_its_starter_holds_and_nothing_else() {
         (FeedState::Submitting, 2, T0 + 1, T0 + 1, None)
     );
     assert_eq!(feed.owner(), format!("feed:{}", feed.id));
-    let held = ledger.jobs_held_by(&feed.owner()).unwrap();
+    let held = ledger.jobs_held_by(&feed.owner(), 0, 1000).unwrap();
     assert_eq!(held.iter().map(|j| j.id).collect::<Vec<_>>(), [mine[0].id, mine[1].id]);
     assert!(held
         .iter()
         .all(|j| j.status == JobStatus::Running && j.claim_expires_at == Some(T0 + 1 + 21_600)));
+    // A page at a time, by id: after an id, at most the limit.
+    let page = |after: i64, limit: u32| -> Vec<i64> {
+        ledger
+            .jobs_held_by(&feed.owner(), after, limit)
+            .unwrap()
+            .iter()
+            .map(|j| j.id)
+            .collect()
+    };
+    assert_eq!(page(0, 1), [mine[0].id]);
+    assert_eq!(page(mine[0].id, 1), [mine[1].id]);
+    assert!(page(mine[1].id, 1000).is_empty());
+    assert!(ledger.jobs_held_by(&feed.owner(), 0, 0).is_err());
     // The starter's release gives back only what it still holds.
     assert_eq!(ledger.release_claims("run-1", T0 + 2).unwrap(), 1);
-    assert_eq!(ledger.jobs_held_by(&feed.owner()).unwrap().len(), 2);
+    assert_eq!(ledger.jobs_held_by(&feed.owner(), 0, 1000).unwrap().len(), 2);
 
     // An ordinary claim after the run's 60 s cannot take the feed's jobs.
     let later = ledger.claim_jobs("run-2", Some(CH), 10, 60, T0 + 3600).unwrap();
@@ -54,7 +67,7 @@ fn a_feed_takes_over_the_claims_its_starter_holds_and_nothing_else() {
     // Extending moves every claim of the feed.
     assert_eq!(ledger.extend_claims(&feed.owner(), 21_600, T0 + 7200).unwrap(), 2);
     assert!(ledger
-        .jobs_held_by(&feed.owner())
+        .jobs_held_by(&feed.owner(), 0, 1000)
         .unwrap()
         .iter()
         .all(|j| j.claim_expires_at == Some(T0 + 7200 + 21_600)));
@@ -62,7 +75,7 @@ fn a_feed_takes_over_the_claims_its_starter_holds_and_nothing_else() {
     // the feed's end lets an expired claim go.
     let far = T0 + 100_000;
     assert!(ledger.claim_jobs("run-3", Some(CH), 10, 60, far).unwrap().is_empty());
-    assert_eq!(ledger.jobs_held_by(&feed.owner()).unwrap().len(), 2);
+    assert_eq!(ledger.jobs_held_by(&feed.owner(), 0, 1000).unwrap().len(), 2);
     ledger
         .update_feed(
             feed.id,
@@ -81,7 +94,7 @@ fn a_feed_takes_over_the_claims_its_starter_holds_and_nothing_else() {
         "{taken:?}"
     );
     assert_eq!(ledger.get_job(mine[0].id).unwrap().unwrap().status, JobStatus::Failed);
-    assert!(ledger.jobs_held_by(&feed.owner()).unwrap().is_empty());
+    assert!(ledger.jobs_held_by(&feed.owner(), 0, 1000).unwrap().is_empty());
     // Bad input changes nothing.
     for (error, field) in [
         (ledger.begin_feed(" ", &ids, "run-1", 60, T0).unwrap_err(), "channel"),
