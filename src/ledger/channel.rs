@@ -169,7 +169,10 @@ pub struct ChannelInput {
 }
 
 impl ChannelInput {
-    /// A shared, enabled channel with no limits, batch size 100 and empty settings.
+    /// A shared, enabled channel with no limits, empty settings and the largest batch size
+    /// ([`MAX_BATCH_SIZE`]: each push then carries as many jobs as the channel's adapter takes —
+    /// 250 for Shopify, 100 for WooCommerce, 25 for eBay — so that a full sync makes the fewest
+    /// calls).
     pub fn new(key: impl Into<String>, kind: ChannelType, name: impl Into<String>) -> Self {
         ChannelInput {
             key: key.into(),
@@ -177,7 +180,7 @@ impl ChannelInput {
             name: name.into(),
             enabled: true,
             allocation: AllocationSettings::default(),
-            batch_size: 100,
+            batch_size: MAX_BATCH_SIZE,
             rate: RateLimit::NONE,
             min_change: 0,
             low_stock_level: 0,
