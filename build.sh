@@ -258,8 +258,8 @@ cmd_test() {
 cmd_bench() {
   build_extension
   build_fakes
-  say "cargo build --release --example bench_sync"
-  cargo build --release --locked --example bench_sync
+  say "cargo build --release --example bench_sync --example sync_floor"
+  cargo build --release --locked --example bench_sync --example sync_floor
   say "benchmarks (bench/run.php; results in target/bench/)"
   php -d extension="$SO" bench/run.php --extension="$SO"
 }

@@ -135,12 +135,3 @@ $report->figure(
 );
 $report->finish();
 
-/** The extension file this process loaded (bench/run.php passes it with -d extension=). */
-function extension_path(): string
-{
-    $from = getenv('INVENTORY_SYNC_EXTENSION');
-    if (is_string($from) && $from !== '') {
-        return $from;
-    }
-    return dirname(__DIR__) . '/target/release/libinventory_sync.so';
-}

@@ -3,8 +3,10 @@
 //! (ports picked by the kernel), each stocking the SKUs given, plus a small control server.
 //!
 //! ```text
-//! cargo run --release --example fake_channels -- [--stay] SKU-1 SKU-2 …
+//! cargo run --release --example fake_channels -- [--stay] [--count=N] SKU-1 SKU-2 …
 //! ```
+//!
+//! `--count=N` adds N SKUs `SKU-000001` … (the benchmark catalogue's names) to those given.
 //!
 //! Prints one JSON line — every fake's URL and credentials, and the control URL — then serves
 //! until stdin closes, or with `--stay` until the process is stopped (the demo and the tests
@@ -16,7 +18,9 @@
 //! `POST /delay?channel=shopify|woocommerce_remote&ms=3000` makes that fake wait before every
 //! answer until `POST /delay?channel=…` (no ms) ends it,
 //! `GET /writes?sku=…` lists the quantities Shopify was sent for a SKU, in order, and
-//! `GET /tokens` counts the OAuth token requests eBay got, `GET /amazon/feeds` lists the feeds
+//! `GET /tokens` counts the OAuth token requests eBay got, `GET /calls` counts each fake's
+//! requests and write calls (Shopify mutations, eBay bulk updates, Amazon patches and feeds,
+//! WooCommerce batches, webhook deliveries), `GET /amazon/feeds` lists the feeds
 //! Amazon was sent (id, status, messages) and `POST /amazon/feeds?polls=N&twist=fatal|cancel|
 //! drop|issue` makes its next feeds stay IN_PROGRESS for N polls (and the next one go that way).
 //! Two supplier order endpoints
@@ -94,6 +98,20 @@ impl Fakes {
             }
         }
         json!({ "shopify": shopify, "ebay": ebay, "amazon": amazon, "woocommerce_remote": woocommerce, "webhook": erp })
+    }
+
+    /// Every fake's requests so far and, of those, the calls that write quantities.
+    fn calls(&self) -> Value {
+        let deliveries = self.webhook.attempts().len();
+        json!({
+            "shopify": { "requests": self.shopify.requests().len(), "writes": self.shopify.mutations().len() },
+            "ebay": { "requests": self.ebay.requests().len(), "writes": self.ebay.bulk_updates().len() },
+            "amazon": { "requests": self.amazon.requests().len(),
+                        "writes": self.amazon.patches().len() + self.amazon.feeds().len() },
+            "woocommerce_remote": { "requests": self.woocommerce.requests().len(),
+                                    "writes": self.woocommerce.batch_calls().len() },
+            "webhook": { "requests": deliveries, "writes": deliveries },
+        })
     }
 
     fn sell(&self, channel: &str, sku: &str) -> Option<i64> {
@@ -191,6 +209,7 @@ fn control(fakes: &Fakes, request: Request) -> Reply {
             }
             Reply::json(200, json!({ "ok": true }))
         }
+        ("GET", "/calls") => Reply::json(200, fakes.calls()),
         ("GET", "/tokens") => Reply::json(200, json!({ "ebay": fakes.ebay.token_requests().len() })),
         ("POST", "/delay") => {
             let delay = match request.param("ms").map(str::parse::<u64>) {
@@ -211,7 +230,7 @@ fn control(fakes: &Fakes, request: Request) -> Reply {
         },
         _ => Reply::json(
             404,
-            json!({ "error": "GET /state, POST /sell, POST /outage, POST /delay, GET /writes, GET|POST /amazon/feeds" }),
+            json!({ "error": "GET /state, GET /calls, POST /sell, POST /outage, POST /delay, GET /writes, GET|POST /amazon/feeds" }),
         ),
     }
 }
@@ -219,7 +238,18 @@ fn control(fakes: &Fakes, request: Request) -> Reply {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let stay = args.iter().any(|a| a == "--stay");
-    let skus: Vec<String> = args.into_iter().filter(|a| a != "--stay").collect();
+    let mut skus = Vec::new();
+    for arg in args {
+        if let Some(count) = arg.strip_prefix("--count=") {
+            let Some(count) = count.parse::<usize>().ok().filter(|n| *n <= 1_000_000) else {
+                eprintln!("--count must be a whole number from 0 to 1000000, got {count:?}");
+                std::process::exit(2);
+            };
+            skus.extend((1..=count).map(|i| format!("SKU-{i:06}")));
+        } else if arg != "--stay" {
+            skus.push(arg);
+        }
+    }
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())

@@ -140,7 +140,8 @@ final class Report
      *                       so that a ratio above 1 always means better than the baseline.
      * @param list<float> $runs every run's value (median and spread come from them)
      * @param list<float> $baselineRuns every run's baseline value
-     * @param array{kind: 'ratio'|'value', min: float, text: string}|null $target
+     * @param array{kind: 'ratio'|'value', min?: float, max?: float, text: string}|null $target
+     *        met when the ratio (or the value) is at least min, or at most max
      * @param array<string, float> $extra further numbers (p95 …), reported as they are
      */
     public function figure(
@@ -158,7 +159,8 @@ final class Report
         $ratio = $better === 'lower' ? $baseline / max($value, PHP_FLOAT_MIN) : $value / max($baseline, PHP_FLOAT_MIN);
         $met = null;
         if ($target !== null) {
-            $met = ($target['kind'] === 'ratio' ? $ratio : $value) >= $target['min'];
+            $measured = $target['kind'] === 'ratio' ? $ratio : $value;
+            $met = isset($target['max']) ? $measured <= $target['max'] : $measured >= $target['min'];
         }
         $figure = [
             'figure' => $name,
@@ -243,4 +245,14 @@ function run_child(array $command): int
     }
     fclose($pipes[1]);
     return proc_close($process);
+}
+
+/** The extension file this process loaded (bench/run.php passes it with -d extension=), for child processes. */
+function extension_path(): string
+{
+    $from = getenv('INVENTORY_SYNC_EXTENSION');
+    if (is_string($from) && $from !== '') {
+        return $from;
+    }
+    return dirname(__DIR__, 2) . '/target/release/libinventory_sync.so';
 }

@@ -29,17 +29,18 @@ final class FakeChannels
     }
 
     /**
-     * Starts the fakes stocking $skus (remote quantity 0 each); waits for their addresses.
+     * Starts the fakes stocking $skus and $count more (`SKU-000001` …; remote quantity 0 each);
+     * waits for their addresses.
      *
      * @param list<string> $skus
      */
-    public static function start(array $skus, string $log): self
+    public static function start(array $skus, string $log, int $count = 0): self
     {
         if (!is_executable(self::binary())) {
             throw new \RuntimeException(self::binary() . ' is missing: cargo build --release --example fake_channels');
         }
         file_put_contents($log, ''); // the first line must be this run's
-        $pgid = Process::start(array_merge([self::binary(), '--stay'], $skus), $log);
+        $pgid = Process::start(array_merge([self::binary(), '--stay'], $count > 0 ? ["--count=$count"] : [], $skus), $log);
         $started = microtime(true);
         $deadline = $started + 20;
         while (microtime(true) < $deadline) {
@@ -93,6 +94,12 @@ final class FakeChannels
     public function shopifyWrites(string $sku): array
     {
         return $this->call('GET', '/writes?' . http_build_query(['sku' => $sku]))['shopify'];
+    }
+
+    /** @return array<string, array{requests: int, writes: int}> kind => the requests each fake got, and its write calls */
+    public function calls(): array
+    {
+        return $this->call('GET', '/calls');
     }
 
     /** How many OAuth access tokens eBay's fake handed out. */
