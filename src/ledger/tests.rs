@@ -805,7 +805,7 @@ fn history_pages_newest_first_by_cursor(backend: &dyn Backend) {
             let page = ledger.history(&query).unwrap();
             sizes.push(page.movements.len());
             seen.extend(page.movements.iter().map(|m| m.id));
-            assert!(page.movements.iter().all(|m| sku.map_or(true, |s| m.sku == s)));
+            assert!(page.movements.iter().all(|m| sku.is_none_or(|s| m.sku == s)));
             match page.next_before {
                 Some(cursor) => before = Some(cursor),
                 None => break,

@@ -187,8 +187,8 @@ fn the_inbound_log_pages_with_filters_and_prunes(backend: &dyn Backend) {
                 let page = ledger.list_inbound(&query).unwrap();
                 sizes.push(page.records.len());
                 for record in &page.records {
-                    assert!(provider.map_or(true, |p| record.provider == p), "{record:?}");
-                    assert!(outcome.map_or(true, |o| record.outcome == o), "{record:?}");
+                    assert!(provider.is_none_or(|p| record.provider == p), "{record:?}");
+                    assert!(outcome.is_none_or(|o| record.outcome == o), "{record:?}");
                     assert!(!record.duplicate);
                 }
                 seen.extend(page.records.iter().map(|r| r.id));

@@ -461,7 +461,7 @@ fn the_security_log_pages_newest_first_and_prunes(backend: &dyn Backend) {
                 assert!(page
                     .records
                     .iter()
-                    .all(|r| reason.map_or(true, |want| r.reason == want.trim())));
+                    .all(|r| reason.is_none_or(|want| r.reason == want.trim())));
                 seen.extend(page.records.iter().map(|r| r.id));
                 match page.next_before {
                     Some(cursor) => before = Some(cursor),
