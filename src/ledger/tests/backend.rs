@@ -129,3 +129,112 @@ impl Backend for Sqlite {
         Shared(Box::new(move || Box::new(SqliteLedger::open(&path).unwrap())))
     }
 }
+
+/// Where the MariaDB store tests find their server: `INVENTORY_SYNC_TEST_MYSQL`, a URL such as
+/// `mysql://root@localhost/?socket=/path/mysqld.sock` (`./build.sh test` starts one and sets it).
+const TEST_SERVER_VARIABLE: &str = "INVENTORY_SYNC_TEST_MYSQL";
+
+/// Set to 1 where a MariaDB must be present (`./build.sh test`, so CI): its absence then fails the
+/// tests instead of skipping them.
+const REQUIRE_VARIABLE: &str = "INVENTORY_SYNC_REQUIRE_MARIADB";
+
+/// The test server's URL from the two variables' values: `Ok(None)` to skip, `Err` to fail.
+fn test_server_url(url: Option<String>, require: Option<String>) -> std::result::Result<Option<String>, String> {
+    match url.filter(|u| !u.trim().is_empty()) {
+        Some(url) => Ok(Some(url)),
+        None if require.as_deref().map(str::trim) == Some("1") => Err(format!(
+            "{REQUIRE_VARIABLE}=1 but {TEST_SERVER_VARIABLE} is unset: no MariaDB to test against \
+             (./build.sh test starts one)"
+        )),
+        None => Ok(None),
+    }
+}
+
+/// The test server, or `None` (after saying so) when there is none and none is required.
+fn test_server() -> Option<mysql::Opts> {
+    let url = test_server_url(
+        std::env::var(TEST_SERVER_VARIABLE).ok(),
+        std::env::var(REQUIRE_VARIABLE).ok(),
+    )
+    .unwrap_or_else(|message| panic!("{message}"));
+    let Some(url) = url else {
+        eprintln!("skipped: no MariaDB ({TEST_SERVER_VARIABLE} unset)");
+        return None;
+    };
+    Some(mysql::Opts::from_url(&url).unwrap_or_else(|e| panic!("{TEST_SERVER_VARIABLE}: {e}")))
+}
+
+/// A database of its own for one test, `t_<pid>_<n>` (created with WordPress's usual
+/// case-insensitive default collation, which the ledger must not inherit), dropped with this.
+pub(crate) struct TestDatabase {
+    admin: mysql::Conn,
+    name: String,
+    opts: mysql::Opts,
+}
+
+impl TestDatabase {
+    /// A new empty database on the test server; `None` when the tests are skipped. Fails the test
+    /// when the server named is not there.
+    pub(crate) fn create() -> Option<Self> {
+        use mysql::prelude::Queryable;
+        static DATABASES: AtomicUsize = AtomicUsize::new(0);
+        let server = test_server()?;
+        let mut admin = mysql::Conn::new(server.clone())
+            .unwrap_or_else(|e| panic!("cannot connect to the test MariaDB ({TEST_SERVER_VARIABLE}): {e}"));
+        let name = format!("t_{}_{}", std::process::id(), DATABASES.fetch_add(1, Ordering::Relaxed));
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {name}"),
+            format!("CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"),
+        ] {
+            admin.query_drop(&sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        let opts = mysql::OptsBuilder::from_opts(server).db_name(Some(&name)).into();
+        Some(TestDatabase { admin, name, opts })
+    }
+
+    /// How to connect to this database.
+    pub(crate) fn opts(&self) -> mysql::Opts {
+        self.opts.clone()
+    }
+
+    /// The database's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        use mysql::prelude::Queryable;
+        let dropped = self.admin.query_drop(format!("DROP DATABASE IF EXISTS {}", self.name));
+        if let Err(e) = dropped {
+            // Not a panic: this may run while a failed test is already unwinding.
+            eprintln!("cannot drop the test database {}: {e}", self.name);
+        }
+    }
+}
+
+#[test]
+fn mariadb_tests_skip_only_where_no_server_is_required() {
+    let url = || Some("mysql://root@localhost/?socket=/s".to_owned());
+    let cases = [
+        (None, None, Ok(None)),
+        (Some(" ".to_owned()), Some("0".to_owned()), Ok(None)),
+        (url(), None, Ok(url())),
+        (url(), Some("1".to_owned()), Ok(url())),
+        (None, Some("1".to_owned()), Err("INVENTORY_SYNC_REQUIRE_MARIADB=1")),
+        (
+            Some(String::new()),
+            Some("1".to_owned()),
+            Err("INVENTORY_SYNC_REQUIRE_MARIADB=1"),
+        ),
+    ];
+    for (given, require, expected) in cases {
+        let got = test_server_url(given.clone(), require.clone());
+        match (&got, expected) {
+            (Ok(got), Ok(expected)) => assert_eq!(got, &expected, "{given:?} {require:?}"),
+            (Err(message), Err(text)) => assert!(message.starts_with(text), "{message}"),
+            _ => panic!("{given:?} {require:?}: {got:?}"),
+        }
+    }
+}
