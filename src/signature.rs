@@ -355,7 +355,7 @@ pub fn verify_woocommerce(body: &[u8], header: &[u8], secrets: Secrets<'_>) -> R
 /// absent or blank. Anything else (`webhook_id=12&x=1`, a JSON body, a ping body that carries a
 /// signature) is not a ping and goes through [`verify_woocommerce`].
 pub fn is_woocommerce_ping(body: &[u8], signature_header: Option<&[u8]>) -> bool {
-    let unsigned = signature_header.map_or(true, |h| h.trim_ascii().is_empty());
+    let unsigned = signature_header.is_none_or(|h| h.trim_ascii().is_empty());
     let Some(id) = body.strip_prefix(b"webhook_id=") else {
         return false;
     };

@@ -562,7 +562,10 @@ fn unknown_skus_are_looked_up_several_at_a_time_and_answered_in_order() {
             format!("GET /sell/inventory/v1/offer Some({status})")
         }))
         // 25 entries, L05 twice: a SKU goes once per call, so two calls.
-        .chain(std::iter::repeat("POST /sell/inventory/v1/bulk_update_price_quantity Some(200)".to_string()).take(2))
+        .chain(std::iter::repeat_n(
+            "POST /sell/inventory/v1/bulk_update_price_quantity Some(200)".to_string(),
+            2,
+        ))
         .collect();
     assert_eq!(paths(&report), expected);
     assert_eq!(count.load(Ordering::SeqCst), report.calls.len(), "every call paced");

@@ -350,12 +350,12 @@ impl Ebay {
             .as_array()
             .into_iter()
             .flatten()
-            .filter(|o| o["sku"].as_str().map_or(true, |s| s == sku) && o["status"] == "PUBLISHED")
+            .filter(|o| o["sku"].as_str().is_none_or(|s| s == sku) && o["status"] == "PUBLISHED")
             .filter(|o| {
                 self.config
                     .marketplace_id
                     .as_deref()
-                    .map_or(true, |m| o["marketplaceId"].as_str().map_or(true, |id| id == m))
+                    .is_none_or(|m| o["marketplaceId"].as_str().is_none_or(|id| id == m))
             })
             .filter_map(|o| o["offerId"].as_str().map(str::to_string))
             .collect();

@@ -27,6 +27,7 @@ pub mod feed;
 pub mod inbound;
 pub mod job;
 pub mod listing;
+mod mariadb;
 pub mod message;
 pub mod requests;
 mod rules;
@@ -45,6 +46,7 @@ pub use feed::{Feed, FeedState, FeedUpdate};
 pub use inbound::{InboundEvent, InboundOutcome, InboundPage, InboundQuery, InboundRecord};
 pub use job::{Backoff, ClearJobs, Completion, Enqueued, Job, JobCounts, JobPage, JobQuery, JobRef, JobStatus, NewJob};
 pub use listing::Listing;
+pub use mariadb::{MariaDbLedger, MariaDbOptions, MAX_TABLE_PREFIX_CHARS};
 pub use message::{Message, MessagePage, MessageQuery, MessageStatus, NewMessage};
 pub use requests::{ApiRequest, RequestBucket, RequestStats, RouteStats};
 pub use run::{

@@ -481,7 +481,7 @@ pub(crate) fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::tests::TempDir;
+    use crate::ledger::tests::{TempDir, TestStore};
     use crate::ledger::SqliteLedger;
 
     /// A step a later build might add, to test upgrades past the current version.

@@ -43,6 +43,8 @@ mod logs;
 mod messages;
 mod requests;
 mod sync;
+#[cfg(test)]
+mod test_store;
 
 /// Prefix of the event ids of releases recorded by reservation expiry.
 const EXPIRY_PREFIX: &str = "expire:";
@@ -189,62 +191,6 @@ impl SqliteLedger {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
         work(&tx)
-    }
-
-    /// Runs raw SQL, to set up states the API cannot reach (tests only).
-    #[cfg(test)]
-    pub(crate) fn execute_raw(&self, sql: &str) {
-        self.lock().execute_batch(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-    }
-
-    /// The first column of the first row of a query (tests only).
-    #[cfg(test)]
-    pub(crate) fn query_i64(&self, sql: &str) -> i64 {
-        self.lock()
-            .query_row(sql, [], |row| row.get(0))
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
-    }
-
-    /// Every row of every ledger table as text, to compare whole states in tests.
-    #[cfg(test)]
-    pub(crate) fn dump(&self) -> Vec<String> {
-        let conn = self.lock();
-        let mut rows = Vec::new();
-        let tables = [
-            "items",
-            "locations",
-            "stock_levels",
-            "movements",
-            "reservations",
-            "api_keys",
-            "rate_limits",
-            "security_events",
-            "inbound_events",
-            "listings",
-            "jobs",
-            "channels",
-            "pacing",
-            "sync_runs",
-            "drift",
-            "sync_state",
-        ];
-        for table in tables {
-            let mut stmt = conn
-                .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
-                .unwrap_or_else(|e| panic!("{e}"));
-            let columns = stmt.column_count();
-            let table_rows = stmt
-                .query_map([], |row| {
-                    let values: Vec<String> = (0..columns)
-                        .map(|i| row.get_ref(i).map(|v| format!("{v:?}")))
-                        .collect::<rusqlite::Result<_>>()?;
-                    Ok(format!("{table}: {}", values.join(" | ")))
-                })
-                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-                .unwrap_or_else(|e| panic!("{e}"));
-            rows.extend(table_rows);
-        }
-        rows
     }
 }
 

@@ -1,4 +1,5 @@
-//! Behaviour of the ledger through [`LedgerStore`], on SQLite.
+//! Behaviour of the ledger through [`LedgerStore`], on every backend ([`backend`]); the tests of
+//! an SQLite file as such are at the end of "Opening files".
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,11 +10,15 @@ use super::*;
 use crate::error::ErrorKind;
 use MovementKind::*;
 
+#[macro_use]
+mod backend;
 mod channel_logs;
 mod feeds;
 mod jobs;
 mod keys;
 mod sync;
+
+pub(crate) use backend::{Backend, TestDatabase, TestStore, DUMPED_TABLES};
 
 const T0: i64 = 1_700_000_000;
 
@@ -65,7 +70,7 @@ fn location(code: &str, priority: i64, active: bool) -> Location {
 }
 
 /// Items A and B; WH0 (inactive, first by priority), WH1 (the default), WH2.
-fn setup(ledger: &impl LedgerStore) {
+fn setup(ledger: &dyn TestStore) {
     for sku in ["A", "B"] {
         ledger.upsert_item(&item(sku, &format!("Item {sku}")), T0).unwrap();
     }
@@ -74,20 +79,21 @@ fn setup(ledger: &impl LedgerStore) {
     }
 }
 
-fn ledger() -> SqliteLedger {
-    let ledger = SqliteLedger::open_in_memory().unwrap();
-    setup(&ledger);
+/// A new set-up store.
+fn ledger(backend: &dyn Backend) -> Box<dyn TestStore> {
+    let ledger = backend.open();
+    setup(&*ledger);
     ledger
 }
 
-/// Runs `check` on a set-up ledger in memory, then on a set-up ledger file (closed and reopened
-/// before the check, so it reads what was persisted).
-fn in_memory_and_on_file(label: &str, check: impl Fn(&str, &SqliteLedger)) {
-    check(&format!("{label} (in memory)"), &ledger());
-    let dir = TempDir::new(label);
-    let path = dir.path().join("ledger.sqlite");
-    setup(&SqliteLedger::open(&path).unwrap());
-    check(&format!("{label} (on file)"), &SqliteLedger::open(&path).unwrap());
+/// Runs `check` on a new set-up store, then on a shared one set up through one connection and
+/// checked through another (on SQLite: in memory, then a file closed and reopened before the
+/// check, so it reads what was persisted).
+fn fresh_and_reopened(backend: &dyn Backend, label: &str, check: impl Fn(&str, &dyn TestStore)) {
+    check(&format!("{label} (fresh)"), &*ledger(backend));
+    let shared = backend.shared();
+    setup(&*shared.connect());
+    check(&format!("{label} (reopened)"), &*shared.connect());
 }
 
 fn req(event_id: &str, kind: MovementKind, quantity: i64) -> MovementRequest {
@@ -108,8 +114,8 @@ enum Expect {
     Refused(ErrorKind, &'static str),
 }
 
-fn check(name: &str, given: Vec<MovementRequest>, request: MovementRequest, expect: Expect) {
-    let ledger = ledger();
+fn check(backend: &dyn Backend, name: &str, given: Vec<MovementRequest>, request: MovementRequest, expect: Expect) {
+    let ledger = ledger(backend);
     for (i, setup) in given.iter().enumerate() {
         ledger
             .record(setup, T0 + i as i64)
@@ -159,162 +165,187 @@ fn leak(code: &str) -> &'static str {
     }
 }
 
-#[test]
-fn every_movement_kind() {
+fn every_movement_kind(backend: &dyn Backend) {
     use Expect::*;
     let stock = |q| req("s0", Receive, q);
     let reserve = |q| req("r1", Reserve, q);
     check(
+        backend,
         "sale at the default location",
         vec![stock(10)],
         req("e", Sale, 3),
         Recorded(vec![("WH1", -3, 7, 0, 0)], false, false),
     );
     check(
+        backend,
         "a sale is a fact: recorded below zero and flags the item",
         vec![stock(2)],
         req("e", Sale, 5),
         Recorded(vec![("WH1", -5, -3, 0, 0)], true, true),
     );
     check(
+        backend,
         "a sale below reserved stock is still recorded",
         vec![stock(5), reserve(4)],
         req("e", Sale, 3),
         Recorded(vec![("WH1", -3, 2, 4, 0)], false, false),
     );
     check(
+        backend,
         "a return that brings stock back clears the oversold flag",
         vec![req("s", Sale, 2)],
         req("e", Return, 2),
         Recorded(vec![("WH1", 2, 0, 0, 0)], false, false),
     );
     check(
+        backend,
         "a return that leaves stock below zero keeps it",
         vec![req("s", Sale, 5)],
         req("e", Return, 2),
         Recorded(vec![("WH1", 2, -3, 0, 0)], true, true),
     );
     check(
+        backend,
         "receive at a named location",
         vec![],
         req("e", Receive, 4).at("WH2"),
         Recorded(vec![("WH2", 4, 4, 0, 0)], false, false),
     );
     check(
+        backend,
         "receive at an inactive location is a fact too",
         vec![],
         req("e", Receive, 4).at("WH0"),
         Recorded(vec![("WH0", 4, 4, 0, 0)], false, false),
     );
     check(
+        backend,
         "adjustment stores the delta",
         vec![stock(10)],
         req("e", Adjustment, 4),
         Recorded(vec![("WH1", -6, 4, 0, 0)], false, false),
     );
     check(
+        backend,
         "adjustment up from below zero",
         vec![req("s", Sale, 3)],
         req("e", Adjustment, 0),
         Recorded(vec![("WH1", 3, 0, 0, 0)], false, false),
     );
     check(
+        backend,
         "adjustment on a new level",
         vec![],
         req("e", Adjustment, 0),
         Recorded(vec![("WH1", 0, 0, 0, 0)], false, false),
     );
     check(
+        backend,
         "incoming is set absolutely",
         vec![req("i", Incoming, 9).at("WH2")],
         req("e", Incoming, 20).at("WH2"),
         Recorded(vec![("WH2", 0, 0, 0, 20)], false, false),
     );
     check(
+        backend,
         "reserve within available",
         vec![stock(5)],
         reserve(3),
         Recorded(vec![("WH1", 0, 5, 3, 0)], false, false),
     );
     check(
+        backend,
         "reserve all that is available",
         vec![stock(5)],
         reserve(5),
         Recorded(vec![("WH1", 0, 5, 5, 0)], false, false),
     );
     check(
+        backend,
         "reserve more than available is refused",
         vec![stock(5), req("r0", Reserve, 2)],
         reserve(4),
         Refused(ErrorKind::Conflict, "reserve 4 of A at WH1: only 3 available"),
     );
     check(
+        backend,
         "reserve counts only this location",
         vec![stock(5)],
         reserve(1).at("WH2"),
         Refused(ErrorKind::Conflict, "reserve 1 of A at WH2: only 0 available"),
     );
     check(
+        backend,
         "reserve at an inactive location is refused",
         vec![req("s0", Receive, 5).at("WH0")],
         reserve(1).at("WH0"),
         Refused(ErrorKind::Conflict, "the location is inactive"),
     );
     check(
+        backend,
         "release all that remains",
         vec![stock(5), reserve(3)],
         settle("e", Release, "r1"),
         Recorded(vec![("WH1", 0, 5, 0, 0)], false, false),
     );
     check(
+        backend,
         "release part",
         vec![stock(5), reserve(3)],
         settle("e", Release, "r1").with_quantity(1),
         Recorded(vec![("WH1", 0, 5, 2, 0)], false, false),
     );
     check(
+        backend,
         "commit turns reserved into sold",
         vec![stock(5), reserve(3)],
         settle("e", Commit, "r1"),
         Recorded(vec![("WH1", -3, 2, 0, 0)], false, false),
     );
     check(
+        backend,
         "commit the rest after a partial commit",
         vec![stock(5), reserve(3), settle("c1", Commit, "r1").with_quantity(2)],
         settle("e", Commit, "r1"),
         Recorded(vec![("WH1", -1, 2, 0, 0)], false, false),
     );
     check(
+        backend,
         "commit settles at the reservation's location",
         vec![req("s0", Receive, 5).at("WH2"), reserve(3).at("WH2")],
         settle("e", Commit, "r1"),
         Recorded(vec![("WH2", -3, 2, 0, 0)], false, false),
     );
     check(
+        backend,
         "commit more than remains",
         vec![stock(5), reserve(3)],
         settle("e", Commit, "r1").with_quantity(4),
         Refused(ErrorKind::Conflict, "commit 4 of reservation r1: only 3 remain"),
     );
     check(
+        backend,
         "commit after a full release",
         vec![stock(5), reserve(3), settle("x", Release, "r1")],
         settle("e", Commit, "r1"),
         Refused(ErrorKind::Conflict, "it is already released"),
     );
     check(
+        backend,
         "release of an unknown reservation",
         vec![],
         settle("e", Release, "nope"),
         Refused(ErrorKind::NotFound, "unknown reservation: nope"),
     );
     check(
+        backend,
         "release naming another SKU",
         vec![stock(5), reserve(3)],
         MovementRequest::settle("e", "B", Release, "r1"),
         Refused(ErrorKind::Validation, "reservation r1 holds A at WH1, not B"),
     );
     check(
+        backend,
         "release naming another location",
         vec![stock(5), reserve(3)],
         settle("e", Release, "r1").at("WH2"),
@@ -324,48 +355,56 @@ fn every_movement_kind() {
         ),
     );
     check(
+        backend,
         "transfer moves stock in one event",
         vec![stock(5)],
         req("e", Transfer, 2).to("WH2"),
         Recorded(vec![("WH1", -2, 3, 0, 0), ("WH2", 2, 2, 0, 0)], false, false),
     );
     check(
+        backend,
         "transfer out of missing stock is recorded and oversold",
         vec![],
         req("e", Transfer, 2).at("WH2").to("WH1"),
         Recorded(vec![("WH2", -2, -2, 0, 0), ("WH1", 2, 2, 0, 0)], true, true),
     );
     check(
+        backend,
         "transfer to an unknown location",
         vec![stock(5)],
         req("e", Transfer, 2).to("WH9"),
         Refused(ErrorKind::NotFound, "unknown location: WH9"),
     );
     check(
+        backend,
         "transfer to the default location itself",
         vec![stock(5)],
         req("e", Transfer, 2).to("WH1"),
         Refused(ErrorKind::Validation, "to_location: must differ"),
     );
     check(
+        backend,
         "unknown SKU",
         vec![],
         MovementRequest::new("e", "Z", Sale, 1),
         Refused(ErrorKind::NotFound, "unknown sku: Z"),
     );
     check(
+        backend,
         "SKUs are case-sensitive",
         vec![],
         MovementRequest::new("e", "a", Sale, 1),
         Refused(ErrorKind::NotFound, "unknown sku: a"),
     );
     check(
+        backend,
         "unknown location",
         vec![],
         req("e", Sale, 1).at("WH9"),
         Refused(ErrorKind::NotFound, "unknown location: WH9"),
     );
     check(
+        backend,
         "invalid input",
         vec![],
         req("e", Sale, 0),
@@ -373,9 +412,8 @@ fn every_movement_kind() {
     );
 }
 
-#[test]
-fn a_transfer_that_fails_halfway_leaves_nothing_behind() {
-    let ledger = ledger();
+fn a_transfer_that_fails_halfway_leaves_nothing_behind(backend: &dyn Backend) {
+    let ledger = ledger(backend);
     ledger.record(&req("s0", Receive, 5), T0).unwrap();
     ledger.record(&req("s1", Receive, 1).at("WH2"), T0).unwrap();
     // On hand at the destination is at the limit, so its leg overflows after the source leg.
@@ -390,9 +428,8 @@ fn a_transfer_that_fails_halfway_leaves_nothing_behind() {
     assert_eq!(ledger.stock("A").unwrap().levels[0].on_hand, 5);
 }
 
-#[test]
-fn no_active_location_to_default_to() {
-    let ledger = SqliteLedger::open_in_memory().unwrap();
+fn no_active_location_to_default_to(backend: &dyn Backend) {
+    let ledger = backend.open();
     ledger.upsert_item(&item("A", "Item A"), T0).unwrap();
     ledger.upsert_location(&location("WH0", 0, false), T0).unwrap();
     let error = ledger.record(&req("e", Sale, 1), T0).unwrap_err();
@@ -406,9 +443,8 @@ fn no_active_location_to_default_to() {
 // Idempotency
 // ---------------------------------------------------------------------------------------------
 
-#[test]
-fn a_replay_returns_the_original_outcome_and_changes_nothing() {
-    let ledger = ledger();
+fn a_replay_returns_the_original_outcome_and_changes_nothing(backend: &dyn Backend) {
+    let ledger = ledger(backend);
     let requests = [
         req("sale-1", Sale, 3).with_origin("shopify").with_reference("order 7"),
         req("tr-1", Transfer, 2).to("WH2"),
@@ -432,9 +468,8 @@ fn a_replay_returns_the_original_outcome_and_changes_nothing() {
     }
 }
 
-#[test]
-fn a_replay_with_defaults_or_other_metadata_is_the_same_event() {
-    let ledger = ledger();
+fn a_replay_with_defaults_or_other_metadata_is_the_same_event(backend: &dyn Backend) {
+    let ledger = ledger(backend);
     ledger.record(&req("s0", Receive, 9), T0).unwrap();
     ledger.record(&req("r1", Reserve, 3), T0).unwrap();
     let cases = [
@@ -467,9 +502,8 @@ fn a_replay_with_defaults_or_other_metadata_is_the_same_event() {
     }
 }
 
-#[test]
-fn the_same_event_with_different_content_is_refused() {
-    let ledger = ledger();
+fn the_same_event_with_different_content_is_refused(backend: &dyn Backend) {
+    let ledger = ledger(backend);
     ledger.record(&req("s0", Receive, 9), T0).unwrap();
     ledger.record(&req("e1", Sale, 3).at("WH1"), T0).unwrap();
     ledger.record(&req("t1", Transfer, 2).to("WH2"), T0).unwrap();
@@ -503,9 +537,8 @@ fn the_same_event_with_different_content_is_refused() {
         .contains("already recorded as sale of 3 × A at WH1"));
 }
 
-#[test]
-fn a_recorded_event_can_be_looked_up() {
-    in_memory_and_on_file("find-event", |name, ledger| {
+fn a_recorded_event_can_be_looked_up(backend: &dyn Backend) {
+    fresh_and_reopened(backend, "find-event", |name, ledger| {
         ledger.record(&req("s0", Receive, 5), T0).unwrap();
         let cases: Vec<(MovementRequest, Option<&str>)> = vec![
             (req("sale-1", Sale, 2).with_reference("order 7 line 1"), Some("sale-1")),
@@ -535,9 +568,8 @@ fn a_recorded_event_can_be_looked_up() {
     });
 }
 
-#[test]
-fn a_refused_reservation_is_not_recorded_so_a_later_replay_can_succeed() {
-    let ledger = ledger();
+fn a_refused_reservation_is_not_recorded_so_a_later_replay_can_succeed(backend: &dyn Backend) {
+    let ledger = ledger(backend);
     ledger.record(&req("s0", Receive, 2), T0).unwrap();
     let reserve = req("r1", Reserve, 5);
     let error = ledger.record(&reserve, T0).unwrap_err();
@@ -554,9 +586,8 @@ fn a_refused_reservation_is_not_recorded_so_a_later_replay_can_succeed() {
 // Batches
 // ---------------------------------------------------------------------------------------------
 
-#[test]
-fn a_batch_keeps_each_outcome_and_a_refusal_undoes_only_itself() {
-    let ledger = ledger();
+fn a_batch_keeps_each_outcome_and_a_refusal_undoes_only_itself(backend: &dyn Backend) {
+    let ledger = ledger(backend);
     ledger.record(&req("s1", Receive, 1).at("WH2"), T0).unwrap();
     ledger.execute_raw(&format!(
         "UPDATE stock_levels SET on_hand = {} WHERE location = 'WH2'",
@@ -605,11 +636,10 @@ fn a_batch_keeps_each_outcome_and_a_refusal_undoes_only_itself() {
     assert_eq!(ledger.history(&HistoryQuery::default()).unwrap().movements.len(), 4);
 }
 
-#[test]
-fn a_batch_outcome_is_what_the_ledger_stored() {
+fn a_batch_outcome_is_what_the_ledger_stored(backend: &dyn Backend) {
     // Outcomes are built from the rows as they are written, not read back: they must be exactly
     // what a later lookup reads (ids, defaults resolved, texts trimmed, settled quantities).
-    in_memory_and_on_file("batch-outcomes", |name, ledger| {
+    fresh_and_reopened(backend, "batch-outcomes", |name, ledger| {
         let batch = [
             req(" r1 ", Receive, 12)
                 .with_origin(" shop ")
@@ -640,26 +670,24 @@ fn a_batch_outcome_is_what_the_ledger_stored() {
     });
 }
 
-#[test]
-fn the_oversold_flag_follows_every_movement_of_a_batch() {
-    let ledger = ledger();
-    let flag = |ledger: &SqliteLedger| ledger.get_item("A").unwrap().unwrap().oversold;
+fn the_oversold_flag_follows_every_movement_of_a_batch(backend: &dyn Backend) {
+    let ledger = ledger(backend);
+    let flag = |ledger: &dyn TestStore| ledger.get_item("A").unwrap().unwrap().oversold;
     ledger.record_batch(&[req("s1", Sale, 2)], T0).unwrap();
-    assert!(flag(&ledger));
+    assert!(flag(&*ledger));
     ledger.record_batch(&[req("r1", Receive, 1)], T0).unwrap();
-    assert!(flag(&ledger), "still one below zero");
+    assert!(flag(&*ledger), "still one below zero");
     ledger
         .record_batch(&[req("r2", Receive, 1), req("s2", Sale, 1).at("WH2")], T0)
         .unwrap();
-    assert!(flag(&ledger), "WH1 is back at zero, WH2 went below");
+    assert!(flag(&*ledger), "WH1 is back at zero, WH2 went below");
     ledger.record_batch(&[req("r3", Receive, 1).at("WH2")], T0).unwrap();
-    assert!(!flag(&ledger));
+    assert!(!flag(&*ledger));
 }
 
-#[test]
-fn each_batch_sees_the_locations_as_they_are_now() {
+fn each_batch_sees_the_locations_as_they_are_now(backend: &dyn Backend) {
     // Locations are looked up once per write transaction; a change between two calls counts.
-    let ledger = ledger();
+    let ledger = ledger(backend);
     ledger.record_batch(&[req("r1", Receive, 5)], T0).unwrap();
     ledger.upsert_location(&location("WH1", 1, false), T0).unwrap();
     ledger.upsert_location(&location("WH3", 3, true), T0).unwrap();
@@ -677,9 +705,8 @@ fn each_batch_sees_the_locations_as_they_are_now() {
     assert_eq!(outcome.movements[0].location, "WH3");
 }
 
-#[test]
-fn every_items_stock_comes_in_sku_order_as_stock_gives_it() {
-    in_memory_and_on_file("for-each-stock", |name, ledger| {
+fn every_items_stock_comes_in_sku_order_as_stock_gives_it(backend: &dyn Backend) {
+    fresh_and_reopened(backend, "for-each-stock", |name, ledger| {
         // W0 sorts first by code but last by priority: levels must follow priority.
         ledger.upsert_location(&location("W0", 9, true), T0).unwrap();
         for sku in ["C-none", "Ä-1", "10", "b"] {
@@ -725,9 +752,8 @@ fn every_items_stock_comes_in_sku_order_as_stock_gives_it() {
     });
 }
 
-#[test]
-fn walking_the_stock_stops_at_the_first_error_and_leaves_the_store_usable() {
-    let ledger = ledger();
+fn walking_the_stock_stops_at_the_first_error_and_leaves_the_store_usable(backend: &dyn Backend) {
+    let ledger = ledger(backend);
     let mut visited = 0;
     let error = ledger
         .for_each_stock(&mut |_| {
@@ -737,15 +763,14 @@ fn walking_the_stock_stops_at_the_first_error_and_leaves_the_store_usable() {
         .unwrap_err();
     assert_eq!((visited, error.kind()), (1, ErrorKind::Conflict));
     ledger.record(&req("r1", Receive, 1), T0).unwrap();
-    let empty = SqliteLedger::open_in_memory().unwrap();
+    let empty = backend.open();
     empty
         .for_each_stock(&mut |stock| panic!("no items, yet visited {stock:?}"))
         .unwrap();
 }
 
-#[test]
-fn a_batch_that_is_too_large_is_refused_whole() {
-    let ledger = ledger();
+fn a_batch_that_is_too_large_is_refused_whole(backend: &dyn Backend) {
+    let ledger = ledger(backend);
     let batch: Vec<MovementRequest> = (0..=MAX_BATCH).map(|i| req(&format!("e{i}"), Receive, 1)).collect();
     let error = ledger.record_batch(&batch, T0).unwrap_err();
     assert!(
@@ -759,9 +784,8 @@ fn a_batch_that_is_too_large_is_refused_whole() {
 // Reading
 // ---------------------------------------------------------------------------------------------
 
-#[test]
-fn history_pages_newest_first_by_cursor() {
-    let ledger = ledger();
+fn history_pages_newest_first_by_cursor(backend: &dyn Backend) {
+    let ledger = ledger(backend);
     for i in 0..25 {
         let sku = if i % 2 == 0 { "A" } else { "B" };
         ledger
@@ -781,7 +805,7 @@ fn history_pages_newest_first_by_cursor() {
             let page = ledger.history(&query).unwrap();
             sizes.push(page.movements.len());
             seen.extend(page.movements.iter().map(|m| m.id));
-            assert!(page.movements.iter().all(|m| sku.map_or(true, |s| m.sku == s)));
+            assert!(page.movements.iter().all(|m| sku.is_none_or(|s| m.sku == s)));
             match page.next_before {
                 Some(cursor) => before = Some(cursor),
                 None => break,
@@ -817,9 +841,8 @@ fn history_pages_newest_first_by_cursor() {
         .is_err());
 }
 
-#[test]
-fn stock_per_location_and_totals() {
-    let ledger = ledger();
+fn stock_per_location_and_totals(backend: &dyn Backend) {
+    let ledger = ledger(backend);
     let moves = [
         req("a", Receive, 4).at("WH0"),
         req("b", Receive, 9),
@@ -869,9 +892,8 @@ fn stock_per_location_and_totals() {
     ));
 }
 
-#[test]
-fn units_sold_count_sales_and_commits_net_of_returns() {
-    let ledger = ledger();
+fn units_sold_count_sales_and_commits_net_of_returns(backend: &dyn Backend) {
+    let ledger = ledger(backend);
     let moves = [
         (req("s0", Receive, 50), T0),
         (req("s1", Sale, 5), T0),
@@ -896,9 +918,8 @@ fn units_sold_count_sales_and_commits_net_of_returns() {
     ));
 }
 
-#[test]
-fn skus_changed_since_a_cursor() {
-    let ledger = ledger();
+fn skus_changed_since_a_cursor(backend: &dyn Backend) {
+    let ledger = ledger(backend);
     let none = ledger.skus_changed_since(0).unwrap();
     assert_eq!((none.skus.len(), none.cursor), (0, 0));
     ledger.record(&req("a", Receive, 1), T0).unwrap();
@@ -920,9 +941,8 @@ fn skus_changed_since_a_cursor() {
     assert_eq!(next.cursor, first.cursor + 2);
 }
 
-#[test]
-fn expired_reservations_are_released_once() {
-    let ledger = ledger();
+fn expired_reservations_are_released_once(backend: &dyn Backend) {
+    let ledger = ledger(backend);
     ledger.record(&req("s0", Receive, 20), T0).unwrap();
     ledger.record(&req("r1", Reserve, 3).expiring_at(T0 + 100), T0).unwrap();
     ledger.record(&req("r2", Reserve, 2), T0).unwrap();
@@ -972,9 +992,8 @@ fn expired_reservations_are_released_once() {
     assert_eq!(ledger.stock("A").unwrap().reserved, 2);
 }
 
-#[test]
-fn items_are_upserted_listed_and_searched() {
-    let ledger = SqliteLedger::open_in_memory().unwrap();
+fn items_are_upserted_listed_and_searched(backend: &dyn Backend) {
+    let ledger = backend.open();
     let full = ItemInput {
         sku: " MUG-1 ".into(),
         name: "Blue mug".into(),
@@ -1075,9 +1094,8 @@ fn items_are_upserted_listed_and_searched() {
     ));
 }
 
-#[test]
-fn locations_are_upserted_and_listed_by_priority() {
-    let ledger = ledger();
+fn locations_are_upserted_and_listed_by_priority(backend: &dyn Backend) {
+    let ledger = ledger(backend);
     ledger.upsert_location(&location("WH2", -5, true), T0 + 1).unwrap();
     let codes: Vec<String> = ledger.list_locations().unwrap().into_iter().map(|l| l.code).collect();
     assert_eq!(codes, ["WH2", "WH0", "WH1"]);
@@ -1169,12 +1187,14 @@ fn a_writer_waits_for_another_writers_lock_within_the_busy_timeout() {
 fn the_store_is_usable_as_a_trait_object_across_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<SqliteLedger>();
-    let store: Box<dyn LedgerStore + Send + Sync> = Box::new(ledger());
+    let ledger = SqliteLedger::open_in_memory().unwrap();
+    setup(&ledger);
+    let store: Box<dyn LedgerStore + Send + Sync> = Box::new(ledger);
     assert!(store.get_item("A").unwrap().is_some());
 }
 
 // ---------------------------------------------------------------------------------------------
-// Concurrency: several connections on one file
+// Concurrency: several connections to one store
 // ---------------------------------------------------------------------------------------------
 
 /// A small deterministic generator (SplitMix64), so threads agree on the events without a seed
@@ -1244,7 +1264,7 @@ fn expected_totals(events: &[MovementRequest]) -> (Totals, usize) {
     (totals, rows)
 }
 
-fn actual_totals(ledger: &impl LedgerStore) -> Totals {
+fn actual_totals(ledger: &dyn TestStore) -> Totals {
     let mut totals = std::collections::BTreeMap::new();
     for stock in ledger.stock_many(&SKUS).unwrap() {
         for level in stock.levels {
@@ -1254,21 +1274,19 @@ fn actual_totals(ledger: &impl LedgerStore) -> Totals {
     totals
 }
 
-#[test]
-fn several_connections_record_interleaved_duplicates_exactly_once() {
+fn several_connections_record_interleaved_duplicates_exactly_once(backend: &dyn Backend) {
     const THREADS: u64 = 4;
     const EVENTS: u64 = 240;
-    let dir = TempDir::new("threads");
-    let path = dir.path().join("ledger.sqlite");
+    let shared = backend.shared();
     let barrier = std::sync::Barrier::new(THREADS as usize);
     let first_records: Vec<usize> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..THREADS)
             .map(|t| {
-                let (path, barrier) = (&path, &barrier);
+                let (shared, barrier) = (&shared, &barrier);
                 scope.spawn(move || {
                     barrier.wait();
-                    // Every thread opens the fresh file at once: migration must happen once.
-                    let ledger = SqliteLedger::open(path).unwrap();
+                    // Every thread opens the fresh store at once: migration must happen once.
+                    let ledger = shared.connect();
                     for sku in SKUS {
                         ledger.upsert_item(&item(sku, sku), T0).unwrap();
                     }
@@ -1301,7 +1319,7 @@ fn several_connections_record_interleaved_duplicates_exactly_once() {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    let ledger = SqliteLedger::open(&path).unwrap();
+    let ledger = shared.connect();
     let mut all = prestock();
     all.extend((0..EVENTS).map(event));
     let (totals, rows) = expected_totals(&all);
@@ -1310,9 +1328,9 @@ fn several_connections_record_interleaved_duplicates_exactly_once() {
         all.len(),
         "each event is first-recorded exactly once"
     );
-    assert_eq!(actual_totals(&ledger), totals);
+    assert_eq!(actual_totals(&*ledger), totals);
     assert_eq!(ledger.query_i64("SELECT COUNT(*) FROM movements") as usize, rows);
-    assert_eq!(ledger.query_i64("PRAGMA user_version"), schema::latest_version());
+    assert_eq!(ledger.schema_version(), ledger.latest_schema_version());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1354,7 +1372,7 @@ fn request_for(i: usize, (kind, sku, loc, quantity, pick, with_quantity, expiry)
 }
 
 /// Invariants that hold after any sequence: levels agree with the movements and reservations.
-fn assert_consistent(ledger: &SqliteLedger) {
+fn assert_consistent(ledger: &dyn TestStore) {
     let broken = [
         "SELECT COUNT(*) FROM stock_levels s WHERE on_hand != \
          (SELECT COALESCE(SUM(delta), 0) FROM movements m WHERE m.sku = s.sku AND m.location = s.location)",
@@ -1370,12 +1388,13 @@ fn assert_consistent(ledger: &SqliteLedger) {
     }
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
-
-    #[test]
-    fn replaying_any_sequence_changes_nothing(ops in proptest::collection::vec(op(), 1..40), seed in any::<u64>()) {
-        let ledger = ledger();
+fn replaying_any_sequence_changes_nothing(backend: &dyn Backend) {
+    let config = ProptestConfig {
+        cases: 96,
+        ..ProptestConfig::default()
+    };
+    proptest!(config, |(ops in proptest::collection::vec(op(), 1..40), seed in any::<u64>())| {
+        let ledger = ledger(backend);
         let requests: Vec<MovementRequest> = ops.into_iter().enumerate().map(|(i, op)| request_for(i, op)).collect();
         let mut recorded = Vec::new();
         for (i, request) in requests.iter().enumerate() {
@@ -1387,7 +1406,7 @@ proptest! {
                 recorded.push((request.clone(), outcome));
             }
         }
-        assert_consistent(&ledger);
+        assert_consistent(&*ledger);
         let state = ledger.dump();
 
         // Second pass: every recorded event once or twice, in a shuffled interleaving, some of
@@ -1418,5 +1437,32 @@ proptest! {
             }
         }
         prop_assert_eq!(ledger.dump(), state);
-    }
+    });
 }
+
+store_tests!(
+    every_movement_kind,
+    a_transfer_that_fails_halfway_leaves_nothing_behind,
+    no_active_location_to_default_to,
+    a_replay_returns_the_original_outcome_and_changes_nothing,
+    a_replay_with_defaults_or_other_metadata_is_the_same_event,
+    the_same_event_with_different_content_is_refused,
+    a_recorded_event_can_be_looked_up,
+    a_refused_reservation_is_not_recorded_so_a_later_replay_can_succeed,
+    a_batch_keeps_each_outcome_and_a_refusal_undoes_only_itself,
+    a_batch_outcome_is_what_the_ledger_stored,
+    the_oversold_flag_follows_every_movement_of_a_batch,
+    each_batch_sees_the_locations_as_they_are_now,
+    every_items_stock_comes_in_sku_order_as_stock_gives_it,
+    walking_the_stock_stops_at_the_first_error_and_leaves_the_store_usable,
+    a_batch_that_is_too_large_is_refused_whole,
+    history_pages_newest_first_by_cursor,
+    stock_per_location_and_totals,
+    units_sold_count_sales_and_commits_net_of_returns,
+    skus_changed_since_a_cursor,
+    expired_reservations_are_released_once,
+    items_are_upserted_listed_and_searched,
+    locations_are_upserted_and_listed_by_priority,
+    several_connections_record_interleaved_duplicates_exactly_once,
+    replaying_any_sequence_changes_nothing,
+);

@@ -215,7 +215,7 @@ pub fn alert(stock: i64, velocity: f64, thresholds: &AlertThresholds) -> Result<
 
     let supply = format!("{days_of_supply:.1} days of supply (velocity {velocity:.2}/day)");
     let (level, trigger, reason) = match (by_quantity, by_days) {
-        (Some((q, threshold)), days) if days.map_or(true, |(d, _)| q >= d) => (
+        (Some((q, threshold)), days) if days.is_none_or(|(d, _)| q >= d) => (
             q,
             AlertTrigger::Quantity,
             format!("stock {stock} ≤ {} threshold {threshold}", q.as_str()),

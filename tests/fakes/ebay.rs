@@ -361,7 +361,7 @@ fn get_offers(state: &State, request: &Request) -> Reply {
     let offers: Vec<Value> = item
         .offers
         .iter()
-        .filter(|o| marketplace.map_or(true, |m| m == o.marketplace))
+        .filter(|o| marketplace.is_none_or(|m| m == o.marketplace))
         .map(|o| {
             json!({ "offerId": o.offer_id, "sku": sku, "marketplaceId": o.marketplace, "format": "FIXED_PRICE",
                     "availableQuantity": o.available, "status": o.status,
@@ -435,7 +435,7 @@ fn bulk_update(state: &mut State, body: &Value) -> Reply {
             {
                 return unknown_field(&format!("requests.shipToLocationAvailability.{key}"));
             }
-            if !ship.get("quantity").is_some_and(|q| q.as_u64().is_some()) {
+            if ship.get("quantity").is_none_or(|q| q.as_u64().is_none()) {
                 return ebay_error(400, 25709, "API_INVENTORY", "Invalid value for quantity.");
             }
         }
@@ -450,7 +450,7 @@ fn bulk_update(state: &mut State, body: &Value) -> Reply {
                 return unknown_field(&format!("requests.offers.{key}"));
             }
             if !offer.get("offerId").is_some_and(Value::is_string)
-                || !offer.get("availableQuantity").is_some_and(|q| q.as_u64().is_some())
+                || offer.get("availableQuantity").is_none_or(|q| q.as_u64().is_none())
             {
                 return ebay_error(400, 25709, "API_INVENTORY", "Invalid value for offers.");
             }

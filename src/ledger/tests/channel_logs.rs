@@ -1,20 +1,17 @@
 //! What channels report in: the inbound events log and listings through [`LedgerStore`], on
-//! SQLite.
+//! every backend.
 
-use super::{in_memory_and_on_file, ledger, T0};
+use super::{fresh_and_reopened, ledger, Backend, T0};
 use crate::error::ErrorKind;
-use crate::ledger::{
-    InboundEvent, InboundOutcome, InboundQuery, InboundRecord, LedgerStore, Listing, MAX_PAGE, MAX_QUANTITY,
-};
+use crate::ledger::{InboundEvent, InboundOutcome, InboundQuery, InboundRecord, Listing, MAX_PAGE, MAX_QUANTITY};
 use crate::Error;
 
 fn inbound(provider: &str, dedup_key: &str, outcome: InboundOutcome) -> InboundEvent {
     InboundEvent::new(provider, dedup_key, outcome)
 }
 
-#[test]
-fn an_inbound_event_is_logged_once_per_dedup_key() {
-    in_memory_and_on_file("inbound-dedup", |name, ledger| {
+fn an_inbound_event_is_logged_once_per_dedup_key(backend: &dyn Backend) {
+    fresh_and_reopened(backend, "inbound-dedup", |name, ledger| {
         let first = InboundEvent {
             topic: Some("inventory_levels/update".into()),
             summary: "2 movements recorded, 1 unknown SKU".into(),
@@ -134,19 +131,17 @@ fn an_inbound_event_is_logged_once_per_dedup_key() {
     });
 }
 
-#[test]
-fn several_connections_log_one_delivery_once() {
+fn several_connections_log_one_delivery_once(backend: &dyn Backend) {
     const THREADS: usize = 4;
-    let dir = super::TempDir::new("inbound-threads");
-    let path = dir.path().join("ledger.sqlite");
-    drop(crate::ledger::SqliteLedger::open(&path).unwrap());
+    let shared = backend.shared();
+    drop(shared.connect());
     let barrier = std::sync::Barrier::new(THREADS);
     let firsts: Vec<usize> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..THREADS)
             .map(|t| {
-                let (path, barrier) = (&path, &barrier);
+                let (shared, barrier) = (&shared, &barrier);
                 scope.spawn(move || {
-                    let ledger = crate::ledger::SqliteLedger::open(path).unwrap();
+                    let ledger = shared.connect();
                     barrier.wait();
                     (0..20)
                         .filter(|n| {
@@ -169,9 +164,8 @@ fn several_connections_log_one_delivery_once() {
     );
 }
 
-#[test]
-fn the_inbound_log_pages_with_filters_and_prunes() {
-    in_memory_and_on_file("inbound-log", |name, ledger| {
+fn the_inbound_log_pages_with_filters_and_prunes(backend: &dyn Backend) {
+    fresh_and_reopened(backend, "inbound-log", |name, ledger| {
         let providers = ["generic", "shopify", "woocommerce"];
         for i in 0..30 {
             let outcome = InboundOutcome::ALL[i % 5];
@@ -193,8 +187,8 @@ fn the_inbound_log_pages_with_filters_and_prunes() {
                 let page = ledger.list_inbound(&query).unwrap();
                 sizes.push(page.records.len());
                 for record in &page.records {
-                    assert!(provider.map_or(true, |p| record.provider == p), "{record:?}");
-                    assert!(outcome.map_or(true, |o| record.outcome == o), "{record:?}");
+                    assert!(provider.is_none_or(|p| record.provider == p), "{record:?}");
+                    assert!(outcome.is_none_or(|o| record.outcome == o), "{record:?}");
                     assert!(!record.duplicate);
                 }
                 seen.extend(page.records.iter().map(|r| r.id));
@@ -269,9 +263,8 @@ enum Write {
     Seen(i64),
 }
 
-#[test]
-fn listings_round_trip() {
-    in_memory_and_on_file("listings", |name, ledger| {
+fn listings_round_trip(backend: &dyn Backend) {
+    fresh_and_reopened(backend, "listings", |name, ledger| {
         use Write::*;
         // (channel, sku, write, now, expected state of that listing afterwards)
         let steps: Vec<(&str, &str, Write, i64, State<'static>)> = vec![
@@ -377,9 +370,8 @@ fn listings_round_trip() {
     });
 }
 
-#[test]
-fn listing_writes_refuse_bad_input_and_change_nothing() {
-    let ledger = ledger();
+fn listing_writes_refuse_bad_input_and_change_nothing(backend: &dyn Backend) {
+    let ledger = ledger(backend);
     ledger.record_listing_pushed(SHOP, "A", 3, T0).unwrap();
     let before = ledger.dump();
     let cases: Vec<(crate::Result<Listing>, ErrorKind, &str)> = vec![
@@ -432,11 +424,19 @@ fn listing_writes_refuse_bad_input_and_change_nothing() {
     assert_eq!(ledger.dump(), before);
 }
 
+store_tests!(
+    an_inbound_event_is_logged_once_per_dedup_key,
+    several_connections_log_one_delivery_once,
+    the_inbound_log_pages_with_filters_and_prunes,
+    listings_round_trip,
+    listing_writes_refuse_bad_input_and_change_nothing,
+);
+
 mod api_requests {
-    use super::super::{in_memory_and_on_file, T0};
+    use super::super::{fresh_and_reopened, Backend, T0};
     use crate::error::ErrorKind;
     use crate::ledger::requests::LATENCY_BUCKETS;
-    use crate::ledger::{ActivityQuery, ApiRequest, LedgerStore, SqliteLedger};
+    use crate::ledger::{ActivityQuery, ApiRequest};
 
     fn request(route: &str, method: &str, status: u16, ms: u64) -> ApiRequest {
         ApiRequest {
@@ -457,9 +457,8 @@ mod api_requests {
         }
     }
 
-    #[test]
-    fn requests_are_counted_per_hour_and_route_and_read_per_day_and_route() {
-        in_memory_and_on_file("api-requests", |name, ledger| {
+    fn requests_are_counted_per_hour_and_route_and_read_per_day_and_route(backend: &dyn Backend) {
+        fresh_and_reopened(backend, "api-requests", |name, ledger| {
             let day = T0 - T0.rem_euclid(86_400);
             let movements = "/inventory-sync/v1/movements";
             let stock = "/inventory-sync/v1/stock/{sku}";
@@ -520,9 +519,8 @@ mod api_requests {
         });
     }
 
-    #[test]
-    fn bad_requests_and_queries_are_refused_and_change_nothing() {
-        let ledger = super::super::ledger();
+    fn bad_requests_and_queries_are_refused_and_change_nothing(backend: &dyn Backend) {
+        let ledger = super::super::ledger(backend);
         let day = T0 - T0.rem_euclid(86_400);
         for bad in [
             request("", "GET", 200, 1),
@@ -545,9 +543,8 @@ mod api_requests {
         );
     }
 
-    #[test]
-    fn every_latency_bucket_has_its_column() {
-        let ledger = super::super::ledger();
+    fn every_latency_bucket_has_its_column(backend: &dyn Backend) {
+        let ledger = super::super::ledger(backend);
         let day = T0 - T0.rem_euclid(86_400);
         let durations_ms = [1, 6, 11, 26, 51, 101, 251, 501, 1_001, 2_501, 5_001, 10_001];
         assert_eq!(durations_ms.len(), LATENCY_BUCKETS);
@@ -558,17 +555,15 @@ mod api_requests {
         assert_eq!(stats.histogram, [1; LATENCY_BUCKETS]);
     }
 
-    #[test]
-    fn workers_counting_at_once_lose_no_request() {
-        let dir = crate::ledger::tests::TempDir::new("api-requests-concurrent");
-        let path = dir.path().join("ledger.sqlite");
-        drop(SqliteLedger::open(&path).unwrap());
+    fn workers_counting_at_once_lose_no_request(backend: &dyn Backend) {
+        let shared = backend.shared();
+        drop(shared.connect());
         let day = T0 - T0.rem_euclid(86_400);
         std::thread::scope(|scope| {
             for worker in 0..4 {
-                let path = path.clone();
+                let shared = &shared;
                 scope.spawn(move || {
-                    let ledger = SqliteLedger::open(&path).unwrap();
+                    let ledger = shared.connect();
                     for i in 0..50 {
                         let status = if (worker + i) % 10 == 0 { 429 } else { 200 };
                         ledger
@@ -578,7 +573,14 @@ mod api_requests {
                 });
             }
         });
-        let stats = &SqliteLedger::open(&path).unwrap().api_activity(&days(day, 1)).unwrap()[0].stats;
+        let stats = &shared.connect().api_activity(&days(day, 1)).unwrap()[0].stats;
         assert_eq!((stats.requests, stats.client_errors), (200, 20));
     }
+
+    store_tests!(
+        requests_are_counted_per_hour_and_route_and_read_per_day_and_route,
+        bad_requests_and_queries_are_refused_and_change_nothing,
+        every_latency_bucket_has_its_column,
+        workers_counting_at_once_lose_no_request,
+    );
 }

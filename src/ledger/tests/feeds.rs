@@ -1,22 +1,21 @@
-//! Feeds through [`LedgerStore`], on SQLite: the hand-over of claims, updates, live and recent
+//! Feeds through [`LedgerStore`], on every backend: the hand-over of claims, updates, live and recent
 //! feeds, the quota count, and claims that outlive ordinary ones.
 
-use super::{setup, T0};
+use super::{setup, Backend, TestStore, T0};
 use crate::error::ErrorKind;
-use crate::ledger::{FeedState, FeedUpdate, JobStatus, LedgerStore, NewJob, SqliteLedger};
+use crate::ledger::{FeedState, FeedUpdate, JobStatus, NewJob};
 
 const CH: &str = "amazon:ATVPDKIKX0DER";
 const OTHER: &str = "shopify:demo.myshopify.com";
 
-fn ledger() -> SqliteLedger {
-    let ledger = SqliteLedger::open_in_memory().unwrap();
-    setup(&ledger);
+fn ledger(backend: &dyn Backend) -> Box<dyn TestStore> {
+    let ledger = backend.open();
+    setup(&*ledger);
     ledger
 }
 
-#[test]
-fn a_feed_takes_over_the_claims_its_starter_holds_and_nothing_else() {
-    let ledger = ledger();
+fn a_feed_takes_over_the_claims_its_starter_holds_and_nothing_else(backend: &dyn Backend) {
+    let ledger = ledger(backend);
     let mine = ledger
         .enqueue_jobs(&[NewJob::new(CH, "A", 4), NewJob::new(CH, "B", 5)], T0)
         .unwrap();
@@ -115,9 +114,8 @@ fn a_feed_takes_over_the_claims_its_starter_holds_and_nothing_else() {
     assert_eq!(ledger.recent_feeds(None, 10).unwrap().len(), 1);
 }
 
-#[test]
-fn updates_record_the_channel_id_polls_counts_and_the_end() {
-    let ledger = ledger();
+fn updates_record_the_channel_id_polls_counts_and_the_end(backend: &dyn Backend) {
+    let ledger = ledger(backend);
     let feed = ledger.begin_feed(CH, &[], "run-1", 60, T0).unwrap();
     assert_eq!(feed.messages, 0);
     let submitted = ledger
@@ -188,9 +186,8 @@ fn updates_record_the_channel_id_polls_counts_and_the_end() {
     assert_eq!(error.kind(), ErrorKind::NotFound);
 }
 
-#[test]
-fn live_and_recent_feeds_and_the_quota_count() {
-    let ledger = ledger();
+fn live_and_recent_feeds_and_the_quota_count(backend: &dyn Backend) {
+    let ledger = ledger(backend);
     let a = ledger.begin_feed(CH, &[], "r", 60, T0).unwrap();
     let b = ledger.begin_feed(OTHER, &[], "r", 60, T0 + 100).unwrap();
     let c = ledger.begin_feed(CH, &[], "r", 60, T0 + 200).unwrap();
@@ -215,3 +212,9 @@ fn live_and_recent_feeds_and_the_quota_count() {
     assert_eq!(ledger.get_feed(b.id).unwrap().unwrap().channel, OTHER);
     assert_eq!(ledger.get_feed(999).unwrap(), None);
 }
+
+store_tests!(
+    a_feed_takes_over_the_claims_its_starter_holds_and_nothing_else,
+    updates_record_the_channel_id_polls_counts_and_the_end,
+    live_and_recent_feeds_and_the_quota_count,
+);

@@ -1,15 +1,12 @@
-//! The outbox through [`LedgerStore`], on SQLite: coalescing, claims, every transition, backoff,
-//! supersession, admin operations, and several connections claiming from one file.
+//! The outbox through [`LedgerStore`], on every backend: coalescing, claims, every transition, backoff,
+//! supersession, admin operations, and several connections claiming from one store.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use super::{in_memory_and_on_file, item, setup, TempDir, T0};
+use super::{fresh_and_reopened, item, setup, Backend, TestStore, T0};
 use crate::error::ErrorKind;
-use crate::ledger::{
-    Backoff, ClearJobs, Completion, Enqueued, Job, JobCounts, JobQuery, JobStatus, LedgerStore, NewJob, SqliteLedger,
-    SqliteOptions,
-};
+use crate::ledger::{Backoff, ClearJobs, Completion, Enqueued, Job, JobCounts, JobQuery, JobStatus, NewJob};
 use crate::Error;
 use JobStatus::*;
 
@@ -23,27 +20,23 @@ const BACKOFF: Backoff = Backoff {
     max_attempts: 3,
 };
 
-/// A set-up ledger in memory with [`BACKOFF`].
-fn ledger() -> SqliteLedger {
-    let options = SqliteOptions {
-        backoff: BACKOFF,
-        ..SqliteOptions::default()
-    };
-    let ledger = SqliteLedger::open_in_memory_with(&options).unwrap();
-    setup(&ledger);
+/// A new set-up store with [`BACKOFF`].
+fn ledger(backend: &dyn Backend) -> Box<dyn TestStore> {
+    let ledger = backend.open_with(&BACKOFF);
+    setup(&*ledger);
     ledger
 }
 
-fn enqueue(ledger: &impl LedgerStore, sku: &str, desired: i64, now: i64) -> i64 {
+fn enqueue(ledger: &dyn TestStore, sku: &str, desired: i64, now: i64) -> i64 {
     let refs = ledger.enqueue_jobs(&[NewJob::new(CH, sku, desired)], now).unwrap();
     refs[0].id
 }
 
-fn job(ledger: &impl LedgerStore, id: i64) -> Job {
+fn job(ledger: &dyn TestStore, id: i64) -> Job {
     ledger.get_job(id).unwrap().unwrap()
 }
 
-fn claim(ledger: &impl LedgerStore, owner: &str, now: i64) -> Vec<i64> {
+fn claim(ledger: &dyn TestStore, owner: &str, now: i64) -> Vec<i64> {
     let jobs = ledger.claim_jobs(owner, None, 100, 60, now).unwrap();
     jobs.iter().map(|j| j.id).collect()
 }
@@ -55,9 +48,8 @@ fn claim(ledger: &impl LedgerStore, owner: &str, now: i64) -> Vec<i64> {
 /// (job, now, outcome, which job (index into the ids seen), desired, revision, priority).
 type CoalesceStep = (NewJob, i64, Enqueued, usize, i64, u32, bool);
 
-#[test]
-fn enqueuing_coalesces_per_channel_and_sku_and_the_newest_value_wins() {
-    in_memory_and_on_file("jobs-coalesce", |name, ledger| {
+fn enqueuing_coalesces_per_channel_and_sku_and_the_newest_value_wins(backend: &dyn Backend) {
+    fresh_and_reopened(backend, "jobs-coalesce", |name, ledger| {
         let steps: Vec<CoalesceStep> = vec![
             (NewJob::new(CH, "A", 5), T0, Enqueued::Created, 0, 5, 0, false),
             (NewJob::new(CH, " A ", 3), T0 + 1, Enqueued::Replaced, 0, 3, 1, false),
@@ -144,22 +136,21 @@ fn enqueuing_coalesces_per_channel_and_sku_and_the_newest_value_wins() {
     });
 }
 
-#[test]
-fn a_running_job_is_untouched_and_its_successor_waits_for_it() {
-    let ledger = ledger();
-    let first = enqueue(&ledger, "A", 5, T0);
-    assert_eq!(claim(&ledger, "r1", T0), [first]);
-    let before = job(&ledger, first);
+fn a_running_job_is_untouched_and_its_successor_waits_for_it(backend: &dyn Backend) {
+    let ledger = ledger(backend);
+    let first = enqueue(&*ledger, "A", 5, T0);
+    assert_eq!(claim(&*ledger, "r1", T0), [first]);
+    let before = job(&*ledger, first);
 
-    let second = enqueue(&ledger, "A", 3, T0 + 1);
+    let second = enqueue(&*ledger, "A", 3, T0 + 1);
     assert_ne!(second, first, "a new pending job beside the running one");
-    assert_eq!(job(&ledger, first), before, "the running job is not modified");
-    assert_eq!(enqueue(&ledger, "A", 2, T0 + 2), second, "and the new one coalesces");
+    assert_eq!(job(&*ledger, first), before, "the running job is not modified");
+    assert_eq!(enqueue(&*ledger, "A", 2, T0 + 2), second, "and the new one coalesces");
 
     // Two pushes of one SKU to one channel never overlap: the successor waits.
-    assert!(claim(&ledger, "r2", T0 + 3).is_empty());
+    assert!(claim(&*ledger, "r2", T0 + 3).is_empty());
     ledger.complete_job(first, "r1", T0 + 4).unwrap();
-    assert_eq!(claim(&ledger, "r2", T0 + 5), [second]);
+    assert_eq!(claim(&*ledger, "r2", T0 + 5), [second]);
     ledger.complete_job(second, "r2", T0 + 6).unwrap();
     let listing = ledger.listing(CH, "A").unwrap().unwrap();
     assert_eq!(
@@ -168,10 +159,9 @@ fn a_running_job_is_untouched_and_its_successor_waits_for_it() {
     );
 }
 
-#[test]
-fn enqueuing_is_checked_and_all_or_nothing() {
-    let ledger = ledger();
-    enqueue(&ledger, "A", 1, T0);
+fn enqueuing_is_checked_and_all_or_nothing(backend: &dyn Backend) {
+    let ledger = ledger(backend);
+    enqueue(&*ledger, "A", 1, T0);
     let before = ledger.dump();
     let cases: Vec<(Vec<NewJob>, ErrorKind, &str)> = vec![
         (
@@ -238,8 +228,8 @@ enum Expect {
     Refused(ErrorKind, &'static str),
 }
 
-fn check(name: &str, steps: &[(i64, Op)], expect: Expect) {
-    let ledger = ledger();
+fn check(backend: &dyn Backend, name: &str, steps: &[(i64, Op)], expect: Expect) {
+    let ledger = ledger(backend);
     let mut ids: Vec<i64> = Vec::new();
     let id = |ids: &Vec<i64>, n: usize| ids.get(n - 1).copied().unwrap_or(999);
     let (last, given) = steps.split_last().unwrap();
@@ -278,7 +268,7 @@ fn check(name: &str, steps: &[(i64, Op)], expect: Expect) {
     match expect {
         Expect::Job(n, status, attempts, owner, error) => {
             result.unwrap_or_else(|e| panic!("{name}: {e}"));
-            let got = job(&ledger, id(&ids, n));
+            let got = job(&*ledger, id(&ids, n));
             assert_eq!(
                 (got.status, got.attempts, got.claim_owner.as_deref()),
                 (status, attempts, owner),
@@ -303,8 +293,7 @@ fn check(name: &str, steps: &[(i64, Op)], expect: Expect) {
     }
 }
 
-#[test]
-fn every_transition() {
+fn every_transition(backend: &dyn Backend) {
     use Expect::{Job as J, Refused};
     use Op::*;
     let conflict = ErrorKind::Conflict;
@@ -574,15 +563,14 @@ fn every_transition() {
         ),
     ];
     for (name, steps, expect) in cases {
-        check(name, &steps, expect);
+        check(backend, name, &steps, expect);
     }
 }
 
-#[test]
-fn claim_and_failure_inputs_are_checked() {
-    let ledger = ledger();
-    let id = enqueue(&ledger, "A", 5, T0);
-    claim(&ledger, "r1", T0);
+fn claim_and_failure_inputs_are_checked(backend: &dyn Backend) {
+    let ledger = ledger(backend);
+    let id = enqueue(&*ledger, "A", 5, T0);
+    claim(&*ledger, "r1", T0);
     let before = ledger.dump();
     let field_of = |error: Error| match error {
         Error::Validation { field, .. } => field,
@@ -613,15 +601,12 @@ fn claim_and_failure_inputs_are_checked() {
         assert_eq!(field_of(result.unwrap_err()), field);
     }
     assert_eq!(ledger.dump(), before);
-    let bad = SqliteOptions {
-        backoff: Backoff {
-            max_attempts: 0,
-            ..BACKOFF
-        },
-        ..SqliteOptions::default()
+    let bad = Backoff {
+        max_attempts: 0,
+        ..BACKOFF
     };
     assert_eq!(
-        field_of(SqliteLedger::open_in_memory_with(&bad).unwrap_err()),
+        field_of(backend.try_open_with(&bad).map(drop).unwrap_err()),
         "backoff.max_attempts"
     );
 }
@@ -630,9 +615,8 @@ fn claim_and_failure_inputs_are_checked() {
 // Ordering, backoff
 // ---------------------------------------------------------------------------------------------
 
-#[test]
-fn drops_and_zero_stock_are_claimed_first_then_priority_then_the_oldest() {
-    in_memory_and_on_file("jobs-order", |name, ledger| {
+fn drops_and_zero_stock_are_claimed_first_then_priority_then_the_oldest(backend: &dyn Backend) {
+    fresh_and_reopened(backend, "jobs-order", |name, ledger| {
         for sku in ["C", "D", "E"] {
             ledger.upsert_item(&item(sku, sku), T0).unwrap();
         }
@@ -674,18 +658,14 @@ fn drops_and_zero_stock_are_claimed_first_then_priority_then_the_oldest() {
     });
 }
 
-#[test]
-fn failures_back_off_exponentially_within_the_cap_and_honour_retry_after() {
-    let generous = SqliteOptions {
-        backoff: Backoff {
-            max_attempts: 10,
-            ..BACKOFF
-        },
-        ..SqliteOptions::default()
+fn failures_back_off_exponentially_within_the_cap_and_honour_retry_after(backend: &dyn Backend) {
+    let generous = Backoff {
+        max_attempts: 10,
+        ..BACKOFF
     };
-    let many = SqliteLedger::open_in_memory_with(&generous).unwrap();
-    setup(&many);
-    let id = enqueue(&many, "A", 5, T0);
+    let many = backend.open_with(&generous);
+    setup(&*many);
+    let id = enqueue(&*many, "A", 5, T0);
 
     // (retry_after, expected delay range): base 10, cap 80.
     let steps: Vec<(Option<u32>, (i64, i64))> = vec![
@@ -700,7 +680,7 @@ fn failures_back_off_exponentially_within_the_cap_and_honour_retry_after() {
     let mut delays = Vec::new();
     for (attempt, (retry_after, (low, high))) in steps.into_iter().enumerate() {
         let attempt = attempt as u32 + 1;
-        assert_eq!(claim(&many, "r", now), [id], "attempt {attempt}");
+        assert_eq!(claim(&*many, "r", now), [id], "attempt {attempt}");
         let failed = many.fail_job(id, "r", "timeout", true, retry_after, now).unwrap();
         let delay = failed.next_attempt_at - now;
         assert!((low..=high).contains(&delay), "attempt {attempt}: {delay}");
@@ -710,17 +690,17 @@ fn failures_back_off_exponentially_within_the_cap_and_honour_retry_after() {
             "attempt {attempt}: the store uses the pure rule"
         );
         assert!(
-            claim(&many, "r", failed.next_attempt_at - 1).is_empty(),
+            claim(&*many, "r", failed.next_attempt_at - 1).is_empty(),
             "not before its time"
         );
         delays.push(delay);
         now = failed.next_attempt_at;
     }
     // Deterministic: the same job failing the same way waits the same time.
-    let again = SqliteLedger::open_in_memory_with(&generous).unwrap();
-    setup(&again);
-    enqueue(&again, "A", 5, T0);
-    claim(&again, "r", T0);
+    let again = backend.open_with(&generous);
+    setup(&*again);
+    enqueue(&*again, "A", 5, T0);
+    claim(&*again, "r", T0);
     let same = again.fail_job(id, "r", "timeout", true, None, T0).unwrap();
     assert_eq!(same.next_attempt_at - T0, delays[0]);
 }
@@ -730,7 +710,7 @@ fn failures_back_off_exponentially_within_the_cap_and_honour_retry_after() {
 // ---------------------------------------------------------------------------------------------
 
 /// Makes a dead job of `sku` on `channel` (permanent failure) and returns its id.
-fn dead_job(ledger: &impl LedgerStore, channel: &str, sku: &str, now: i64) -> i64 {
+fn dead_job(ledger: &dyn TestStore, channel: &str, sku: &str, now: i64) -> i64 {
     let id = ledger.enqueue_jobs(&[NewJob::new(channel, sku, 1)], now).unwrap()[0].id;
     let claimed = ledger.claim_jobs("admin-test", Some(channel), 100, 60, now).unwrap();
     assert!(claimed.iter().any(|j| j.id == id));
@@ -741,9 +721,8 @@ fn dead_job(ledger: &impl LedgerStore, channel: &str, sku: &str, now: i64) -> i6
     id
 }
 
-#[test]
-fn retry_all_clear_prune_list_and_counts() {
-    in_memory_and_on_file("jobs-admin", |name, ledger| {
+fn retry_all_clear_prune_list_and_counts(backend: &dyn Backend) {
+    fresh_and_reopened(backend, "jobs-admin", |name, ledger| {
         let dead_a = dead_job(ledger, CH, "A", T0);
         let dead_b = dead_job(ledger, CH, "B", T0 + 1);
         let dead_other = dead_job(ledger, OTHER, "A", T0 + 2);
@@ -870,14 +849,13 @@ fn retry_all_clear_prune_list_and_counts() {
     });
 }
 
-#[test]
-fn a_superseded_job_whose_newer_job_is_gone_is_never_pushed_again() {
-    let ledger = ledger();
-    let old = enqueue(&ledger, "A", 5, T0);
-    claim(&ledger, "r1", T0);
-    let newer = enqueue(&ledger, "A", 3, T0 + 1);
+fn a_superseded_job_whose_newer_job_is_gone_is_never_pushed_again(backend: &dyn Backend) {
+    let ledger = ledger(backend);
+    let old = enqueue(&*ledger, "A", 5, T0);
+    claim(&*ledger, "r1", T0);
+    let newer = enqueue(&*ledger, "A", 3, T0 + 1);
     ledger.fail_job(old, "r1", "timeout", true, None, T0 + 2).unwrap();
-    assert_eq!(job(&ledger, old).status, Failed);
+    assert_eq!(job(&*ledger, old).status, Failed);
     // The owner disconnects the channel: its pending jobs are cleared.
     assert_eq!(
         ledger.clear_jobs(&ClearJobs::Pending { channel: CH.into() }).unwrap(),
@@ -896,18 +874,16 @@ fn a_superseded_job_whose_newer_job_is_gone_is_never_pushed_again() {
     );
 }
 
-#[test]
-fn a_crashed_runner_s_jobs_are_re_run_by_another() {
-    let dir = TempDir::new("jobs-crash");
-    let path = dir.path().join("ledger.sqlite");
-    setup(&SqliteLedger::open(&path).unwrap());
-    let first = SqliteLedger::open(&path).unwrap();
-    let ids: Vec<i64> = ["A", "B"].iter().map(|sku| enqueue(&first, sku, 3, T0)).collect();
+fn a_crashed_runner_s_jobs_are_re_run_by_another(backend: &dyn Backend) {
+    let shared = backend.shared();
+    setup(&*shared.connect());
+    let first = shared.connect();
+    let ids: Vec<i64> = ["A", "B"].iter().map(|sku| enqueue(&*first, sku, 3, T0)).collect();
     let taken = first.claim_jobs("runner-1", None, 10, 120, T0).unwrap();
     assert_eq!(taken.len(), 2);
     drop(first); // the runner dies without a word
 
-    let second = SqliteLedger::open(&path).unwrap();
+    let second = shared.connect();
     assert!(second
         .claim_jobs("runner-2", None, 10, 120, T0 + 119)
         .unwrap()
@@ -923,26 +899,24 @@ fn a_crashed_runner_s_jobs_are_re_run_by_another() {
         second.complete_job(job.id, "runner-2", T0 + 121).unwrap();
     }
     // The first runner comes back late: its results are refused, the newer ones kept.
-    let late = SqliteLedger::open(&path).unwrap();
+    let late = shared.connect();
     let error = late.complete_job(ids[0], "runner-1", T0 + 122).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Conflict, "{error}");
-    assert_eq!(job(&late, ids[0]).status, Done);
+    assert_eq!(job(&*late, ids[0]).status, Done);
 }
 
 // ---------------------------------------------------------------------------------------------
-// Concurrency: several connections on one file
+// Concurrency: several connections to one store
 // ---------------------------------------------------------------------------------------------
 
-#[test]
-fn concurrent_runners_never_claim_a_job_twice_and_every_job_ends_done_once() {
+fn concurrent_runners_never_claim_a_job_twice_and_every_job_ends_done_once(backend: &dyn Backend) {
     const THREADS: usize = 4;
     const SKUS: usize = 40;
     let channels = [CH, OTHER, "ebay:EBAY_US", "amazon:ATVPDKIKX0DER"];
-    let dir = TempDir::new("jobs-threads");
-    let path = dir.path().join("ledger.sqlite");
+    let shared = backend.shared();
     {
-        let ledger = SqliteLedger::open(&path).unwrap();
-        setup(&ledger);
+        let ledger = shared.connect();
+        setup(&*ledger);
         let mut new = Vec::new();
         for s in 0..SKUS {
             ledger.upsert_item(&item(&format!("S{s}"), "x"), T0).unwrap();
@@ -958,9 +932,9 @@ fn concurrent_runners_never_claim_a_job_twice_and_every_job_ends_done_once() {
     let barrier = std::sync::Barrier::new(THREADS);
     std::thread::scope(|scope| {
         for t in 0..THREADS {
-            let (path, barrier, claims) = (&path, &barrier, &claims);
+            let (shared, barrier, claims) = (&shared, &barrier, &claims);
             scope.spawn(move || {
-                let ledger = SqliteLedger::open(path).unwrap();
+                let ledger = shared.connect();
                 let owner = format!("runner-{t}");
                 barrier.wait();
                 // Claims last an hour and time stands still: every claim stays valid, so a job
@@ -1002,7 +976,7 @@ fn concurrent_runners_never_claim_a_job_twice_and_every_job_ends_done_once() {
     let owners: std::collections::BTreeSet<&str> = claims.iter().map(|(_, o)| o.as_str()).collect();
     assert_eq!(owners.len(), THREADS, "the runners shared the work: {owners:?}");
 
-    let ledger = SqliteLedger::open(&path).unwrap();
+    let ledger = shared.connect();
     assert_eq!(
         ledger.job_counts(None).unwrap(),
         JobCounts {
@@ -1021,7 +995,7 @@ fn concurrent_runners_never_claim_a_job_twice_and_every_job_ends_done_once() {
 
 /// How many jobs waiting or running have a stored claim lane other than the one their quantity,
 /// priority and listing give (zero when the schema's triggers kept every lane exact).
-fn stale_lanes(ledger: &SqliteLedger) -> i64 {
+fn stale_lanes(ledger: &dyn TestStore) -> i64 {
     ledger.query_i64(
         "SELECT COUNT(*) FROM jobs j LEFT JOIN listings l ON l.channel = j.channel AND l.sku = j.sku
          WHERE j.status IN ('pending', 'running')
@@ -1030,20 +1004,19 @@ fn stale_lanes(ledger: &SqliteLedger) -> i64 {
     )
 }
 
-#[test]
-fn the_stored_claim_lane_follows_quantities_priorities_and_pushes() {
-    let ledger = ledger();
+fn the_stored_claim_lane_follows_quantities_priorities_and_pushes(backend: &dyn Backend) {
+    let ledger = ledger(backend);
     ledger.upsert_item(&item("C", "C"), T0).unwrap();
-    let a = enqueue(&ledger, "A", 5, T0);
-    assert_eq!(claim(&ledger, "r1", T0), [a]);
+    let a = enqueue(&*ledger, "A", 5, T0);
+    assert_eq!(claim(&*ledger, "r1", T0), [a]);
     // A's successor is a rise from nothing pushed yet; once 5 is pushed, 3 is a drop.
-    let a2 = enqueue(&ledger, "A", 3, T0 + 1);
-    assert_eq!(job(&ledger, a2).desired, 3);
-    assert_eq!(stale_lanes(&ledger), 0);
+    let a2 = enqueue(&*ledger, "A", 3, T0 + 1);
+    assert_eq!(job(&*ledger, a2).desired, 3);
+    assert_eq!(stale_lanes(&*ledger), 0);
     ledger.complete_job(a, "r1", T0 + 2).unwrap();
     assert_eq!(ledger.query_i64(&format!("SELECT lane FROM jobs WHERE id = {a2}")), 0);
     // Coalescing to a rise, then priority, then zero.
-    enqueue(&ledger, "A", 9, T0 + 3);
+    enqueue(&*ledger, "A", 9, T0 + 3);
     assert_eq!(ledger.query_i64(&format!("SELECT lane FROM jobs WHERE id = {a2}")), 2);
     ledger
         .enqueue_jobs(
@@ -1055,39 +1028,38 @@ fn the_stored_claim_lane_follows_quantities_priorities_and_pushes() {
         )
         .unwrap();
     assert_eq!(ledger.query_i64(&format!("SELECT lane FROM jobs WHERE id = {a2}")), 1);
-    enqueue(&ledger, "A", 0, T0 + 5);
+    enqueue(&*ledger, "A", 0, T0 + 5);
     assert_eq!(ledger.query_i64(&format!("SELECT lane FROM jobs WHERE id = {a2}")), 0);
     // A listing recorded directly, and a failed push back in line.
-    let c = enqueue(&ledger, "C", 4, T0 + 6);
+    let c = enqueue(&*ledger, "C", 4, T0 + 6);
     ledger.record_listing_pushed(CH, "C", 8, T0 + 7).unwrap();
     assert_eq!(ledger.query_i64(&format!("SELECT lane FROM jobs WHERE id = {c}")), 0);
-    assert_eq!(stale_lanes(&ledger), 0);
-    let claimed = claim(&ledger, "r2", T0 + 8);
+    assert_eq!(stale_lanes(&*ledger), 0);
+    let claimed = claim(&*ledger, "r2", T0 + 8);
     assert_eq!(claimed, [a2, c], "zeros and drops, oldest first");
     ledger.fail_job(c, "r2", "timeout", true, None, T0 + 9).unwrap();
     ledger.complete_job(a2, "r2", T0 + 9).unwrap();
-    assert_eq!(stale_lanes(&ledger), 0);
+    assert_eq!(stale_lanes(&*ledger), 0);
 }
 
-#[test]
-fn completing_a_batch_records_each_job_and_skips_lost_claims() {
-    let ledger = ledger();
+fn completing_a_batch_records_each_job_and_skips_lost_claims(backend: &dyn Backend) {
+    let ledger = ledger(backend);
     ledger.upsert_item(&item("C", "C"), T0).unwrap();
     let ids: Vec<i64> = [("A", 1), ("B", 2), ("C", 3)]
         .into_iter()
-        .map(|(sku, q)| enqueue(&ledger, sku, q, T0))
+        .map(|(sku, q)| enqueue(&*ledger, sku, q, T0))
         .collect();
     assert_eq!(ledger.claim_jobs("r1", None, 100, 60, T0).unwrap().len(), 3);
     // B's claim was taken over by r2.
     ledger.execute_raw(&format!("UPDATE jobs SET claim_owner = 'r2' WHERE id = {}", ids[1]));
-    let before_b = job(&ledger, ids[1]);
+    let before_b = job(&*ledger, ids[1]);
 
     let results = ledger.complete_jobs(&ids, "r1", T0 + 2).unwrap();
     assert_eq!(results.len(), 3);
     assert_eq!(results[0].as_ref().unwrap().status, Done);
     assert!(matches!(results[1], Err(Error::Conflict(_))), "{:?}", results[1]);
     assert_eq!(results[2].as_ref().unwrap().status, Done);
-    assert_eq!(job(&ledger, ids[1]), before_b, "nothing written for the lost claim");
+    assert_eq!(job(&*ledger, ids[1]), before_b, "nothing written for the lost claim");
     assert_eq!(ledger.listing(CH, "B").unwrap(), None);
     assert_eq!(ledger.listing(CH, "C").unwrap().unwrap().last_pushed_quantity, Some(3));
     assert!(ledger.complete_jobs(&[], "r1", T0 + 3).unwrap().is_empty());
@@ -1097,9 +1069,8 @@ fn completing_a_batch_records_each_job_and_skips_lost_claims() {
     );
 }
 
-#[test]
-fn completing_a_pushed_batch_records_remote_ids_in_the_same_transaction() {
-    in_memory_and_on_file("jobs-complete-pushed", |name, ledger| {
+fn completing_a_pushed_batch_records_remote_ids_in_the_same_transaction(backend: &dyn Backend) {
+    fresh_and_reopened(backend, "jobs-complete-pushed", |name, ledger| {
         for sku in ["C", "D"] {
             ledger.upsert_item(&item(sku, sku), T0).unwrap();
         }
@@ -1171,18 +1142,17 @@ fn completing_a_pushed_batch_records_remote_ids_in_the_same_transaction() {
     });
 }
 
-#[test]
-fn completing_a_pushed_batch_retires_older_dead_letters_of_its_pairs() {
-    let ledger = ledger();
-    let dead = dead_job(&ledger, CH, "A", T0);
-    let newer = enqueue(&ledger, "A", 7, T0 + 1);
-    let other = enqueue(&ledger, "B", 2, T0 + 1);
-    assert_eq!(claim(&ledger, "r1", T0 + 2), [newer, other]);
+fn completing_a_pushed_batch_retires_older_dead_letters_of_its_pairs(backend: &dyn Backend) {
+    let ledger = ledger(backend);
+    let dead = dead_job(&*ledger, CH, "A", T0);
+    let newer = enqueue(&*ledger, "A", 7, T0 + 1);
+    let other = enqueue(&*ledger, "B", 2, T0 + 1);
+    assert_eq!(claim(&*ledger, "r1", T0 + 2), [newer, other]);
     let results = ledger
         .complete_pushed(&[Completion::of(newer), Completion::of(other)], "r1", T0 + 3)
         .unwrap();
     assert!(results.iter().all(Result::is_ok));
-    let retired = job(&ledger, dead);
+    let retired = job(&*ledger, dead);
     assert_eq!(retired.status, Failed);
     assert!(
         retired
@@ -1196,17 +1166,15 @@ fn completing_a_pushed_batch_retires_older_dead_letters_of_its_pairs() {
     assert_eq!(ledger.job_counts(None).unwrap().dead, 0);
 }
 
-/// Two processes claiming big batches from one file at once: each job is claimed by exactly one
+/// Two processes claiming big batches from one store at once: each job is claimed by exactly one
 /// of them, every claimed job comes back as stored (running, its owner, its expiry, one attempt
 /// more) and in claim order, and a job whose pair is being pushed under a valid claim waits.
-#[test]
-fn two_claimers_racing_for_batches_split_the_queue_and_keep_the_claim_order() {
+fn two_claimers_racing_for_batches_split_the_queue_and_keep_the_claim_order(backend: &dyn Backend) {
     const SKUS: usize = 600;
-    let dir = TempDir::new("jobs-batch-claims");
-    let path = dir.path().join("ledger.sqlite");
+    let shared = backend.shared();
     let (busy, expired_ids, waiting) = {
-        let ledger = SqliteLedger::open(&path).unwrap();
-        setup(&ledger);
+        let ledger = shared.connect();
+        setup(&*ledger);
         let mut new = Vec::new();
         for s in 0..SKUS {
             ledger.upsert_item(&item(&format!("S{s:03}"), "x"), T0).unwrap();
@@ -1237,9 +1205,9 @@ fn two_claimers_racing_for_batches_split_the_queue_and_keep_the_claim_order() {
     let batches: Mutex<Vec<(String, Vec<Job>)>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for t in 0..2 {
-            let (path, barrier, batches) = (&path, &barrier, &batches);
+            let (shared, barrier, batches) = (&shared, &barrier, &batches);
             scope.spawn(move || {
-                let ledger = SqliteLedger::open(path).unwrap();
+                let ledger = shared.connect();
                 let owner = format!("claimer-{t}");
                 barrier.wait();
                 let mut first = true;
@@ -1259,13 +1227,13 @@ fn two_claimers_racing_for_batches_split_the_queue_and_keep_the_claim_order() {
         }
     });
     let batches = batches.into_inner().unwrap();
-    let ledger = SqliteLedger::open(&path).unwrap();
+    let ledger = shared.connect();
     let mut seen: BTreeMap<i64, &str> = BTreeMap::new();
     for (owner, jobs) in &batches {
         assert!(jobs.len() <= 64);
         for job in jobs {
             assert!(seen.insert(job.id, owner).is_none(), "job #{} claimed twice", job.id);
-            assert_eq!(job, &self::job(&ledger, job.id), "a claimed job comes back as stored");
+            assert_eq!(job, &self::job(&*ledger, job.id), "a claimed job comes back as stored");
             assert_eq!(
                 (job.status, job.claim_owner.as_deref(), job.claim_expires_at),
                 (Running, Some(owner.as_str()), Some(now + 600))
@@ -1294,17 +1262,16 @@ fn two_claimers_racing_for_batches_split_the_queue_and_keep_the_claim_order() {
     for id in busy.iter().chain(&waiting) {
         assert!(!seen.contains_key(id), "job #{id} was claimed while its pair was busy");
     }
-    assert_eq!(job(&ledger, busy[0]).claim_owner.as_deref(), Some("busy"));
-    assert_eq!(job(&ledger, waiting[0]).status, Pending);
+    assert_eq!(job(&*ledger, busy[0]).claim_owner.as_deref(), Some("busy"));
+    assert_eq!(job(&*ledger, waiting[0]).status, Pending);
     assert!(
         expired_ids.iter().all(|id| seen.contains_key(id)),
         "expired claims are taken again"
     );
 }
 
-#[test]
-fn new_jobs_get_fresh_ids_and_their_keys_even_after_the_newest_jobs_are_deleted() {
-    in_memory_and_on_file("jobs-ids", |name, ledger| {
+fn new_jobs_get_fresh_ids_and_their_keys_even_after_the_newest_jobs_are_deleted(backend: &dyn Backend) {
+    fresh_and_reopened(backend, "jobs-ids", |name, ledger| {
         for sku in ["C", "D"] {
             ledger.upsert_item(&item(sku, sku), T0).unwrap();
         }
@@ -1346,3 +1313,23 @@ fn new_jobs_get_fresh_ids_and_their_keys_even_after_the_newest_jobs_are_deleted(
         assert_eq!(stale_lanes(ledger), 0, "{name}");
     });
 }
+
+store_tests!(
+    enqueuing_coalesces_per_channel_and_sku_and_the_newest_value_wins,
+    a_running_job_is_untouched_and_its_successor_waits_for_it,
+    enqueuing_is_checked_and_all_or_nothing,
+    every_transition,
+    claim_and_failure_inputs_are_checked,
+    drops_and_zero_stock_are_claimed_first_then_priority_then_the_oldest,
+    failures_back_off_exponentially_within_the_cap_and_honour_retry_after,
+    retry_all_clear_prune_list_and_counts,
+    a_superseded_job_whose_newer_job_is_gone_is_never_pushed_again,
+    a_crashed_runner_s_jobs_are_re_run_by_another,
+    concurrent_runners_never_claim_a_job_twice_and_every_job_ends_done_once,
+    the_stored_claim_lane_follows_quantities_priorities_and_pushes,
+    completing_a_batch_records_each_job_and_skips_lost_claims,
+    completing_a_pushed_batch_records_remote_ids_in_the_same_transaction,
+    completing_a_pushed_batch_retires_older_dead_letters_of_its_pairs,
+    two_claimers_racing_for_batches_split_the_queue_and_keep_the_claim_order,
+    new_jobs_get_fresh_ids_and_their_keys_even_after_the_newest_jobs_are_deleted,
+);

@@ -1,8 +1,9 @@
-//! API keys, rate limits and the security log through [`LedgerStore`], on SQLite.
+//! API keys, rate limits and the security log through [`LedgerStore`], on every backend; the
+//! SQLite file is also searched for the keys themselves.
 
 use std::collections::BTreeSet;
 
-use super::{in_memory_and_on_file, ledger, setup, TempDir, T0};
+use super::{fresh_and_reopened, ledger, setup, Backend, TempDir, T0};
 use crate::error::ErrorKind;
 use crate::ledger::{
     ItemInput, KeyCheck, LedgerStore, NewApiKey, Scope, SecurityEvent, SecurityQuery, SqliteLedger, MAX_PAGE,
@@ -41,9 +42,8 @@ enum Step {
     LastUsed(usize, Option<i64>),
 }
 
-#[test]
-fn keys_are_issued_authenticated_expired_and_revoked() {
-    in_memory_and_on_file("keys-lifecycle", |name, ledger| {
+fn keys_are_issued_authenticated_expired_and_revoked(backend: &dyn Backend) {
+    fresh_and_reopened(backend, "keys-lifecycle", |name, ledger| {
         let issued: Vec<_> = [
             (new_key("reader", &[Scope::Read]), 1),
             (
@@ -142,9 +142,8 @@ fn keys_are_issued_authenticated_expired_and_revoked() {
     });
 }
 
-#[test]
-fn issuing_refuses_bad_input_and_changes_nothing() {
-    let ledger = ledger();
+fn issuing_refuses_bad_input_and_changes_nothing(backend: &dyn Backend) {
+    let ledger = ledger(backend);
     ledger
         .issue_api_key(&new_key("first", &[Scope::Read]), &bytes(1), T0)
         .unwrap();
@@ -264,9 +263,8 @@ fn only_the_hash_of_a_key_is_stored() {
     assert_eq!(key.signing_secret(), Some("request-signing-secret-1"));
 }
 
-#[test]
-fn a_key_limited_to_a_supplier_and_locations() {
-    in_memory_and_on_file("keys-limits", |name, ledger| {
+fn a_key_limited_to_a_supplier_and_locations(backend: &dyn Backend) {
+    fresh_and_reopened(backend, "keys-limits", |name, ledger| {
         ledger
             .upsert_item(
                 &ItemInput {
@@ -329,9 +327,8 @@ fn a_key_limited_to_a_supplier_and_locations() {
 // Rate limits
 // ---------------------------------------------------------------------------------------------
 
-#[test]
-fn rate_limits_count_per_bucket_in_fixed_windows() {
-    in_memory_and_on_file("rate-windows", |name, ledger| {
+fn rate_limits_count_per_bucket_in_fixed_windows(backend: &dyn Backend) {
+    fresh_and_reopened(backend, "rate-windows", |name, ledger| {
         let start = T0 - T0.rem_euclid(60);
         // (bucket, seconds into the first window, allowed, remaining, retry after)
         let steps = [
@@ -381,23 +378,21 @@ fn rate_limits_count_per_bucket_in_fixed_windows() {
     });
 }
 
-#[test]
-fn a_rate_limit_is_exact_across_connections() {
+fn a_rate_limit_is_exact_across_connections(backend: &dyn Backend) {
     const THREADS: usize = 4;
     const CALLS: usize = 30;
     const LIMIT: u32 = 50;
-    let dir = TempDir::new("rate-threads");
-    let path = dir.path().join("ledger.sqlite");
-    drop(SqliteLedger::open(&path).unwrap());
+    let shared = backend.shared();
+    drop(shared.connect());
     let start = T0 - T0.rem_euclid(60);
     let barrier = std::sync::Barrier::new(THREADS);
     // Per window, the `remaining` of every allowed request, from every thread.
     let results: Vec<[Vec<u32>; 2]> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..THREADS)
             .map(|t| {
-                let (path, barrier) = (&path, &barrier);
+                let (shared, barrier) = (&shared, &barrier);
                 scope.spawn(move || {
-                    let ledger = SqliteLedger::open(path).unwrap();
+                    let ledger = shared.connect();
                     let mut allowed: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
                     for (window, now) in [start + 5, start + 65].into_iter().enumerate() {
                         barrier.wait();
@@ -438,9 +433,8 @@ fn refusal(reason: &str, detail: &str) -> SecurityEvent {
     }
 }
 
-#[test]
-fn the_security_log_pages_newest_first_and_prunes() {
-    in_memory_and_on_file("security-log", |name, ledger| {
+fn the_security_log_pages_newest_first_and_prunes(backend: &dyn Backend) {
+    fresh_and_reopened(backend, "security-log", |name, ledger| {
         let reasons = ["bad_signature", "unknown_key", "rate_limited"];
         for i in 0..25 {
             let record = ledger
@@ -467,7 +461,7 @@ fn the_security_log_pages_newest_first_and_prunes() {
                 assert!(page
                     .records
                     .iter()
-                    .all(|r| reason.map_or(true, |want| r.reason == want.trim())));
+                    .all(|r| reason.is_none_or(|want| r.reason == want.trim())));
                 seen.extend(page.records.iter().map(|r| r.id));
                 match page.next_before {
                     Some(cursor) => before = Some(cursor),
@@ -503,9 +497,8 @@ fn the_security_log_pages_newest_first_and_prunes() {
     });
 }
 
-#[test]
-fn the_security_log_never_keeps_a_whole_key() {
-    let ledger = ledger();
+fn the_security_log_never_keeps_a_whole_key(backend: &dyn Backend) {
+    let ledger = ledger(backend);
     let issued = ledger
         .issue_api_key(&new_key("k", &[Scope::Read]), &bytes(5), T0)
         .unwrap();
@@ -531,3 +524,13 @@ fn the_security_log_never_keeps_a_whole_key() {
     );
     assert_eq!(ledger.dump(), before);
 }
+
+store_tests!(
+    keys_are_issued_authenticated_expired_and_revoked,
+    issuing_refuses_bad_input_and_changes_nothing,
+    a_key_limited_to_a_supplier_and_locations,
+    rate_limits_count_per_bucket_in_fixed_windows,
+    a_rate_limit_is_exact_across_connections,
+    the_security_log_pages_newest_first_and_prunes,
+    the_security_log_never_keeps_a_whole_key,
+);

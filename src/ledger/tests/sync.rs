@@ -1,11 +1,12 @@
-//! What the sync engine keeps through [`LedgerStore`], on SQLite: channels, pacing buckets (also
-//! across two connections to one file), sync runs, drift, named state and the planner's bulk reads.
+//! What the sync engine keeps through [`LedgerStore`], on every backend: channels, pacing buckets
+//! (also across two connections to one store), sync runs, drift, named state and the planner's
+//! bulk reads.
 
-use super::{in_memory_and_on_file, setup, TempDir, T0};
+use super::{fresh_and_reopened, setup, Backend, T0};
 use crate::error::ErrorKind;
 use crate::ledger::{
-    ActivityBucket, ActivityQuery, AllocationSettings, ChannelInput, ChannelType, DriftQuery, JobStatus, LedgerStore,
-    NewDrift, NewJob, RateLimit, RunStatus, SqliteLedger, SyncCounts, SyncKind, SyncRunQuery,
+    ActivityBucket, ActivityQuery, AllocationSettings, ChannelInput, ChannelType, DriftQuery, JobStatus, NewDrift,
+    NewJob, RateLimit, RunStatus, SyncCounts, SyncKind, SyncRunQuery,
 };
 use crate::stock::AllocationMode;
 use crate::Error;
@@ -24,9 +25,8 @@ fn field_of(error: Error) -> String {
     }
 }
 
-#[test]
-fn channels_are_saved_read_updated_and_listed() {
-    in_memory_and_on_file("sync-channels", |name, ledger| {
+fn channels_are_saved_read_updated_and_listed(backend: &dyn Backend) {
+    fresh_and_reopened(backend, "sync-channels", |name, ledger| {
         let mut input = shopify("shopify-main");
         input.allocation = AllocationSettings {
             mode: AllocationMode::Partitioned { weight: 3 },
@@ -92,9 +92,8 @@ fn channels_are_saved_read_updated_and_listed() {
     });
 }
 
-#[test]
-fn a_bad_channel_is_refused_naming_the_field_and_nothing_is_stored() {
-    let ledger = super::ledger();
+fn a_bad_channel_is_refused_naming_the_field_and_nothing_is_stored(backend: &dyn Backend) {
+    let ledger = super::ledger(backend);
     let mut input = shopify("c");
     input.allocation.eligible_locations = vec!["NOWHERE".into()];
     let error = ledger.save_channel(&input, T0).unwrap_err();
@@ -112,9 +111,8 @@ fn a_bad_channel_is_refused_naming_the_field_and_nothing_is_stored() {
     assert!(ledger.list_channels().unwrap().is_empty());
 }
 
-#[test]
-fn a_channel_with_jobs_waiting_cannot_be_deleted_and_deleting_forgets_its_listings() {
-    let ledger = super::ledger();
+fn a_channel_with_jobs_waiting_cannot_be_deleted_and_deleting_forgets_its_listings(backend: &dyn Backend) {
+    let ledger = super::ledger(backend);
     ledger.save_channel(&shopify("c"), T0).unwrap();
     ledger.save_channel(&shopify("other"), T0).unwrap();
     ledger.enqueue_jobs(&[NewJob::new("c", "A", 4)], T0).unwrap();
@@ -146,9 +144,8 @@ fn a_channel_with_jobs_waiting_cannot_be_deleted_and_deleting_forgets_its_listin
     assert_eq!(ledger.delete_channel("c").unwrap_err().kind(), ErrorKind::NotFound);
 }
 
-#[test]
-fn the_pacing_bucket_lets_a_burst_through_then_spaces_calls_at_the_rate() {
-    let ledger = super::ledger();
+fn the_pacing_bucket_lets_a_burst_through_then_spaces_calls_at_the_rate(backend: &dyn Backend) {
+    let ledger = super::ledger(backend);
     // 2 per second, burst 3: three calls go now, then each waits 500 ms more than the previous.
     let waits: Vec<u64> = (0..6)
         .map(|_| ledger.take_pacing_token("ch", 2.0, 3, 10_000).unwrap())
@@ -178,12 +175,10 @@ fn the_pacing_bucket_lets_a_burst_through_then_spaces_calls_at_the_rate() {
     );
 }
 
-#[test]
-fn two_connections_to_one_file_share_one_bucket() {
-    let dir = TempDir::new("sync-pacing");
-    let path = dir.path().join("ledger.sqlite");
-    let first = SqliteLedger::open(&path).unwrap();
-    let second = SqliteLedger::open(&path).unwrap();
+fn two_connections_to_one_store_share_one_bucket(backend: &dyn Backend) {
+    let shared = backend.shared();
+    let first = shared.connect();
+    let second = shared.connect();
     // 1 per second, burst 2: the two connections alternate, and together they get exactly the
     // burst at once and one more per second after it.
     let mut waits = Vec::new();
@@ -198,7 +193,7 @@ fn two_connections_to_one_file_share_one_bucket() {
     std::thread::scope(|scope| {
         for _ in 0..4 {
             scope.spawn(|| {
-                let ledger = SqliteLedger::open(&path).unwrap();
+                let ledger = shared.connect();
                 for _ in 0..5 {
                     let wait = ledger.take_pacing_token("threads", 10.0, 1, 90_000).unwrap();
                     waits.lock().unwrap().push(wait);
@@ -212,9 +207,8 @@ fn two_connections_to_one_file_share_one_bucket() {
     assert_eq!(waits, expected);
 }
 
-#[test]
-fn activity_counts_runs_per_local_day_with_empty_days_filled() {
-    in_memory_and_on_file("sync-activity", |name, ledger| {
+fn activity_counts_runs_per_local_day_with_empty_days_filled(backend: &dyn Backend) {
+    fresh_and_reopened(backend, "sync-activity", |name, ledger| {
         const DAY: i64 = 86_400;
         // A site at UTC+2: its days start at 22:00 UTC. Day 0 starts at local midnight.
         let offset = 2 * 3_600;
@@ -308,9 +302,8 @@ fn activity_counts_runs_per_local_day_with_empty_days_filled() {
     });
 }
 
-#[test]
-fn activity_per_calendar_month_at_the_site_s_offset() {
-    in_memory_and_on_file("sync-activity-months", |name, ledger| {
+fn activity_per_calendar_month_at_the_site_s_offset(backend: &dyn Backend) {
+    fresh_and_reopened(backend, "sync-activity-months", |name, ledger| {
         // 2024 (a leap year) at UTC+1: January 31 23:30 local is still January; Feb 29 exists.
         let offset = 3_600;
         let local = |m: u32, d: u32, h: i64| {
@@ -344,9 +337,8 @@ fn activity_per_calendar_month_at_the_site_s_offset() {
     });
 }
 
-#[test]
-fn weeks_start_on_monday_at_local_midnight() {
-    in_memory_and_on_file("sync-activity-weeks", |name, ledger| {
+fn weeks_start_on_monday_at_local_midnight(backend: &dyn Backend) {
+    fresh_and_reopened(backend, "sync-activity-weeks", |name, ledger| {
         // 2024-01-01 was a Monday; the site is at UTC−3.
         let offset = -3 * 3_600;
         let monday = 1_704_067_200 - offset;
@@ -377,9 +369,8 @@ fn weeks_start_on_monday_at_local_midnight() {
     });
 }
 
-#[test]
-fn activity_by_hour_of_day_and_the_most_frequent_errors() {
-    in_memory_and_on_file("sync-activity-hours", |name, ledger| {
+fn activity_by_hour_of_day_and_the_most_frequent_errors(backend: &dyn Backend) {
+    fresh_and_reopened(backend, "sync-activity-hours", |name, ledger| {
         const HOUR: i64 = 3_600;
         let offset = -5 * HOUR; // UTC−5: local hour = UTC hour − 5
         let day0 = (T0 + offset).div_euclid(24 * HOUR) * 24 * HOUR - offset;
@@ -431,9 +422,8 @@ fn activity_by_hour_of_day_and_the_most_frequent_errors() {
     });
 }
 
-#[test]
-fn runs_are_started_finished_and_listed_newest_first() {
-    in_memory_and_on_file("sync-runs", |name, ledger| {
+fn runs_are_started_finished_and_listed_newest_first(backend: &dyn Backend) {
+    fresh_and_reopened(backend, "sync-runs", |name, ledger| {
         let full = ledger.start_sync_run(SyncKind::Full, T0).unwrap();
         assert_eq!(
             (full.status, full.finished_at, full.counts),
@@ -514,9 +504,8 @@ fn runs_are_started_finished_and_listed_newest_first() {
     });
 }
 
-#[test]
-fn drift_is_recorded_listed_and_pruned() {
-    let ledger = super::ledger();
+fn drift_is_recorded_listed_and_pruned(backend: &dyn Backend) {
+    let ledger = super::ledger(backend);
     let drift = |sku: &str, remote: i64| NewDrift {
         channel: "shop".into(),
         sku: sku.into(),
@@ -565,9 +554,8 @@ fn drift_is_recorded_listed_and_pruned() {
     assert!(ledger.list_drift(&DriftQuery::default()).unwrap().records.is_empty());
 }
 
-#[test]
-fn named_state_is_kept() {
-    in_memory_and_on_file("sync-state", |name, ledger| {
+fn named_state_is_kept(backend: &dyn Backend) {
+    fresh_and_reopened(backend, "sync-state", |name, ledger| {
         assert_eq!(ledger.sync_state("incremental.cursor").unwrap(), None, "{name}");
         ledger.set_sync_state("incremental.cursor", "41", T0).unwrap();
         ledger.set_sync_state(" incremental.cursor ", "42", T0 + 1).unwrap();
@@ -576,10 +564,9 @@ fn named_state_is_kept() {
     });
 }
 
-#[test]
-fn the_planner_reads_listings_and_open_jobs_of_many_skus_at_once() {
-    let ledger = SqliteLedger::open_in_memory().unwrap();
-    setup(&ledger);
+fn the_planner_reads_listings_and_open_jobs_of_many_skus_at_once(backend: &dyn Backend) {
+    let ledger = backend.open();
+    setup(&*ledger);
     // Enough SKUs to need several IN lists.
     let skus: Vec<String> = (0..1200).map(|i| format!("S{i:04}")).collect();
     for sku in &skus {
@@ -636,3 +623,19 @@ fn the_planner_reads_listings_and_open_jobs_of_many_skus_at_once() {
     let channels: Vec<&str> = open.iter().map(|j| j.channel.as_str()).collect();
     assert_eq!(channels, ["a-first", "zz-last"]);
 }
+
+store_tests!(
+    channels_are_saved_read_updated_and_listed,
+    a_bad_channel_is_refused_naming_the_field_and_nothing_is_stored,
+    a_channel_with_jobs_waiting_cannot_be_deleted_and_deleting_forgets_its_listings,
+    the_pacing_bucket_lets_a_burst_through_then_spaces_calls_at_the_rate,
+    two_connections_to_one_store_share_one_bucket,
+    activity_counts_runs_per_local_day_with_empty_days_filled,
+    activity_per_calendar_month_at_the_site_s_offset,
+    weeks_start_on_monday_at_local_midnight,
+    activity_by_hour_of_day_and_the_most_frequent_errors,
+    runs_are_started_finished_and_listed_newest_first,
+    drift_is_recorded_listed_and_pruned,
+    named_state_is_kept,
+    the_planner_reads_listings_and_open_jobs_of_many_skus_at_once,
+);
