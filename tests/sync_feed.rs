@@ -37,6 +37,7 @@ fn sku(i: usize) -> String {
 /// Builds the Amazon adapter from the channel's settings, on the fake's token clock.
 struct AmazonFactory {
     clock: TokenClock,
+    http: inventory_sync::channels::http::HttpConfig,
 }
 
 impl AdapterFactory for AmazonFactory {
@@ -52,7 +53,7 @@ impl AdapterFactory for AmazonFactory {
         if let Some(threshold) = settings.get("feed_threshold").and_then(|v| v.as_u64()) {
             config.feed_threshold = threshold as usize;
         }
-        config.http = fakes::fast_http();
+        config.http = self.http.clone();
         config.now = self.clock.clone();
         Ok(Some(Box::new(Amazon::new(config)?)))
     }
@@ -114,7 +115,10 @@ impl World {
         input.settings = settings.to_string();
         input.batch_size = 1;
         store.save_channel(&input, now).unwrap();
-        let factory = AmazonFactory { clock: fake.clock() };
+        let factory = AmazonFactory {
+            clock: fake.clock(),
+            http: fakes::fast_http(),
+        };
         World {
             fake,
             store,
@@ -491,7 +495,10 @@ fn a_backlog_of_several_feeds_goes_out_in_full_feeds_in_one_run() {
     // A full sync of two feeds' worth and 300 more: one run submits 25,000 + 25,000 + 300
     // messages (within the quota of five), none by single patch; nothing is left for the next.
     let count = 2 * MAX_FEED_MESSAGES + 300;
-    let world = World::new(count, Some(TYPE), 250);
+    let mut world = World::new(count, Some(TYPE), 250);
+    // A 25,000-message feed takes the fake (unoptimised in a debug build) longer than the fast
+    // timeouts the failure tests use.
+    world.factory.http = inventory_sync::channels::http::HttpConfig::default();
     sync::full(&world.store, world.clock.now()).unwrap();
     let report = world.run("full");
     let channel = &report.per_channel[KEY];
