@@ -71,20 +71,10 @@ try {
     $ledgerMicros = $redisMicros = [];
     $ledgerMedians = $redisMedians = [];
     for ($run = 0; $run < RUNS; $run++) {
-        $times = [];
-        foreach ($skus as $sku) {
-            $t = hrtime(true);
-            $ledger->stock($sku);
-            $times[] = (hrtime(true) - $t) / 1000;
-        }
+        $times = time_each($skus, static fn (string $sku) => $ledger->stock($sku));
         $ledgerMicros = array_merge($ledgerMicros, $times);
         $ledgerMedians[] = median($times);
-        $times = [];
-        foreach ($skus as $sku) {
-            $t = hrtime(true);
-            json_decode((string) $redis->get("stock:$sku"), true);
-            $times[] = (hrtime(true) - $t) / 1000;
-        }
+        $times = time_each($skus, static fn (string $sku) => json_decode((string) $redis->get("stock:$sku"), true));
         $redisMicros = array_merge($redisMicros, $times);
         $redisMedians[] = median($times);
     }

@@ -32,10 +32,7 @@ require __DIR__ . '/lib/load.php';
 require dirname(__DIR__) . '/tests/harness/Harness.php';
 
 require_extension();
-if (!extension_loaded('curl') || !is_executable('/usr/sbin/php-fpm8.2') || !is_executable('/usr/sbin/nginx')) {
-    fwrite(STDERR, "This benchmark needs PHP's curl, Debian's php8.2-fpm and nginx (./build.sh deps installs them).\n");
-    exit(2);
-}
+require_fpm_site();
 
 const STEPS = [1, 4, 16, 64];
 const PER_STEP = 400;

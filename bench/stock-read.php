@@ -69,22 +69,14 @@ $report->note(sprintf('agreement: both return the same levels for all %s SKUs re
 $ledgerMicros = $pdoMicros = [];
 $ledgerMedians = $pdoMedians = [];
 for ($run = 0; $run < RUNS; $run++) {
-    $times = [];
-    foreach ($skus as $sku) {
-        $t = hrtime(true);
-        $ledger->stock($sku);
-        $times[] = (hrtime(true) - $t) / 1000;
-    }
+    $times = time_each($skus, static fn (string $sku) => $ledger->stock($sku));
     $ledgerMicros = array_merge($ledgerMicros, $times);
     $ledgerMedians[] = median($times);
 
-    $times = [];
-    foreach ($skus as $sku) {
-        $t = hrtime(true);
+    $times = time_each($skus, static function (string $sku) use ($select): array {
         $select->execute([$sku]);
-        $select->fetchAll(PDO::FETCH_ASSOC);
-        $times[] = (hrtime(true) - $t) / 1000;
-    }
+        return $select->fetchAll(PDO::FETCH_ASSOC);
+    });
     $pdoMicros = array_merge($pdoMicros, $times);
     $pdoMedians[] = median($times);
 }

@@ -256,3 +256,20 @@ function extension_path(): string
     }
     return dirname(__DIR__, 2) . '/target/release/libinventory_sync.so';
 }
+
+/**
+ * Times `$read` once per SKU, in order: microseconds per call.
+ *
+ * @param list<string> $skus
+ * @return list<float>
+ */
+function time_each(array $skus, callable $read): array
+{
+    $times = [];
+    foreach ($skus as $sku) {
+        $t = hrtime(true);
+        $read($sku);
+        $times[] = (hrtime(true) - $t) / 1000;
+    }
+    return $times;
+}

@@ -120,3 +120,15 @@ function fire(string $url, array $deliveries, int $concurrency, float $deadline 
     }
     return ['seconds' => $seconds, 'answers' => $answers];
 }
+
+/**
+ * Exits 2 unless what a php-fpm + nginx site needs is installed (PHP's curl, Debian's php8.2-fpm
+ * and nginx).
+ */
+function require_fpm_site(): void
+{
+    if (!extension_loaded('curl') || !is_executable('/usr/sbin/php-fpm8.2') || !is_executable('/usr/sbin/nginx')) {
+        fwrite(STDERR, "This benchmark needs PHP's curl, Debian's php8.2-fpm and nginx (./build.sh deps installs them).\n");
+        exit(2);
+    }
+}

@@ -519,30 +519,7 @@ mod tests {
         drop(SqliteLedger::open(&path).unwrap());
         let conn = Connection::open(&path).unwrap();
         assert_eq!(user_version(&conn).unwrap(), latest_version());
-        assert_eq!(
-            tables(&conn),
-            [
-                "api_keys",
-                "api_requests",
-                "channels",
-                "drift",
-                "feeds",
-                "inbound_events",
-                "items",
-                "jobs",
-                "listings",
-                "locations",
-                "messages",
-                "movements",
-                "pacing",
-                "rate_limits",
-                "reservations",
-                "security_events",
-                "stock_levels",
-                "sync_runs",
-                "sync_state"
-            ]
-        );
+        assert_eq!(tables(&conn), crate::ledger::tests::LEDGER_TABLES);
         // Opening again is a no-op.
         drop(SqliteLedger::open(&path).unwrap());
         assert_eq!(user_version(&conn).unwrap(), latest_version());

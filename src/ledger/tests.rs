@@ -18,7 +18,7 @@ mod jobs;
 mod keys;
 mod sync;
 
-pub(crate) use backend::{Backend, TestDatabase, TestStore, DUMPED_TABLES};
+pub(crate) use backend::{Backend, TestDatabase, TestStore, DUMPED_TABLES, LEDGER_TABLES};
 
 const T0: i64 = 1_700_000_000;
 

@@ -97,13 +97,13 @@ mod tests {
     use crate::ledger::{ItemInput, LedgerStore};
 
     #[test]
-    fn the_same_file_is_shared_and_a_replaced_one_is_opened_again() {
+    fn the_same_file_is_shared_and_a_replaced_one_is_opened_again() -> Result<(), Box<dyn std::error::Error>> {
         let dir = std::env::temp_dir().join(format!("inventory-sync-pool-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&dir)?;
         let path = dir.join("ledger.sqlite").to_string_lossy().to_string();
         let options = SqliteOptions::default();
-        let a = open(&path, &options).unwrap();
-        let b = open(&path, &options).unwrap();
+        let a = open(&path, &options)?;
+        let b = open(&path, &options)?;
         assert!(Arc::ptr_eq(&a, &b), "one connection for the same file and options");
         a.upsert_item(
             &ItemInput {
@@ -112,16 +112,15 @@ mod tests {
                 ..ItemInput::default()
             },
             1,
-        )
-        .unwrap();
-        assert!(b.get_item("A").unwrap().is_some());
+        )?;
+        assert!(b.get_item("A")?.is_some());
 
         let other = SqliteOptions {
             busy_timeout: std::time::Duration::from_secs(1),
             ..SqliteOptions::default()
         };
         assert!(
-            !Arc::ptr_eq(&a, &open(&path, &other).unwrap()),
+            !Arc::ptr_eq(&a, &open(&path, &other)?),
             "other options, another connection"
         );
 
@@ -130,9 +129,10 @@ mod tests {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{path}{suffix}"));
         }
-        let fresh = open(&path, &options).unwrap();
-        assert!(fresh.get_item("A").unwrap().is_none(), "a new, empty ledger");
+        let fresh = open(&path, &options)?;
+        assert!(fresh.get_item("A")?.is_none(), "a new, empty ledger");
         assert!(kept() <= MAX_OPEN);
         let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
     }
 }

@@ -396,30 +396,6 @@ const LEDGER_V1: Step = &[
 /// Every schema step, oldest first; the schema version is the number applied. Append only.
 pub(super) const MIGRATIONS: &[Step] = &[LEDGER_V1];
 
-/// Every table of the ledger, without the prefix (the version table aside).
-#[cfg(test)]
-pub(super) const TABLES: [&str; 19] = [
-    "api_keys",
-    "api_requests",
-    "channels",
-    "drift",
-    "feeds",
-    "inbound_events",
-    "items",
-    "jobs",
-    "listings",
-    "locations",
-    "messages",
-    "movements",
-    "pacing",
-    "rate_limits",
-    "reservations",
-    "security_events",
-    "stock_levels",
-    "sync_runs",
-    "sync_state",
-];
-
 /// How long a server waits for another one's migration before giving up.
 const MIGRATION_LOCK_SECONDS: u32 = 30;
 
@@ -638,7 +614,10 @@ mod tests {
     }
 
     fn expected_tables(prefix: &str) -> Vec<String> {
-        let mut all: Vec<String> = TABLES.iter().map(|t| format!("{prefix}{t}")).collect();
+        let mut all: Vec<String> = crate::ledger::tests::LEDGER_TABLES
+            .iter()
+            .map(|t| format!("{prefix}{t}"))
+            .collect();
         all.push(format!("{prefix}schema"));
         all.sort();
         all

@@ -28,6 +28,29 @@ macro_rules! store_tests {
     };
 }
 
+/// Every table of the ledger, without the prefix (a schema version table aside), by name.
+pub(crate) const LEDGER_TABLES: [&str; 19] = [
+    "api_keys",
+    "api_requests",
+    "channels",
+    "drift",
+    "feeds",
+    "inbound_events",
+    "items",
+    "jobs",
+    "listings",
+    "locations",
+    "messages",
+    "movements",
+    "pacing",
+    "rate_limits",
+    "reservations",
+    "security_events",
+    "stock_levels",
+    "sync_runs",
+    "sync_state",
+];
+
 /// The tables [`TestStore::dump`] compares, in order.
 pub(crate) const DUMPED_TABLES: [&str; 16] = [
     "items",
