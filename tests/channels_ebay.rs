@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use fakes::ebay::{EbayFake, SCOPE, START, TOKEN_PATH};
 use fakes::Misbehave;
-use inventory_sync::channels::ebay::{Ebay, EbayConfig};
+use inventory_sync::channels::ebay::{Ebay, EbayConfig, LOOKUP_CONCURRENCY};
 use inventory_sync::channels::oauth2::{CachedToken, RefreshCredentials};
 use inventory_sync::channels::{Channel, ChannelKind, Failure, Outcome, Push, PushReport, Secret};
 use serde_json::json;
@@ -58,6 +58,45 @@ fn paths(report: &PushReport) -> Vec<String> {
         .iter()
         .map(|c| format!("{} {} {:?}", c.method, c.path, c.status))
         .collect()
+}
+
+#[test]
+fn calls_reuse_their_connections() {
+    let fake = EbayFake::new(CLIENT_ID, CLIENT_SECRET, REFRESH);
+    let pushes: Vec<Push> = (0..25)
+        .map(|i| {
+            let sku = format!("S{i:02}");
+            fake.add_item(&sku, 1, 1);
+            push(&sku, 4)
+        })
+        .collect();
+    let mut ebay = adapter(&fake);
+    let report = ebay.push(&pushes).expect("push");
+    assert_eq!(report.applied(), 25, "{report:?}");
+    // A token, 25 look-ups in waves of 8, one update: the first wave's connections (the token's
+    // among them) stay open for the rest, as with eBay's own servers.
+    assert_eq!(report.calls.len(), 27);
+    assert!(
+        fake.connections() <= LOOKUP_CONCURRENCY as u64,
+        "{} connections for 27 calls",
+        fake.connections()
+    );
+    let opened = fake.connections();
+    let again: Vec<Push> = report
+        .results
+        .iter()
+        .map(|r| match &r.outcome {
+            Outcome::Applied { remote_id, .. } => Push {
+                remote_id: Some(remote_id.clone()),
+                ..push(&r.sku, 3)
+            },
+            other => panic!("{}: {other:?}", r.sku),
+        })
+        .collect();
+    let report = ebay.push(&again).expect("push");
+    assert_eq!((report.applied(), report.calls.len()), (25, 1));
+    assert_eq!(fake.connections(), opened, "the next push needed no new connection");
+    assert_eq!(fake.quantity("S07"), Some(3));
 }
 
 #[test]

@@ -50,6 +50,8 @@ pub const MAX_OFFERS: usize = 25;
 
 /// `getOffers` calls in flight at once when a push looks up several SKUs.
 pub const LOOKUP_CONCURRENCY: usize = 8;
+// Each wave's connections stay open for the next.
+const _: () = assert!(LOOKUP_CONCURRENCY <= super::http::KEPT_CONNECTIONS_PER_HOST);
 
 /// The scope the Inventory API needs.
 pub const INVENTORY_SCOPE: &str = "https://api.ebay.com/oauth/api_scope/sell.inventory";

@@ -92,6 +92,11 @@ impl EbayFake {
         self.server.url()
     }
 
+    /// How many connections clients have opened so far (each stays open for further calls).
+    pub fn connections(&self) -> u64 {
+        self.server.connections()
+    }
+
     /// The fake's clock, for the adapter's configuration.
     pub fn clock(&self) -> Clock {
         let now = self.now.clone();

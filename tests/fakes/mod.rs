@@ -1,6 +1,6 @@
-//! Fake channel servers for the adapter tests: std `TcpListener` on 127.0.0.1, port 0, one
-//! thread each, a tiny HTTP/1.1 reader (test-only), `Connection: close` on every answer. A
-//! server stops (and its thread is joined) when dropped. Some fakes can be told to enforce a
+//! Fake channel servers for the adapter tests: std `TcpListener` on 127.0.0.1, port 0, a thread
+//! per connection, a tiny HTTP/1.1 reader (test-only) with keep-alive, as the channels' own
+//! servers speak it. A server stops (its connections closed, its threads joined) when dropped. Some fakes can be told to enforce a
 //! rate limit ([`Limiter`]), answering 429 with `Retry-After` when a client goes too fast.
 #![allow(dead_code)]
 
@@ -11,10 +11,11 @@ pub mod shopify;
 pub mod webhook_receiver;
 pub mod woocommerce;
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -203,21 +204,56 @@ pub struct Server {
     port: u16,
     stop: Arc<AtomicBool>,
     handle: Option<JoinHandle<()>>,
+    connections: Arc<Mutex<Connections>>,
+}
+
+/// The connections a server has open: a handle on each socket (to close it when the server
+/// stops) and each connection's thread.
+#[derive(Default)]
+struct Connections {
+    next: u64,
+    sockets: HashMap<u64, TcpStream>,
+    threads: Vec<JoinHandle<()>>,
 }
 
 impl Server {
-    pub fn start(handler: impl Fn(Request) -> Reply + Send + 'static) -> Server {
+    /// Serves `handler` on a new loopback port. Each connection gets a thread of its own, and
+    /// stays open for the client's next request (HTTP/1.1 keep-alive, as the channels' own
+    /// servers do) until the client closes it, asks `Connection: close`, or a [`Reply::Drop`]
+    /// ends it; the handler runs for one request at a time per connection.
+    pub fn start(handler: impl Fn(Request) -> Reply + Send + Sync + 'static) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let port = listener.local_addr().expect("addr").port();
         let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        // A blocking accept: a polling one would add its sleep to every request's latency. `drop`
-        // wakes it with a connection of its own.
+        let connections = Arc::new(Mutex::new(Connections::default()));
+        let handler = Arc::new(handler);
+        let (flag, open) = (stop.clone(), connections.clone());
+        // A blocking accept: a polling one would add its sleep to every new connection's
+        // latency. `drop` wakes it with a connection of its own.
         let handle = std::thread::spawn(move || {
             while !flag.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok(_) if flag.load(Ordering::SeqCst) => return,
-                    Ok((stream, _)) => serve(stream, &handler, &flag),
+                    Ok((stream, _)) => {
+                        let Ok(socket) = stream.try_clone() else {
+                            continue;
+                        };
+                        let mut connections = lock(&open);
+                        let id = connections.next;
+                        connections.next += 1;
+                        connections.sockets.insert(id, socket);
+                        let (handler, flag, open) = (handler.clone(), flag.clone(), open.clone());
+                        let thread = std::thread::spawn(move || {
+                            serve(&stream, &*handler, &flag);
+                            // Closed for the client too (the handle kept for `drop` would keep
+                            // the socket open).
+                            lock(&open).sockets.remove(&id);
+                            let _ = stream.shutdown(std::net::Shutdown::Both);
+                        });
+                        // Threads of connections already closed are done: let them go.
+                        connections.threads.retain(|thread| !thread.is_finished());
+                        connections.threads.push(thread);
+                    }
                     Err(_) => std::thread::sleep(Duration::from_millis(2)),
                 }
             }
@@ -226,12 +262,22 @@ impl Server {
             port,
             stop,
             handle: Some(handle),
+            connections,
         }
     }
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
+
+    /// How many connections clients have opened so far.
+    pub fn connections(&self) -> u64 {
+        lock(&self.connections).next
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Drop for Server {
@@ -242,53 +288,78 @@ impl Drop for Server {
         if let Some(handle) = self.handle.take() {
             let _ = handle.join();
         }
+        // Then every connection still open: closing its socket ends the read its thread waits
+        // in (a slow answer's wait checks the stop flag).
+        let open = std::mem::take(&mut *lock(&self.connections));
+        for socket in open.sockets.values() {
+            let _ = socket.shutdown(std::net::Shutdown::Both);
+        }
+        for thread in open.threads {
+            let _ = thread.join();
+        }
     }
 }
 
-fn serve(mut stream: TcpStream, handler: &impl Fn(Request) -> Reply, stop: &AtomicBool) {
+/// Answers the requests of one connection, one after the other, until it ends.
+fn serve(mut stream: &TcpStream, handler: &impl Fn(Request) -> Reply, stop: &AtomicBool) {
     let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let Some(request) = read_request(&mut stream) else {
-        return;
-    };
-    let mut reply = handler(request);
-    loop {
-        match reply {
-            Reply::Drop => return,
-            Reply::Slow(delay, next) => {
-                let until = Instant::now() + delay;
-                while Instant::now() < until && !stop.load(Ordering::SeqCst) {
-                    std::thread::sleep(Duration::from_millis(10));
+    // Head and body go out in one write each way, but a small answer must not wait for the
+    // client's delayed ACK of the one before.
+    let _ = stream.set_nodelay(true);
+    // Bytes read past one request belong to the next.
+    let mut pending = Vec::new();
+    while !stop.load(Ordering::SeqCst) {
+        let Some(request) = read_request(stream, &mut pending) else {
+            return;
+        };
+        let close = request
+            .header("connection")
+            .is_some_and(|value| value.eq_ignore_ascii_case("close"));
+        let mut reply = handler(request);
+        loop {
+            match reply {
+                Reply::Drop => return,
+                Reply::Slow(delay, next) => {
+                    let until = Instant::now() + delay;
+                    while Instant::now() < until && !stop.load(Ordering::SeqCst) {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    reply = *next;
                 }
-                reply = *next;
-            }
-            Reply::Respond { status, headers, body } => {
-                reply = Reply::Raw {
-                    status,
-                    headers,
-                    body: body.into_bytes(),
-                };
-            }
-            Reply::Raw { status, headers, body } => {
-                let mut head = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
-                    body.len()
-                );
-                for (k, v) in headers {
-                    head.push_str(&format!("{k}: {v}\r\n"));
+                Reply::Respond { status, headers, body } => {
+                    reply = Reply::Raw {
+                        status,
+                        headers,
+                        body: body.into_bytes(),
+                    };
                 }
-                head.push_str("\r\n");
-                let _ = stream.write_all(head.as_bytes());
-                let _ = stream.write_all(&body);
-                let _ = stream.flush();
-                return;
+                Reply::Raw { status, headers, body } => {
+                    let connection = if close { "close" } else { "keep-alive" };
+                    let mut message = format!(
+                        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: {connection}\r\n",
+                        body.len()
+                    );
+                    for (k, v) in headers {
+                        message.push_str(&format!("{k}: {v}\r\n"));
+                    }
+                    message.push_str("\r\n");
+                    let mut message = message.into_bytes();
+                    message.extend_from_slice(&body);
+                    if stream.write_all(&message).and_then(|()| stream.flush()).is_err() || close {
+                        return;
+                    }
+                    break;
+                }
             }
         }
     }
 }
 
-fn read_request(stream: &mut TcpStream) -> Option<Request> {
-    let mut buffer = Vec::new();
+/// Reads one request from `stream`, starting with the bytes in `pending` (read before, past
+/// the request before); leaves there what it reads past this one. None when the connection
+/// ends (or fails) before a whole request came.
+fn read_request(mut stream: &TcpStream, pending: &mut Vec<u8>) -> Option<Request> {
+    let mut buffer = std::mem::take(pending);
     let mut chunk = [0u8; 8192];
     let head_end = loop {
         if let Some(pos) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -314,7 +385,7 @@ fn read_request(stream: &mut TcpStream) -> Option<Request> {
         .find(|(k, _)| k == "content-length")
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(0);
-    let mut body = buffer[head_end + 4..].to_vec();
+    let mut body = buffer.split_off(head_end + 4);
     while body.len() < length {
         let n = stream.read(&mut chunk).ok()?;
         if n == 0 {
@@ -322,6 +393,7 @@ fn read_request(stream: &mut TcpStream) -> Option<Request> {
         }
         body.extend_from_slice(&chunk[..n]);
     }
+    *pending = body.split_off(length);
     let (path, raw_query) = target.split_once('?').unwrap_or((&target, ""));
     let query = raw_query
         .split('&')
