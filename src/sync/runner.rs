@@ -8,7 +8,9 @@
 //! * **Round robin.** One batch per channel in turn, so a channel with a large backlog does not
 //!   use up the time budget of the others.
 //! * **Batches.** At most the channel's `batch_size`, never more than the adapter's
-//!   [`Channel::max_batch`]. Each [`Push`] carries the job's idempotency key, the listing's remote
+//!   [`Channel::max_batch`]. A claim is a write transaction, so a channel with small batches
+//!   claims several batches' worth at once (about [`CLAIM_AHEAD_JOBS`] jobs, whole batches) and
+//!   pushes them a batch per turn. Each [`Push`] carries the job's idempotency key, the listing's remote
 //!   id and what the channel last showed (for compare-and-set).
 //! * **Results.** Applied → `complete_pushed`: the batch's pushed jobs completed in one
 //!   transaction, which records each pushed quantity and each remote id new to a listing.
@@ -23,16 +25,17 @@
 //!   completion (a crash) leaves a claim that expires after `claim_seconds`; the next run pushes
 //!   the job again with the same idempotency key (Shopify answers a repeated key from its cache;
 //!   an absolute quantity set twice is harmless elsewhere).
-//! * **Budget and limit.** A batch is claimed only while the time left exceeds the longest batch
-//!   seen in this run, and while the job limit allows; claims not pushed are released at the end,
-//!   also when the run fails.
+//! * **Budget and limit.** A batch is pushed (and jobs claimed) only while the time left exceeds
+//!   the longest batch seen in this run; no more jobs are claimed than the job limit allows;
+//!   claims not pushed are released at the end (their attempts given back), also when the run
+//!   fails.
 //! * **Pacing.** Each channel's calls go through a [`StorePacer`]: one token from the channel's
 //!   bucket in the store (shared by every process) before each write, and one for every other
 //!   call the adapter made (lookups, a retried item) charged after it, so the next batch waits for
 //!   them. The adapters take no pacer yet; when they do (`with_pacer`), the factory can hand them
 //!   a pacer and the runner stops pacing writes itself.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 
 use super::engine::{enabled_channels, recorded};
@@ -204,7 +207,19 @@ pub(super) struct Lane<'a> {
     pub(super) adapter: Box<dyn Channel>,
     pub(super) pacer: StorePacer<'a, dyn LedgerStore + 'a>,
     batch: u32,
+    /// Claimed, not yet pushed: the next batches, in claim order.
+    claimed: VecDeque<Job>,
     finished: bool,
+}
+
+/// About how many jobs a channel claims at once: whole batches, at least one (eBay's 25 → 8
+/// batches, remote WooCommerce's 100 → 2, Shopify's 250 → 1).
+pub const CLAIM_AHEAD_JOBS: u32 = 200;
+
+/// How many jobs a lane pushing `batch` at a time claims at once.
+fn claim_size(batch: u32) -> u32 {
+    let batch = batch.max(1);
+    ((CLAIM_AHEAD_JOBS / batch).max(1) * batch).min(job::MAX_CLAIM)
 }
 
 /// Runs the queue once: see the module documentation. Recorded as a `queue` run; returns what
@@ -241,6 +256,7 @@ pub fn run_queue(
                             config,
                             adapter,
                             batch,
+                            claimed: VecDeque::new(),
                             finished: false,
                         });
                     }
@@ -291,16 +307,24 @@ fn drive(
         let mut progressed = false;
         for lane in lanes.iter_mut().filter(|lane| !lane.finished) {
             let elapsed = clock.now_ms().saturating_sub(started_ms);
-            if remaining == 0 || elapsed.saturating_add(slowest_ms) >= budget_ms {
+            if elapsed.saturating_add(slowest_ms) >= budget_ms {
                 return Ok(());
             }
-            let limit = lane.batch.min(remaining);
-            let jobs = store.claim_jobs(owner, Some(&lane.config.key), limit, options.claim_seconds, clock.now())?;
-            if jobs.is_empty() {
-                lane.finished = true;
-                continue;
+            if lane.claimed.is_empty() {
+                let limit = claim_size(lane.batch).min(remaining);
+                let jobs = match limit {
+                    0 => Vec::new(),
+                    _ => store.claim_jobs(owner, Some(&lane.config.key), limit, options.claim_seconds, clock.now())?,
+                };
+                if jobs.is_empty() {
+                    lane.finished = true;
+                    continue;
+                }
+                remaining = remaining.saturating_sub(u32::try_from(jobs.len()).unwrap_or(u32::MAX));
+                lane.claimed.extend(jobs);
             }
-            remaining = remaining.saturating_sub(u32::try_from(jobs.len()).unwrap_or(u32::MAX));
+            let take = lane.claimed.len().min(lane.batch as usize);
+            let jobs: Vec<Job> = lane.claimed.drain(..take).collect();
             let batch_started = clock.now_ms();
             push_batch(store, lane, &jobs, owner, clock, report)?;
             slowest_ms = slowest_ms.max(clock.now_ms().saturating_sub(batch_started));
@@ -699,5 +723,32 @@ mod tests {
         let report = run_queue(&store, &factory, &options, &clock).unwrap();
         assert_eq!(report.pushed, 6, "two batches, then the budget is short");
         assert_eq!(store.job_counts(Some("paced")).unwrap().pending, 2);
+        // All 8 were claimed at once (batches of 3 claim ahead); the 2 left over went back as
+        // they were, their claim's attempt given back.
+        let left = store
+            .list_jobs(&crate::ledger::JobQuery {
+                channel: Some("paced".into()),
+                status: Some(JobStatus::Pending),
+                ..Default::default()
+            })
+            .unwrap()
+            .jobs;
+        assert_eq!(left.len(), 2);
+        assert!(
+            left.iter().all(|job| job.attempts == 0 && job.claim_owner.is_none()),
+            "{left:?}"
+        );
+    }
+
+    #[test]
+    fn a_lane_claims_whole_batches_about_claim_ahead_jobs_at_once() {
+        assert_eq!(claim_size(25), 200, "eBay: 8 calls' worth");
+        assert_eq!(claim_size(100), 200, "remote WooCommerce: 2");
+        assert_eq!(claim_size(250), 250, "Shopify: 1");
+        assert_eq!(claim_size(3), 198);
+        assert_eq!(claim_size(1), CLAIM_AHEAD_JOBS);
+        assert_eq!(claim_size(0), CLAIM_AHEAD_JOBS, "a batch is at least 1");
+        assert_eq!(claim_size(1000), 1000);
+        assert_eq!(claim_size(5000), job::MAX_CLAIM, "never above the largest claim");
     }
 }
