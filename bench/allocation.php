@@ -7,7 +7,7 @@
  *   threads (the cores there are), so its figure on one thread is printed too;
  * - stock in a ledger file (the catalogue recorded through the extension first, not timed):
  *   Ledger::allocateAll() against reading the same file's stock with PDO SQLite and running the
- *   plain-PHP rules on it.
+ *   plain-PHP rules on it (no target: both sides' SQLite read is in it; see below).
  * Every answer must give identical quantities for every SKU (exit 1 if not).
  *
  *   php -d extension=target/release/libinventory_sync.so bench/allocation.php [--skus=N] [--json=PATH]
@@ -253,6 +253,10 @@ foreach ($expected as $sku => $quantities) {
 }
 unset($explained, $ledger, $pdo);
 
+// No target here: the ≥ 30× of the allocation itself is the figure above. This one adds reading
+// 300,000 stock levels from SQLite to both sides, which no allocation code can shorten (the
+// no-rules call above: the ledger read and empty lists alone take most of the time), so its
+// ratio shows what a full sync gains end to end, not how fast the allocation is.
 $report->figure(
     sprintf('Ledger::allocateAll, %sk SKUs × 5 channels × 3 locations, stock read from a ledger file', number_format($skus / 1000)),
     'ms',
@@ -260,7 +264,7 @@ $report->figure(
     $fromLedger,
     'PDO SQLite read + same rules in plain PHP 8.2',
     $fromPdo,
-    ['kind' => 'ratio', 'min' => 30.0, 'text' => '≥ 30×'],
+    null,
     [
         'ns per SKU, Ledger::allocateAll' => median($fromLedger) * 1e6 / $skus,
         'ns per SKU, PDO + plain PHP' => median($fromPdo) * 1e6 / $skus,
