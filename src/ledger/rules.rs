@@ -224,6 +224,17 @@ pub(crate) fn validate_location(location: &Location) -> Result<Location> {
     })
 }
 
+/// Refuses a batch of more than [`MAX_BATCH`](super::MAX_BATCH) movements, whole.
+pub(crate) fn batch_size(len: usize) -> Result<()> {
+    if len > super::MAX_BATCH {
+        return Err(Error::validation(
+            "requests",
+            format!("at most {} movements per batch, got {len}", super::MAX_BATCH),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks a page size.
 pub(crate) fn page_limit(limit: u32) -> Result<u32> {
     if (1..=super::MAX_PAGE).contains(&limit) {
