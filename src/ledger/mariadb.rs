@@ -43,6 +43,9 @@ use super::{ApiRequest, Feed, FeedUpdate, RequestBucket, RouteStats};
 use crate::error::MySqlFailure;
 use crate::{Error, Result};
 
+mod keys;
+mod logs;
+mod requests;
 mod schema;
 mod stock;
 #[cfg(test)]
@@ -300,6 +303,17 @@ impl Tx<'_> {
         Ok(self.inner.exec(sql, params)?)
     }
 
+    /// The id the last INSERT gave its row.
+    fn last_insert_id(&self) -> Result<i64> {
+        self.inner
+            .last_insert_id()
+            .and_then(|id| i64::try_from(id).ok())
+            .ok_or_else(|| Error::Ledger {
+                message: "the database did not say which id it gave a new row".into(),
+                source: None,
+            })
+    }
+
     /// Runs statements that take no parameters and return no rows (savepoints).
     fn query_drop(&mut self, sql: &str) -> Result<()> {
         Ok(self.inner.query_drop(sql)?)
@@ -314,8 +328,8 @@ fn not_yet(method: &str) -> Error {
     }
 }
 
-/// The stock methods live in `stock`; the others answer "not available on MariaDB yet" until
-/// their step of issue 9.
+/// The methods live in submodules by group (`stock`, `keys`, `logs`, `requests`); the others
+/// answer "not available on MariaDB yet" until their step of issue 9.
 impl LedgerStore for MariaDbLedger {
     fn upsert_item(&self, item: &ItemInput, now: i64) -> Result<Item> {
         let item = item.validated()?;
@@ -388,52 +402,66 @@ impl LedgerStore for MariaDbLedger {
         self.read(|tx| stock::find_event(tx, event_id.trim()))
     }
 
-    fn issue_api_key(&self, _key: &NewApiKey, _secret_bytes: &[u8], _now: i64) -> Result<IssuedApiKey> {
-        Err(not_yet("issue_api_key"))
+    fn issue_api_key(&self, key: &NewApiKey, secret_bytes: &[u8], now: i64) -> Result<IssuedApiKey> {
+        let (key, material) = super::access::prepare_issue(key, secret_bytes, now)?;
+        let stored = self.write(|tx| keys::issue(tx, &key, &material, now))?;
+        Ok(IssuedApiKey {
+            key: stored,
+            plaintext: material.plaintext,
+        })
     }
 
-    fn authenticate_api_key(&self, _plaintext: &str, _now: i64) -> Result<KeyCheck> {
-        Err(not_yet("authenticate_api_key"))
+    fn authenticate_api_key(&self, plaintext: &str, now: i64) -> Result<KeyCheck> {
+        match super::access::presented_key_hash(plaintext) {
+            Some(hash) => self.write(|tx| keys::authenticate(tx, &hash, now)),
+            None => Ok(KeyCheck::Unknown),
+        }
     }
 
     fn list_api_keys(&self) -> Result<Vec<ApiKey>> {
-        Err(not_yet("list_api_keys"))
+        self.read(keys::list)
     }
 
-    fn revoke_api_key(&self, _id: i64, _now: i64) -> Result<ApiKey> {
-        Err(not_yet("revoke_api_key"))
+    fn revoke_api_key(&self, id: i64, now: i64) -> Result<ApiKey> {
+        self.write(|tx| keys::revoke(tx, id, now))
     }
 
-    fn rate_limit(&self, _bucket: &str, _limit: u32, _window_seconds: u32, _now: i64) -> Result<RateDecision> {
-        Err(not_yet("rate_limit"))
+    fn rate_limit(&self, bucket: &str, limit: u32, window_seconds: u32, now: i64) -> Result<RateDecision> {
+        let bucket = super::access::validate_rate_limit(bucket, limit, window_seconds)?;
+        self.write(|tx| keys::rate_limit(tx, &bucket, limit, window_seconds, now))
     }
 
-    fn record_security(&self, _event: &SecurityEvent, _now: i64) -> Result<SecurityRecord> {
-        Err(not_yet("record_security"))
+    fn record_security(&self, event: &SecurityEvent, now: i64) -> Result<SecurityRecord> {
+        let event = event.validated()?;
+        self.write(|tx| logs::record_security(tx, &event, now))
     }
 
-    fn list_security(&self, _query: &SecurityQuery) -> Result<SecurityPage> {
-        Err(not_yet("list_security"))
+    fn list_security(&self, query: &SecurityQuery) -> Result<SecurityPage> {
+        self.read(|tx| logs::list_security(tx, query))
     }
 
-    fn prune_security(&self, _older_than: i64) -> Result<usize> {
-        Err(not_yet("prune_security"))
+    fn prune_security(&self, older_than: i64) -> Result<usize> {
+        self.write(|tx| logs::prune_security(tx, older_than))
     }
 
-    fn record_api_request(&self, _request: &ApiRequest, _now: i64) -> Result<()> {
-        Err(not_yet("record_api_request"))
+    fn record_api_request(&self, request: &ApiRequest, now: i64) -> Result<()> {
+        let request = request.validated()?;
+        self.write(|tx| requests::record(tx, &request, now))
     }
 
-    fn api_activity(&self, _query: &ActivityQuery) -> Result<Vec<RequestBucket>> {
-        Err(not_yet("api_activity"))
+    fn api_activity(&self, query: &ActivityQuery) -> Result<Vec<RequestBucket>> {
+        let query = query.validated()?;
+        let hours = self.read(|tx| requests::hourly(tx, query.since, query.until))?;
+        Ok(super::requests::fill_buckets(&query, &hours))
     }
 
-    fn api_routes(&self, _since: i64, _until: i64) -> Result<Vec<RouteStats>> {
-        Err(not_yet("api_routes"))
+    fn api_routes(&self, since: i64, until: i64) -> Result<Vec<RouteStats>> {
+        super::run::check_span(since, until)?;
+        self.read(|tx| requests::by_route(tx, since, until))
     }
 
-    fn prune_api_requests(&self, _older_than: i64) -> Result<usize> {
-        Err(not_yet("prune_api_requests"))
+    fn prune_api_requests(&self, older_than: i64) -> Result<usize> {
+        self.write(|tx| requests::prune(tx, older_than))
     }
 
     fn record_inbound(&self, _event: &InboundEvent, _now: i64) -> Result<InboundRecord> {

@@ -224,6 +224,16 @@ pub(crate) fn validate_location(location: &Location) -> Result<Location> {
     })
 }
 
+/// A list of texts as every backend stores it: a JSON array.
+pub(crate) fn encode_list(list: &[String]) -> Result<String> {
+    serde_json::to_string(list).map_err(|e| Error::ledger("cannot encode a list for the ledger", e))
+}
+
+/// A stored list of texts ([`encode_list`]).
+pub(crate) fn decode_list(text: &str) -> Result<Vec<String>> {
+    serde_json::from_str(text).map_err(|e| Error::ledger("cannot read a list stored in the ledger", e))
+}
+
 /// Refuses a batch of more than [`MAX_BATCH`](super::MAX_BATCH) movements, whole.
 pub(crate) fn batch_size(len: usize) -> Result<()> {
     if len > super::MAX_BATCH {

@@ -876,7 +876,7 @@ impl LedgerStore for SqliteLedger {
 
 /// A list of texts as stored: a JSON array.
 fn to_json(list: &[String]) -> Result<String> {
-    serde_json::to_string(list).map_err(|e| Error::ledger("cannot encode a list for the ledger", e))
+    rules::encode_list(list)
 }
 
 /// A stored JSON array of texts, read from column `column`.

@@ -26,7 +26,7 @@ const MOVEMENT_COLUMNS: &str = "id, event_id, sku, location, kind, quantity, del
                                 reservation, origin, reference, note, recorded_at";
 
 /// Column `index` of a row, converted.
-fn column<T: FromValue>(row: &mut Row, index: usize) -> Result<T> {
+pub(super) fn column<T: FromValue>(row: &mut Row, index: usize) -> Result<T> {
     match row.take_opt::<T, usize>(index) {
         Some(Ok(value)) => Ok(value),
         Some(Err(e)) => Err(Error::ledger(
@@ -163,6 +163,12 @@ pub(super) fn require_item(tx: &mut Tx<'_>, sku: &str) -> Result<()> {
     } else {
         Err(not_found("sku", sku))
     }
+}
+
+pub(super) fn location_exists(tx: &mut Tx<'_>, code: &str) -> Result<bool> {
+    Ok(tx
+        .exec_first::<i64>("SELECT 1 FROM {p}locations WHERE code = ?", (code,))?
+        .is_some())
 }
 
 pub(super) fn upsert_location(tx: &mut Tx<'_>, location: &Location, now: i64) -> Result<Location> {
