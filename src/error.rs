@@ -238,6 +238,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn mysql_failures_are_classified_and_only_transient_ones_retryable() {
+        let server = |code: u16| {
+            mysql::Error::MySqlError(mysql::MySqlError {
+                state: "HY000".into(),
+                message: format!("error {code}"),
+                code,
+            })
+        };
+        let lost = mysql::Error::IoError(std::io::Error::new(std::io::ErrorKind::BrokenPipe, "gone"));
+        let cases = [
+            (server(1213), MySqlFailure::Deadlock, true, "deadlock victim"),
+            (server(1205), MySqlFailure::LockWaitTimeout, true, "busy"),
+            (server(2013), MySqlFailure::LostConnection, true, "lost the connection"),
+            (lost, MySqlFailure::LostConnection, true, "lost the connection"),
+            (
+                server(1062),
+                MySqlFailure::DuplicateKey,
+                false,
+                "database operation failed",
+            ),
+            (server(1146), MySqlFailure::Other, false, "database operation failed"),
+        ];
+        for (driver, failure, retryable, text) in cases {
+            assert_eq!(MySqlFailure::of(&driver), failure, "{driver}");
+            let error = Error::from(driver);
+            assert_eq!(error.mysql_failure(), Some(failure), "{error}");
+            assert_eq!(error.is_retryable(), retryable, "{error}");
+            assert!(error.to_string().contains(text), "{error}");
+            assert_eq!(error.kind(), ErrorKind::Ledger);
+        }
+        assert_eq!(Error::Conflict("x".into()).mysql_failure(), None);
+    }
+
+    #[test]
     fn kinds_and_retryability() {
         let cases: Vec<(Error, ErrorKind, bool)> = vec![
             (Error::validation("sku", "empty"), ErrorKind::Validation, false),
