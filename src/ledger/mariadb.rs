@@ -3,8 +3,10 @@
 //!
 //! Opening sets our session settings, finds the binary collation the keys need and migrates
 //! ([`schema`]). [`LedgerStore`] is implemented method group by method group (issue 9), each in
-//! a submodule as on SQLite: `stock` (items, locations, movements) so far; the other methods
-//! answer "not available on MariaDB yet", and PHP cannot select this backend until all are done.
+//! a submodule as on SQLite: `stock` (items, locations, movements), `keys` (API keys, rate
+//! limits), `logs` (the security log) and `requests` (API request metrics) so far; the other
+//! methods answer "not available on MariaDB yet", and PHP cannot select this backend until all
+//! are done.
 //!
 //! How SQLite's guarantees hold on InnoDB:
 //! * **One movement writer at a time.** Every transaction that writes movements or locations
