@@ -115,15 +115,21 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Channel { retryable, .. } => *retryable,
-            Error::Ledger { source, .. } => source
-                .as_deref()
-                .and_then(|s| s.downcast_ref::<rusqlite::Error>())
-                .is_some_and(|e| {
-                    matches!(
-                        e.sqlite_error_code(),
-                        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-                    )
-                }),
+            Error::Ledger { source, .. } => {
+                let source = source.as_deref();
+                let sqlite_busy = source
+                    .and_then(|s| s.downcast_ref::<rusqlite::Error>())
+                    .is_some_and(|e| {
+                        matches!(
+                            e.sqlite_error_code(),
+                            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                        )
+                    });
+                sqlite_busy
+                    || source
+                        .and_then(|s| s.downcast_ref::<mysql::Error>())
+                        .is_some_and(|e| MySqlFailure::of(e).is_transient())
+            }
             _ => false,
         }
     }
@@ -158,9 +164,112 @@ impl From<rusqlite::Error> for Error {
     }
 }
 
+/// What a MariaDB/MySQL driver error means to the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MySqlFailure {
+    /// InnoDB chose this transaction as a deadlock victim (1213) and rolled it back.
+    Deadlock,
+    /// A row lock was held by another connection past `innodb_lock_wait_timeout` (1205).
+    LockWaitTimeout,
+    /// The connection is gone (2006, 2013, a killed connection, an I/O or protocol failure).
+    LostConnection,
+    /// A UNIQUE or PRIMARY KEY already holds the value (1062).
+    DuplicateKey,
+    /// Anything else: a bug, a broken schema, a full disk, missing privileges.
+    Other,
+}
+
+impl MySqlFailure {
+    /// The class of a driver error.
+    pub(crate) fn of(error: &mysql::Error) -> Self {
+        match error {
+            mysql::Error::MySqlError(e) => match e.code {
+                1213 => MySqlFailure::Deadlock,
+                1205 => MySqlFailure::LockWaitTimeout,
+                // 1927: the connection was killed; 4031: closed by the server after inactivity.
+                2006 | 2013 | 1927 | 4031 => MySqlFailure::LostConnection,
+                1062 => MySqlFailure::DuplicateKey,
+                _ => MySqlFailure::Other,
+            },
+            mysql::Error::IoError(_) | mysql::Error::CodecError(_) => MySqlFailure::LostConnection,
+            _ => MySqlFailure::Other,
+        }
+    }
+
+    /// Whether the same transaction may succeed when run again.
+    pub(crate) fn is_transient(self) -> bool {
+        matches!(
+            self,
+            MySqlFailure::Deadlock | MySqlFailure::LockWaitTimeout | MySqlFailure::LostConnection
+        )
+    }
+}
+
+/// The one place where MariaDB/MySQL failures become crate errors. The `mysql::Error` is kept as
+/// the source, so [`Error::is_retryable`] and the MariaDB ledger's retry recognise what is
+/// transient ([`MySqlFailure`]).
+impl From<mysql::Error> for Error {
+    fn from(error: mysql::Error) -> Self {
+        let message = match MySqlFailure::of(&error) {
+            MySqlFailure::Deadlock => "the ledger database chose this write as a deadlock victim",
+            MySqlFailure::LockWaitTimeout => "the ledger is busy: another writer held a row past the lock wait timeout",
+            MySqlFailure::LostConnection => "lost the connection to the ledger database",
+            MySqlFailure::DuplicateKey | MySqlFailure::Other => "database operation failed",
+        };
+        Error::ledger(message, error)
+    }
+}
+
+impl Error {
+    /// The driver error's class when this is a MariaDB/MySQL failure.
+    pub(crate) fn mysql_failure(&self) -> Option<MySqlFailure> {
+        match self {
+            Error::Ledger { source, .. } => source
+                .as_deref()
+                .and_then(|s| s.downcast_ref::<mysql::Error>())
+                .map(MySqlFailure::of),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mysql_failures_are_classified_and_only_transient_ones_retryable() {
+        let server = |code: u16| {
+            mysql::Error::MySqlError(mysql::MySqlError {
+                state: "HY000".into(),
+                message: format!("error {code}"),
+                code,
+            })
+        };
+        let lost = mysql::Error::IoError(std::io::Error::new(std::io::ErrorKind::BrokenPipe, "gone"));
+        let cases = [
+            (server(1213), MySqlFailure::Deadlock, true, "deadlock victim"),
+            (server(1205), MySqlFailure::LockWaitTimeout, true, "busy"),
+            (server(2013), MySqlFailure::LostConnection, true, "lost the connection"),
+            (lost, MySqlFailure::LostConnection, true, "lost the connection"),
+            (
+                server(1062),
+                MySqlFailure::DuplicateKey,
+                false,
+                "database operation failed",
+            ),
+            (server(1146), MySqlFailure::Other, false, "database operation failed"),
+        ];
+        for (driver, failure, retryable, text) in cases {
+            assert_eq!(MySqlFailure::of(&driver), failure, "{driver}");
+            let error = Error::from(driver);
+            assert_eq!(error.mysql_failure(), Some(failure), "{error}");
+            assert_eq!(error.is_retryable(), retryable, "{error}");
+            assert!(error.to_string().contains(text), "{error}");
+            assert_eq!(error.kind(), ErrorKind::Ledger);
+        }
+        assert_eq!(Error::Conflict("x".into()).mysql_failure(), None);
+    }
 
     #[test]
     fn kinds_and_retryability() {

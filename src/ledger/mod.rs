@@ -29,6 +29,7 @@ pub mod job;
 pub mod listing;
 mod mariadb;
 pub mod message;
+mod plan;
 pub mod requests;
 mod rules;
 pub mod run;

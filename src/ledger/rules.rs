@@ -224,6 +224,27 @@ pub(crate) fn validate_location(location: &Location) -> Result<Location> {
     })
 }
 
+/// A list of texts as every backend stores it: a JSON array.
+pub(crate) fn encode_list(list: &[String]) -> Result<String> {
+    serde_json::to_string(list).map_err(|e| Error::ledger("cannot encode a list for the ledger", e))
+}
+
+/// A stored list of texts ([`encode_list`]).
+pub(crate) fn decode_list(text: &str) -> Result<Vec<String>> {
+    serde_json::from_str(text).map_err(|e| Error::ledger("cannot read a list stored in the ledger", e))
+}
+
+/// Refuses a batch of more than [`MAX_BATCH`](super::MAX_BATCH) movements, whole.
+pub(crate) fn batch_size(len: usize) -> Result<()> {
+    if len > super::MAX_BATCH {
+        return Err(Error::validation(
+            "requests",
+            format!("at most {} movements per batch, got {len}", super::MAX_BATCH),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks a page size.
 pub(crate) fn page_limit(limit: u32) -> Result<u32> {
     if (1..=super::MAX_PAGE).contains(&limit) {

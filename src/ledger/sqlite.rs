@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
 use super::message::{self, Message, MessagePage, MessageQuery, NewMessage};
-use super::rules::{self, At, Leg, Quantities};
+use super::plan::{self, Locations, Plan, Reservation};
+pub(crate) use super::plan::{next_page, not_found};
+use super::rules::{self, Leg, Quantities};
 use super::schema;
 use super::{access, job, listing, run};
 use super::{
@@ -29,7 +31,7 @@ use super::{
     InboundPage, InboundQuery, InboundRecord, IssuedApiKey, Item, ItemInput, ItemPage, ItemQuery, Job, JobCounts,
     JobPage, JobQuery, JobRef, KeyCheck, LedgerStore, Listing, Location, LocationStock, Movement, MovementKind,
     MovementOutcome, MovementRequest, NewApiKey, NewJob, RateDecision, SecurityEvent, SecurityPage, SecurityQuery,
-    SecurityRecord, SkuStock, LEDGER_EVENT_PREFIX, MAX_BATCH,
+    SecurityRecord, SkuStock,
 };
 use super::{ApiRequest, Feed, FeedUpdate, RequestBucket, RouteStats};
 use crate::error::ErrorKind;
@@ -45,9 +47,6 @@ mod requests;
 mod sync;
 #[cfg(test)]
 mod test_store;
-
-/// Prefix of the event ids of releases recorded by reservation expiry.
-const EXPIRY_PREFIX: &str = "expire:";
 
 /// Prepared statements kept per connection. Recording a movement runs about a dozen distinct
 /// statements; rusqlite's default of 16 would let the other queries evict them, and compiling a
@@ -274,12 +273,7 @@ impl LedgerStore for SqliteLedger {
     }
 
     fn record_batch(&self, requests: &[MovementRequest], now: i64) -> Result<Vec<Result<MovementOutcome>>> {
-        if requests.len() > MAX_BATCH {
-            return Err(Error::validation(
-                "requests",
-                format!("at most {MAX_BATCH} movements per batch, got {}", requests.len()),
-            ));
-        }
+        rules::batch_size(requests.len())?;
         self.write(|tx| {
             let mut locations = Locations::default();
             requests
@@ -351,15 +345,7 @@ impl LedgerStore for SqliteLedger {
             let mut locations = Locations::default();
             let mut outcomes = Vec::with_capacity(due.len());
             for (id, sku, location) in due {
-                let release = MovementRequest::settle(
-                    format!("{LEDGER_EVENT_PREFIX}{EXPIRY_PREFIX}{id}"),
-                    sku,
-                    MovementKind::Release,
-                    id,
-                )
-                .at(location)
-                .with_origin("ledger")
-                .with_note("reservation expired");
+                let release = plan::expiry_release(id, sku, location);
                 let outcome = record_in(tx, &mut locations, &release, now)?;
                 if !outcome.replayed {
                     outcomes.push(outcome);
@@ -890,30 +876,13 @@ impl LedgerStore for SqliteLedger {
 
 /// A list of texts as stored: a JSON array.
 fn to_json(list: &[String]) -> Result<String> {
-    serde_json::to_string(list).map_err(|e| Error::ledger("cannot encode a list for the ledger", e))
+    rules::encode_list(list)
 }
 
 /// A stored JSON array of texts, read from column `column`.
 fn from_json(column: usize, text: &str) -> rusqlite::Result<Vec<String>> {
     serde_json::from_str(text)
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e)))
-}
-
-/// Keeps the first `limit` rows and returns the last kept one when more rows followed.
-fn next_page<T>(rows: &mut Vec<T>, limit: u32) -> Option<&T> {
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    if rows.len() <= limit {
-        return None;
-    }
-    rows.truncate(limit);
-    rows.last()
-}
-
-fn not_found(what: &'static str, key: &str) -> Error {
-    Error::NotFound {
-        what,
-        key: key.to_owned(),
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -967,41 +936,6 @@ fn record_in_savepoint(
     }
 }
 
-/// The locations, read at most once per write transaction. Recording never changes them, and
-/// the write lock keeps every other connection from changing them meanwhile, so a batch looks
-/// them up in memory instead of querying for each movement.
-#[derive(Default)]
-struct Locations {
-    /// Ordered by priority, then code (as [`LedgerStore::list_locations`]); `None` until needed.
-    all: Option<Vec<Location>>,
-}
-
-impl Locations {
-    fn all(&mut self, conn: &Connection) -> Result<&[Location]> {
-        if self.all.is_none() {
-            self.all = Some(all_locations(conn)?);
-        }
-        Ok(self.all.as_deref().unwrap_or_default())
-    }
-
-    /// The location with this code, or [`Error::NotFound`].
-    fn require(&mut self, conn: &Connection, code: &str) -> Result<&Location> {
-        self.all(conn)?
-            .iter()
-            .find(|location| location.code == code)
-            .ok_or_else(|| not_found("location", code))
-    }
-
-    /// The active location with the lowest priority number, then code.
-    fn default_code(&mut self, conn: &Connection) -> Result<String> {
-        self.all(conn)?
-            .iter()
-            .find(|location| location.active)
-            .map(|location| location.code.clone())
-            .ok_or_else(|| Error::validation("location", "no active location to default to; name one or create one"))
-    }
-}
-
 /// Records a validated request inside the caller's write transaction. The idempotency check
 /// runs here, under the write lock, so a concurrent duplicate cannot slip between check and write.
 fn record_in(
@@ -1011,13 +945,8 @@ fn record_in(
     now: i64,
 ) -> Result<MovementOutcome> {
     let recorded = event_movements(conn, &request.event_id)?;
-    if !recorded.is_empty() {
-        let expires_at = match request.kind {
-            MovementKind::Reserve => reservation(conn, &request.event_id)?.and_then(|r| r.expires_at),
-            _ => None,
-        };
-        rules::check_same_content(request, &recorded, expires_at)?;
-        return Ok(MovementOutcome::from_movements(recorded, true));
+    if let Some(replay) = plan::replay(request, recorded, || reservation(conn, &request.event_id))? {
+        return Ok(replay);
     }
     require_item(conn, &request.sku)?;
     let plan = plan(conn, locations, request)?;
@@ -1042,81 +971,12 @@ fn record_in(
     Ok(MovementOutcome::from_movements(movements, false))
 }
 
-/// Where and how much a request moves, resolved against the stored state.
-struct Plan {
-    source: String,
-    destination: Option<String>,
-    quantity: i64,
-    /// The reservation a release or commit settles.
-    settles: Option<Reservation>,
-}
-
 fn plan(conn: &Connection, locations: &mut Locations, request: &MovementRequest) -> Result<Plan> {
     if request.kind.settles_reservation() {
-        return plan_settlement(conn, request);
+        let id = request.reservation.as_deref().unwrap_or_default();
+        return plan::plan_settlement(reservation(conn, id)?, request);
     }
-    let source = match &request.location {
-        Some(code) => locations.require(conn, code)?.code.clone(),
-        None => locations.default_code(conn)?,
-    };
-    let quantity = request
-        .quantity
-        .ok_or_else(|| Error::validation("quantity", "is required"))?;
-    if request.kind == MovementKind::Reserve && !locations.require(conn, &source)?.active {
-        return Err(Error::Conflict(format!(
-            "reserve {quantity} of {} at {source}: the location is inactive",
-            request.sku
-        )));
-    }
-    let destination = match &request.to_location {
-        Some(code) if *code == source => return Err(Error::validation("to_location", "must differ from location")),
-        Some(code) => Some(locations.require(conn, code)?.code.clone()),
-        None => None,
-    };
-    Ok(Plan {
-        source,
-        destination,
-        quantity,
-        settles: None,
-    })
-}
-/// A release or commit: the reservation decides the SKU, location and default quantity.
-fn plan_settlement(conn: &Connection, request: &MovementRequest) -> Result<Plan> {
-    let id = request.reservation.as_deref().unwrap_or_default();
-    let held = reservation(conn, id)?.ok_or_else(|| not_found("reservation", id))?;
-    let elsewhere = request.location.as_ref().is_some_and(|l| *l != held.location);
-    if held.sku != request.sku || elsewhere {
-        return Err(Error::validation(
-            "reservation",
-            format!(
-                "reservation {id} holds {} at {}, not {} at {}",
-                held.sku,
-                held.location,
-                request.sku,
-                request.location.as_deref().unwrap_or(&held.location)
-            ),
-        ));
-    }
-    let kind = request.kind;
-    if held.remaining == 0 {
-        return Err(Error::Conflict(format!(
-            "{kind} of reservation {id}: it is already {}",
-            held.status
-        )));
-    }
-    let quantity = request.quantity.unwrap_or(held.remaining);
-    if quantity > held.remaining {
-        return Err(Error::Conflict(format!(
-            "{kind} {quantity} of reservation {id}: only {} remain",
-            held.remaining
-        )));
-    }
-    Ok(Plan {
-        source: held.location.clone(),
-        destination: None,
-        quantity,
-        settles: Some(held),
-    })
+    plan::plan_movement(locations.get(|| all_locations(conn))?, request)
 }
 
 /// Applies the request to one stock level and appends its movement row; returns the row as
@@ -1131,13 +991,7 @@ fn write_leg(
 ) -> Result<Movement> {
     let sku = request.sku.as_str();
     let before = stock_level(conn, sku, location)?;
-    let after = rules::apply(request.kind, leg, before, plan.quantity, At { sku, location })?;
-    let delta = after.on_hand.checked_sub(before.on_hand).ok_or_else(|| {
-        Error::Conflict(format!(
-            "{} {} of {sku} at {location}: the quantity would overflow",
-            request.kind, plan.quantity
-        ))
-    })?;
+    let (after, delta) = plan::apply_leg(request, leg, location, plan.quantity, before)?;
     conn.prepare_cached(
         "INSERT INTO stock_levels (sku, location, on_hand, reserved, incoming, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -1152,51 +1006,34 @@ fn write_leg(
         after.incoming,
         now
     ])?;
-    let reservation = match request.kind {
-        MovementKind::Reserve => Some(request.event_id.as_str()),
-        _ => request.reservation.as_deref(),
-    };
+    // The id is the one the INSERT below is given.
+    let mut movement = plan::movement(0, request, location, plan.quantity, (after, delta), now);
     conn.prepare_cached(
         "INSERT INTO movements (event_id, leg, sku, location, kind, quantity, delta, on_hand, reserved, incoming,
                                 reservation, origin, reference, note, recorded_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?
     .execute(params![
-        request.event_id,
+        movement.event_id,
         leg.number(),
-        sku,
-        location,
-        request.kind.as_str(),
-        plan.quantity,
-        delta,
-        after.on_hand,
-        after.reserved,
-        after.incoming,
-        reservation,
-        request.origin,
-        request.reference,
-        request.note,
-        now
+        movement.sku,
+        movement.location,
+        movement.kind.as_str(),
+        movement.quantity,
+        movement.delta,
+        movement.on_hand,
+        movement.reserved,
+        movement.incoming,
+        movement.reservation,
+        movement.origin,
+        movement.reference,
+        movement.note,
+        movement.recorded_at
     ])?;
-    Ok(Movement {
-        // The connection is ours alone (behind the mutex) and no trigger inserts rows, so this
-        // is the id the INSERT above was given.
-        id: conn.last_insert_rowid(),
-        event_id: request.event_id.clone(),
-        sku: sku.to_owned(),
-        location: location.to_owned(),
-        kind: request.kind,
-        quantity: plan.quantity,
-        delta,
-        on_hand: after.on_hand,
-        reserved: after.reserved,
-        incoming: after.incoming,
-        reservation: reservation.map(str::to_owned),
-        origin: request.origin.clone(),
-        reference: request.reference.clone(),
-        note: request.note.clone(),
-        recorded_at: now,
-    })
+    // The connection is ours alone (behind the mutex) and no trigger inserts rows, so this is
+    // the id the INSERT above was given.
+    movement.id = conn.last_insert_rowid();
+    Ok(movement)
 }
 
 fn open_reservation(conn: &Connection, request: &MovementRequest, plan: &Plan, now: i64) -> Result<()> {
@@ -1222,14 +1059,7 @@ fn settle_reservation(
     quantity: i64,
     now: i64,
 ) -> Result<()> {
-    let remaining = held.remaining - quantity;
-    let status = match (remaining, request.kind) {
-        (0, MovementKind::Commit) => "committed",
-        // The ledger's own releases (ids under its reserved prefix) come only from expiry.
-        (0, _) if request.event_id.starts_with(LEDGER_EVENT_PREFIX) => "expired",
-        (0, _) => "released",
-        _ => "open",
-    };
+    let (remaining, status) = plan::settled(held, request, quantity);
     conn.prepare_cached("UPDATE reservations SET remaining = ?2, status = ?3, updated_at = ?4 WHERE id = ?1")?
         .execute(params![held.id, remaining, status, now])?;
     Ok(())
@@ -1461,45 +1291,10 @@ fn each_stock(conn: &Connection, visit: &mut dyn FnMut(&SkuStock) -> Result<()>)
             row = rows.next()?;
         }
         found.sort_unstable_by_key(|(position, _)| *position);
-        fill(&mut stock, sku, &found, &locations);
+        plan::fill(&mut stock, sku, &found, &locations);
         visit(&stock)?;
     }
     Ok(())
-}
-
-/// Overwrites `stock` with a SKU and its levels (`found`, in order), reusing its strings.
-fn fill(stock: &mut SkuStock, sku: &str, found: &[(usize, Quantities)], locations: &[Location]) {
-    stock.sku.clear();
-    stock.sku.push_str(sku);
-    let mut count = 0;
-    for (position, q) in found {
-        let Some(location) = locations.get(*position) else {
-            continue;
-        };
-        let mut code = match stock.levels.get_mut(count) {
-            Some(kept) => std::mem::take(&mut kept.location),
-            None => String::new(),
-        };
-        if code != location.code {
-            code.clear();
-            code.push_str(&location.code);
-        }
-        let level = LocationStock {
-            location: code,
-            active: location.active,
-            on_hand: q.on_hand,
-            reserved: q.reserved,
-            incoming: q.incoming,
-            available: q.available(),
-        };
-        match stock.levels.get_mut(count) {
-            Some(kept) => *kept = level,
-            None => stock.levels.push(level),
-        }
-        count += 1;
-    }
-    stock.levels.truncate(count);
-    stock.recount();
 }
 
 /// The movements of one event, source leg first (empty when the event is new).
@@ -1522,16 +1317,6 @@ fn movements_where(conn: &Connection, clause: &str, params: impl rusqlite::Param
         .query_map(params, movement_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(movements)
-}
-
-/// A reservation as stored.
-struct Reservation {
-    id: String,
-    sku: String,
-    location: String,
-    remaining: i64,
-    status: String,
-    expires_at: Option<i64>,
 }
 
 fn reservation(conn: &Connection, id: &str) -> Result<Option<Reservation>> {

@@ -1333,6 +1333,96 @@ fn several_connections_record_interleaved_duplicates_exactly_once(backend: &dyn 
     assert_eq!(ledger.schema_version(), ledger.latest_schema_version());
 }
 
+fn concurrent_reservations_never_oversell(backend: &dyn Backend) {
+    const CONNECTIONS: usize = 8;
+    let shared = backend.shared();
+    let first = shared.connect();
+    setup(&*first);
+    first.record(&req("stock", Receive, 5), T0).unwrap();
+    let connections: Vec<Box<dyn TestStore>> = (0..CONNECTIONS).map(|_| shared.connect()).collect();
+    let barrier = std::sync::Barrier::new(CONNECTIONS);
+    let results: Vec<Result<MovementOutcome>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = connections
+            .iter()
+            .enumerate()
+            .map(|(n, ledger)| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    barrier.wait();
+                    ledger.record(&req(&format!("order-{n}"), Reserve, 1), T0 + 1)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let reserved = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(reserved, 5, "{results:?}");
+    for refused in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert_eq!(refused.kind(), ErrorKind::Conflict, "{refused}");
+    }
+    let stock = first.stock("A").unwrap();
+    assert_eq!((stock.on_hand, stock.reserved, stock.available), (5, 5, 0));
+    assert_eq!(first.query_i64("SELECT COUNT(*) FROM reservations"), 5);
+    assert_consistent(&*first);
+}
+
+fn changed_skus_cursor_never_skips(backend: &dyn Backend) {
+    const WRITERS: usize = 3;
+    const SKUS_EACH: usize = 40;
+    let shared = backend.shared();
+    let first = shared.connect();
+    setup(&*first);
+    let writers: Vec<Box<dyn TestStore>> = (0..WRITERS).map(|_| shared.connect()).collect();
+    let reader = shared.connect();
+    let writing = std::sync::atomic::AtomicUsize::new(WRITERS);
+    let (seen, polls) = std::thread::scope(|scope| {
+        for (w, ledger) in writers.iter().enumerate() {
+            let writing = &writing;
+            scope.spawn(move || {
+                for i in 0..SKUS_EACH {
+                    let sku = format!("W{w}-{i:02}");
+                    ledger.upsert_item(&item(&sku, "Written"), T0).unwrap();
+                    let receive = MovementRequest::new(format!("in-{sku}"), &sku, Receive, 1);
+                    if i % 3 == 0 {
+                        // A transfer's two legs and a batch: several ids in one transaction.
+                        let transfer = MovementRequest::new(format!("mv-{sku}"), &sku, Transfer, 1).to("WH2");
+                        for outcome in ledger.record_batch(&[receive, transfer], T0).unwrap() {
+                            outcome.unwrap();
+                        }
+                    } else {
+                        ledger.record(&receive, T0).unwrap();
+                    }
+                }
+                writing.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        let mut cursor = 0;
+        let mut polls = 0;
+        loop {
+            // Read whether writers are done before following the cursor: the last poll then
+            // starts after the last write committed.
+            let done = writing.load(Ordering::SeqCst) == 0;
+            let changed = reader.skus_changed_since(cursor).unwrap();
+            assert!(changed.cursor >= cursor);
+            cursor = changed.cursor;
+            seen.extend(changed.skus);
+            polls += 1;
+            if done {
+                break (seen, polls);
+            }
+        }
+    });
+    let expected: std::collections::BTreeSet<String> = (0..WRITERS)
+        .flat_map(|w| (0..SKUS_EACH).map(move |i| format!("W{w}-{i:02}")))
+        .collect();
+    assert_eq!(seen, expected, "after {polls} polls");
+    assert!(
+        polls > 2,
+        "the reader followed the cursor while writers wrote ({polls} polls)"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Property: replaying anything a second time changes nothing
 // ---------------------------------------------------------------------------------------------
@@ -1390,7 +1480,7 @@ fn assert_consistent(ledger: &dyn TestStore) {
 
 fn replaying_any_sequence_changes_nothing(backend: &dyn Backend) {
     let config = ProptestConfig {
-        cases: 96,
+        cases: backend.property_cases(96),
         ..ProptestConfig::default()
     };
     proptest!(config, |(ops in proptest::collection::vec(op(), 1..40), seed in any::<u64>())| {
@@ -1440,7 +1530,7 @@ fn replaying_any_sequence_changes_nothing(backend: &dyn Backend) {
     });
 }
 
-store_tests!(
+store_tests!([sqlite, mariadb]:
     every_movement_kind,
     a_transfer_that_fails_halfway_leaves_nothing_behind,
     no_active_location_to_default_to,
@@ -1464,5 +1554,7 @@ store_tests!(
     items_are_upserted_listed_and_searched,
     locations_are_upserted_and_listed_by_priority,
     several_connections_record_interleaved_duplicates_exactly_once,
+    concurrent_reservations_never_oversell,
+    changed_skus_cursor_never_skips,
     replaying_any_sequence_changes_nothing,
 );

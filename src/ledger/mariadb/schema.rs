@@ -43,13 +43,28 @@ pub(super) enum Ddl {
         /// `INDEX name (columns)` or `UNIQUE INDEX name (columns)`.
         definition: &'static str,
     },
+    /// A row the code relies on, written unless present: `INSERT … ON DUPLICATE KEY UPDATE`
+    /// that changes nothing when the key exists.
+    Row(&'static str),
 }
 
 /// A migration step: changes applied in order, then the version is bumped.
 pub(super) type Step = &'static [Ddl];
 
-/// Version 1: every table of the SQLite schema at its version 8.
+/// Version 1: every table of the SQLite schema at its version 8, and the movement lock.
 const LEDGER_V1: Step = &[
+    // The movement lock, as SQLite's `BEGIN IMMEDIATE`: every transaction that writes movements
+    // (or locations) takes this one row `FOR UPDATE` first, and assigns movement ids as
+    // `last_movement_id + 1` under it. So ids become visible in increasing order (a reader
+    // following them as a cursor never skips one), expiry runs once across servers, and the
+    // locations a batch read stay true until it commits.
+    Ddl::Table(
+        "CREATE TABLE IF NOT EXISTS {p}ledger_head (
+            id               TINYINT NOT NULL PRIMARY KEY CHECK (id = 1),
+            last_movement_id BIGINT NOT NULL
+        )",
+    ),
+    Ddl::Row("INSERT INTO {p}ledger_head (id, last_movement_id) VALUES (1, 0) ON DUPLICATE KEY UPDATE id = id"),
     Ddl::Table(
         "CREATE TABLE IF NOT EXISTS {p}items (
             sku            VARCHAR(100) NOT NULL PRIMARY KEY,
@@ -540,6 +555,7 @@ fn apply(conn: &mut Conn, prefix: &str, collation: &str, ddl: &Ddl) -> Result<()
             conn.query_drop(format!("ALTER TABLE `{table}` ADD {definition}"))
                 .map_err(failed(context))
         }
+        Ddl::Row(sql) => conn.query_drop(sql.replace("{p}", prefix)).map_err(failed(context)),
     }
 }
 
@@ -619,6 +635,7 @@ mod tests {
             .map(|t| format!("{prefix}{t}"))
             .collect();
         all.push(format!("{prefix}schema"));
+        all.push(format!("{prefix}ledger_head"));
         all.sort();
         all
     }

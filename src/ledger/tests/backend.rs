@@ -4,27 +4,35 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use super::TempDir;
-use crate::ledger::{Backoff, LedgerStore, SqliteLedger, SqliteOptions};
+use crate::ledger::{Backoff, LedgerStore, MariaDbLedger, MariaDbOptions, SqliteLedger, SqliteOptions};
 use crate::Result;
 
-/// Runs store tests on every backend. Each listed name is a function taking `&dyn Backend`;
-/// `store_tests!(a, b)` makes the tests `a::sqlite` and `b::sqlite`.
+/// Runs store tests on backends. Each listed name is a function taking `&dyn Backend`;
+/// `store_tests!(a, b)` makes the tests `a::sqlite` and `b::sqlite`, and
+/// `store_tests!([sqlite, mariadb]: a, b)` also `a::mariadb` and `b::mariadb` (a list moves to
+/// MariaDB with the step of issue 9 that implements its methods there).
 ///
 /// The test functions stay plain functions (so rustfmt formats them), and a function left out of
 /// the list is dead code, which the build refuses.
 macro_rules! store_tests {
     ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
+        store_tests!([sqlite]: $($name),*);
+    };
+    ($backends:tt: $($name:ident),* $(,)?) => {
+        $( store_tests!(@one $name $backends); )*
+    };
+    (@one $name:ident [$($backend:ident),+]) => {
+        mod $name {
+            $(
                 #[test]
-                fn sqlite() {
-                    super::$name(&$crate::ledger::tests::backend::Sqlite::new());
+                fn $backend() {
+                    $crate::ledger::tests::backend::$backend::run(super::$name);
                 }
-            }
-        )*
+            )+
+        }
     };
 }
 
@@ -109,6 +117,12 @@ pub(crate) trait Backend: Sync {
     /// Nothing exists until the first connection.
     fn shared(&self) -> Shared;
 
+    /// How many cases a property test runs here, given how many it runs on SQLite (a store
+    /// costs more to create on a server).
+    fn property_cases(&self, on_sqlite: u32) -> u32 {
+        on_sqlite
+    }
+
     /// A new empty store with the default options.
     fn open(&self) -> Box<dyn TestStore> {
         self.open_with(&Backoff::default())
@@ -150,6 +164,72 @@ impl Backend for Sqlite {
         let n = self.files.fetch_add(1, Ordering::Relaxed);
         let path: PathBuf = dir.path().join(format!("ledger-{n}.sqlite"));
         Shared(Box::new(move || Box::new(SqliteLedger::open(&path).unwrap())))
+    }
+}
+
+/// Runs a store test on SQLite.
+pub(crate) mod sqlite {
+    /// Runs `test` on a new [`Sqlite`](super::Sqlite) backend.
+    pub(crate) fn run(test: fn(&dyn super::Backend)) {
+        test(&super::Sqlite::new());
+    }
+}
+
+/// Runs a store test on MariaDB.
+pub(crate) mod mariadb {
+    /// Runs `test` on a new [`MariaDb`](super::MariaDb) backend; without a test server, says
+    /// "skipped" and returns, unless one is required (then it fails).
+    pub(crate) fn run(test: fn(&dyn super::Backend)) {
+        if let Some(server) = super::test_server() {
+            test(&super::MariaDb::new(server));
+        }
+    }
+}
+
+/// MariaDB: every store a database of its own ([`TestDatabase`]), dropped after the test.
+pub(crate) struct MariaDb {
+    server: mysql::Opts,
+    databases: Mutex<Vec<TestDatabase>>,
+}
+
+impl MariaDb {
+    fn new(server: mysql::Opts) -> Self {
+        MariaDb {
+            server,
+            databases: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A new empty database, kept until the test ends; how to connect to it.
+    fn database(&self) -> mysql::Opts {
+        let database = TestDatabase::create_on(self.server.clone());
+        let opts = database.opts();
+        self.databases
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(database);
+        opts
+    }
+}
+
+impl Backend for MariaDb {
+    fn try_open_with(&self, backoff: &Backoff) -> Result<Box<dyn TestStore>> {
+        let options = MariaDbOptions {
+            backoff: *backoff,
+            ..MariaDbOptions::default()
+        };
+        Ok(Box::new(MariaDbLedger::open_opts(self.database(), &options)?))
+    }
+
+    fn property_cases(&self, on_sqlite: u32) -> u32 {
+        on_sqlite / 4
+    }
+
+    fn shared(&self) -> Shared {
+        let opts = self.database();
+        Shared(Box::new(move || {
+            Box::new(MariaDbLedger::open_opts(opts.clone(), &MariaDbOptions::default()).unwrap())
+        }))
     }
 }
 
@@ -199,9 +279,13 @@ impl TestDatabase {
     /// A new empty database on the test server; `None` when the tests are skipped. Fails the test
     /// when the server named is not there.
     pub(crate) fn create() -> Option<Self> {
+        Some(Self::create_on(test_server()?))
+    }
+
+    /// A new empty database on this server.
+    fn create_on(server: mysql::Opts) -> Self {
         use mysql::prelude::Queryable;
         static DATABASES: AtomicUsize = AtomicUsize::new(0);
-        let server = test_server()?;
         let mut admin = mysql::Conn::new(server.clone())
             .unwrap_or_else(|e| panic!("cannot connect to the test MariaDB ({TEST_SERVER_VARIABLE}): {e}"));
         let name = format!("t_{}_{}", std::process::id(), DATABASES.fetch_add(1, Ordering::Relaxed));
@@ -212,7 +296,7 @@ impl TestDatabase {
             admin.query_drop(&sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
         }
         let opts = mysql::OptsBuilder::from_opts(server).db_name(Some(&name)).into();
-        Some(TestDatabase { admin, name, opts })
+        TestDatabase { admin, name, opts }
     }
 
     /// How to connect to this database.

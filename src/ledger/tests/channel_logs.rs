@@ -577,7 +577,7 @@ mod api_requests {
         assert_eq!((stats.requests, stats.client_errors), (200, 20));
     }
 
-    store_tests!(
+    store_tests!([sqlite, mariadb]:
         requests_are_counted_per_hour_and_route_and_read_per_day_and_route,
         bad_requests_and_queries_are_refused_and_change_nothing,
         every_latency_bucket_has_its_column,

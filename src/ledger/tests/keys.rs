@@ -525,7 +525,7 @@ fn the_security_log_never_keeps_a_whole_key(backend: &dyn Backend) {
     assert_eq!(ledger.dump(), before);
 }
 
-store_tests!(
+store_tests!([sqlite, mariadb]:
     keys_are_issued_authenticated_expired_and_revoked,
     issuing_refuses_bad_input_and_changes_nothing,
     a_key_limited_to_a_supplier_and_locations,
