@@ -147,7 +147,7 @@ $report->note(sprintf(
     now() - $t,
     sys_get_temp_dir()
 ));
-$report->note('fakes: examples/fake_channels.rs on 127.0.0.1, one thread per fake, a new connection per request, no rate limits, no added latency; each keeps every request it gets');
+$report->note('fakes: examples/fake_channels.rs on 127.0.0.1, a thread per connection, connections kept open between requests (HTTP keep-alive), no rate limits, no added latency; each keeps every request it gets');
 
 $workerRuns = [];
 $floorRuns = [];

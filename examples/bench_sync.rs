@@ -235,7 +235,7 @@ fn run(args: &Args, dir: &Path) -> Outcome<()> {
             "ledger: an SQLite file per channel kind (WAL), {} location, one channel in it, allocation shared with no buffer (the allocation is the available stock)",
             LOCATION
         ),
-        "fakes: tests/fakes on 127.0.0.1, one thread each, a new connection per request (Connection: close), no added latency; their own time is in the figures".into(),
+        "fakes: tests/fakes on 127.0.0.1, a thread per connection, connections kept open between requests (HTTP keep-alive), no added latency; their own time is in the figures".into(),
         "passes per kind: first full sync (remote ids looked up), update (a sale on every SKU, remote ids known), unbatched baseline (batch size 1, a receipt on the first SKUs); each timed from sync::full to an empty queue (run_queue repeated, WP-Cron-sized runs of at most 10,000 jobs)".into(),
         "checked after every pass: every SKU's remote quantity (eBay: the item and every offer) equals its allocation and the quantity the benchmark expects; every job done".into(),
         "Amazon: first and update passes by JSON_LISTINGS_FEED (≤ 25,000 SKUs per feed; write calls = createFeed; the fake processes a feed at once, polled once right after it is created), the unbatched baseline by one patchListingsItem per SKU; unpaced (production: single patches at 5 requests/s, at most 5 feeds per 5 minutes)".into(),
