@@ -4,8 +4,8 @@
 //! Opening sets our session settings, finds the binary collation the keys need and migrates
 //! ([`schema`]). [`LedgerStore`] is implemented method group by method group (issue 9), each in
 //! a submodule as on SQLite: `stock` (items, locations, movements), `keys` (API keys, rate
-//! limits), `logs` (the security log) and `requests` (API request metrics) so far; the other
-//! methods answer "not available on MariaDB yet", and PHP cannot select this backend until all
+//! limits), `logs` (the security log), `requests` (API request metrics) and `inbound` (the
+//! inbound events log) so far; the other methods answer "not available on MariaDB yet", and PHP cannot select this backend until all
 //! are done.
 //!
 //! How SQLite's guarantees hold on InnoDB:
@@ -45,6 +45,7 @@ use super::{ApiRequest, Feed, FeedUpdate, RequestBucket, RouteStats};
 use crate::error::MySqlFailure;
 use crate::{Error, Result};
 
+mod inbound;
 mod keys;
 mod logs;
 mod requests;
@@ -466,20 +467,21 @@ impl LedgerStore for MariaDbLedger {
         self.write(|tx| requests::prune(tx, older_than))
     }
 
-    fn record_inbound(&self, _event: &InboundEvent, _now: i64) -> Result<InboundRecord> {
-        Err(not_yet("record_inbound"))
+    fn record_inbound(&self, event: &InboundEvent, now: i64) -> Result<InboundRecord> {
+        let event = event.validated()?;
+        self.write(|tx| inbound::record(tx, &event, now))
     }
 
-    fn find_inbound(&self, _provider: &str, _dedup_key: &str) -> Result<Option<InboundRecord>> {
-        Err(not_yet("find_inbound"))
+    fn find_inbound(&self, provider: &str, dedup_key: &str) -> Result<Option<InboundRecord>> {
+        self.read(|tx| inbound::find(tx, provider.trim(), dedup_key.trim()))
     }
 
-    fn list_inbound(&self, _query: &InboundQuery) -> Result<InboundPage> {
-        Err(not_yet("list_inbound"))
+    fn list_inbound(&self, query: &InboundQuery) -> Result<InboundPage> {
+        self.read(|tx| inbound::list(tx, query))
     }
 
-    fn prune_inbound(&self, _older_than: i64) -> Result<usize> {
-        Err(not_yet("prune_inbound"))
+    fn prune_inbound(&self, older_than: i64) -> Result<usize> {
+        self.write(|tx| inbound::prune(tx, older_than))
     }
 
     fn listing(&self, _channel: &str, _sku: &str) -> Result<Option<Listing>> {

@@ -1,4 +1,4 @@
-//! The security log on MariaDB/MySQL (the inbound events log joins it in step 5 of issue 9).
+//! The security log on MariaDB/MySQL (the inbound events log is in `inbound`).
 //! Every function runs inside the caller's transaction; validation happened before.
 
 use mysql::{params, Row};
