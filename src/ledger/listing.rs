@@ -62,6 +62,17 @@ pub(crate) fn seen_quantity(quantity: i64) -> Result<i64> {
     rules::in_range("quantity", quantity, -MAX_QUANTITY, MAX_QUANTITY)
 }
 
+/// What a write changes in a listing (every backend applies it the same way: the listing is
+/// created if needed, then the change is applied and `updated_at` set).
+pub(crate) enum Change<'a> {
+    /// The remote id (`None` clears it); giving it takes it from any other SKU of the channel.
+    RemoteId(Option<&'a str>),
+    /// A quantity pushed to the channel.
+    Pushed(i64),
+    /// A quantity the channel reported.
+    Seen(i64),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

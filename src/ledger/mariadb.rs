@@ -4,8 +4,8 @@
 //! Opening sets our session settings, finds the binary collation the keys need and migrates
 //! ([`schema`]). [`LedgerStore`] is implemented method group by method group (issue 9), each in
 //! a submodule as on SQLite: `stock` (items, locations, movements), `keys` (API keys, rate
-//! limits), `logs` (the security log), `requests` (API request metrics) and `inbound` (the
-//! inbound events log) so far; the other methods answer "not available on MariaDB yet", and PHP cannot select this backend until all
+//! limits), `logs` (the security log), `requests` (API request metrics), `inbound` (the
+//! inbound events log) and `listings` so far; the other methods answer "not available on MariaDB yet", and PHP cannot select this backend until all
 //! are done.
 //!
 //! How SQLite's guarantees hold on InnoDB:
@@ -31,6 +31,7 @@ use mysql::prelude::{FromRow, Queryable};
 use mysql::{AccessMode, Conn, IsolationLevel, Opts, OptsBuilder, Params, Transaction, TxOpts};
 
 use super::message::{Message, MessagePage, MessageQuery, NewMessage};
+use super::{listing, rules};
 use super::{
     ActivityBucket, ActivityQuery, ChannelConfig, ChannelInput, DriftPage, DriftQuery, NewDrift, SyncCounts, SyncKind,
     SyncRun, SyncRunPage, SyncRunQuery,
@@ -47,6 +48,7 @@ use crate::{Error, Result};
 
 mod inbound;
 mod keys;
+mod listings;
 mod logs;
 mod requests;
 mod schema;
@@ -484,30 +486,31 @@ impl LedgerStore for MariaDbLedger {
         self.write(|tx| inbound::prune(tx, older_than))
     }
 
-    fn listing(&self, _channel: &str, _sku: &str) -> Result<Option<Listing>> {
-        Err(not_yet("listing"))
+    fn listing(&self, channel: &str, sku: &str) -> Result<Option<Listing>> {
+        self.read(|tx| listings::find(tx, channel.trim(), sku.trim()))
     }
 
-    fn listing_by_remote_id(&self, _channel: &str, _remote_id: &str) -> Result<Option<Listing>> {
-        Err(not_yet("listing_by_remote_id"))
+    fn listing_by_remote_id(&self, channel: &str, remote_id: &str) -> Result<Option<Listing>> {
+        self.read(|tx| listings::find_by_remote_id(tx, channel.trim(), remote_id.trim()))
     }
 
-    fn upsert_listing_remote_id(
-        &self,
-        _channel: &str,
-        _sku: &str,
-        _remote_id: Option<&str>,
-        _now: i64,
-    ) -> Result<Listing> {
-        Err(not_yet("upsert_listing_remote_id"))
+    fn upsert_listing_remote_id(&self, channel: &str, sku: &str, remote_id: Option<&str>, now: i64) -> Result<Listing> {
+        let (channel, sku) = (listing::channel(channel)?, rules::sku("sku", sku)?);
+        let remote_id = listing::remote_id(remote_id)?;
+        let change = listing::Change::RemoteId(remote_id.as_deref());
+        self.write(|tx| listings::update(tx, &channel, &sku, &change, now))
     }
 
-    fn record_listing_pushed(&self, _channel: &str, _sku: &str, _quantity: i64, _now: i64) -> Result<Listing> {
-        Err(not_yet("record_listing_pushed"))
+    fn record_listing_pushed(&self, channel: &str, sku: &str, quantity: i64, now: i64) -> Result<Listing> {
+        let (channel, sku) = (listing::channel(channel)?, rules::sku("sku", sku)?);
+        let change = listing::Change::Pushed(listing::pushed_quantity(quantity)?);
+        self.write(|tx| listings::update(tx, &channel, &sku, &change, now))
     }
 
-    fn record_listing_seen(&self, _channel: &str, _sku: &str, _quantity: i64, _now: i64) -> Result<Listing> {
-        Err(not_yet("record_listing_seen"))
+    fn record_listing_seen(&self, channel: &str, sku: &str, quantity: i64, now: i64) -> Result<Listing> {
+        let (channel, sku) = (listing::channel(channel)?, rules::sku("sku", sku)?);
+        let change = listing::Change::Seen(listing::seen_quantity(quantity)?);
+        self.write(|tx| listings::update(tx, &channel, &sku, &change, now))
     }
 
     fn enqueue_jobs(&self, _jobs: &[NewJob], _now: i64) -> Result<Vec<JobRef>> {

@@ -464,19 +464,19 @@ impl LedgerStore for SqliteLedger {
     fn upsert_listing_remote_id(&self, channel: &str, sku: &str, remote_id: Option<&str>, now: i64) -> Result<Listing> {
         let (channel, sku) = (listing::channel(channel)?, rules::sku("sku", sku)?);
         let remote_id = listing::remote_id(remote_id)?;
-        let change = listings::Change::RemoteId(remote_id.as_deref());
+        let change = listing::Change::RemoteId(remote_id.as_deref());
         self.write(|tx| listings::update(tx, &channel, &sku, change, now))
     }
 
     fn record_listing_pushed(&self, channel: &str, sku: &str, quantity: i64, now: i64) -> Result<Listing> {
         let (channel, sku) = (listing::channel(channel)?, rules::sku("sku", sku)?);
-        let change = listings::Change::Pushed(listing::pushed_quantity(quantity)?);
+        let change = listing::Change::Pushed(listing::pushed_quantity(quantity)?);
         self.write(|tx| listings::update(tx, &channel, &sku, change, now))
     }
 
     fn record_listing_seen(&self, channel: &str, sku: &str, quantity: i64, now: i64) -> Result<Listing> {
         let (channel, sku) = (listing::channel(channel)?, rules::sku("sku", sku)?);
-        let change = listings::Change::Seen(listing::seen_quantity(quantity)?);
+        let change = listing::Change::Seen(listing::seen_quantity(quantity)?);
         self.write(|tx| listings::update(tx, &channel, &sku, change, now))
     }
 

@@ -7,9 +7,10 @@ use std::collections::HashMap;
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::listings::{self, Change};
+use super::listings;
 use super::{execute_cached, next_page, not_found, require_item};
 use crate::ledger::job::{self, Backoff, ClearJobs, Enqueued, Job, JobCounts, JobPage, JobQuery, JobRef, JobStatus};
+use crate::ledger::listing::Change;
 use crate::ledger::NewJob;
 use crate::{Error, Result};
 

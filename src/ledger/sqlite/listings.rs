@@ -4,6 +4,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{execute_cached, not_found, require_item};
+use crate::ledger::listing::Change;
 use crate::ledger::Listing;
 use crate::Result;
 
@@ -38,16 +39,6 @@ pub(super) fn find_by_remote_id(conn: &Connection, channel: &str, remote_id: &st
         "SELECT {LISTING_COLUMNS} FROM listings WHERE channel = ?1 AND remote_id = ?2"
     ))?;
     Ok(stmt.query_row([channel, remote_id], listing_from_row).optional()?)
-}
-
-/// What a write changes in a listing.
-pub(super) enum Change<'a> {
-    /// The remote id (`None` clears it).
-    RemoteId(Option<&'a str>),
-    /// A quantity pushed to the channel.
-    Pushed(i64),
-    /// A quantity the channel reported.
-    Seen(i64),
 }
 
 /// Creates the listing if needed, applies `change` and returns the listing.

@@ -428,9 +428,9 @@ store_tests!([sqlite, mariadb]:
     an_inbound_event_is_logged_once_per_dedup_key,
     several_connections_log_one_delivery_once,
     the_inbound_log_pages_with_filters_and_prunes,
+    listings_round_trip,
+    listing_writes_refuse_bad_input_and_change_nothing,
 );
-
-store_tests!(listings_round_trip, listing_writes_refuse_bad_input_and_change_nothing,);
 
 mod api_requests {
     use super::super::{fresh_and_reopened, Backend, T0};
