@@ -5,7 +5,7 @@
 //! ([`schema`]). [`LedgerStore`] is implemented method group by method group (issue 9), each in
 //! a submodule as on SQLite: `stock` (items, locations, movements), `keys` (API keys, rate
 //! limits), `logs` (the security log), `requests` (API request metrics), `inbound` (the
-//! inbound events log) and `listings` so far; the other methods answer "not available on MariaDB yet", and PHP cannot select this backend until all
+//! inbound events log), `listings` and `messages` (the outbox) so far; the other methods answer "not available on MariaDB yet", and PHP cannot select this backend until all
 //! are done.
 //!
 //! How SQLite's guarantees hold on InnoDB:
@@ -16,6 +16,8 @@
 //! * **Idempotency** comes from `UNIQUE (event_id, leg)`: the check before writing is the fast
 //!   replay path; a duplicate key on insert (1062) undoes the entry and replays it.
 //! * **Guarded reservations** read the stock level and the reservation `FOR UPDATE`.
+//! * **Claims** of outbox messages select due rows `FOR UPDATE SKIP LOCKED`: senders on several
+//!   servers take disjoint messages without waiting for each other.
 //! * **Transient failures** (deadlock 1213, lock wait timeout 1205, a lost connection) roll the
 //!   transaction back and run it again, up to [`WRITE_TRIES`] times, in [`MariaDbLedger::write`];
 //!   after that the error is a retryable [`Error::Ledger`].
@@ -50,6 +52,7 @@ mod inbound;
 mod keys;
 mod listings;
 mod logs;
+mod messages;
 mod requests;
 mod schema;
 mod stock;
@@ -119,7 +122,6 @@ pub struct MariaDbLedger {
     opts: Opts,
     prefix: String,
     collation: &'static str,
-    #[allow(dead_code)] // read by the job and message methods (issue 9, steps 5 and 6)
     backoff: Backoff,
 }
 
@@ -711,44 +713,61 @@ impl LedgerStore for MariaDbLedger {
         Err(not_yet("set_sync_state"))
     }
 
-    fn enqueue_message(&self, _message: &NewMessage, _now: i64) -> Result<(Message, bool)> {
-        Err(not_yet("enqueue_message"))
+    fn enqueue_message(&self, message: &NewMessage, now: i64) -> Result<(Message, bool)> {
+        let message = message.validated()?;
+        self.write(|tx| messages::enqueue(tx, &message, now))
     }
 
-    fn claim_messages(&self, _owner: &str, _limit: u32, _claim_seconds: u32, _now: i64) -> Result<Vec<Message>> {
-        Err(not_yet("claim_messages"))
+    fn claim_messages(&self, owner: &str, limit: u32, claim_seconds: u32, now: i64) -> Result<Vec<Message>> {
+        let owner = super::message::claim_args(owner, limit, claim_seconds)?;
+        self.write(|tx| messages::claim(tx, &owner, limit, claim_seconds, now))
     }
 
-    fn complete_message(&self, _id: i64, _owner: &str, _now: i64) -> Result<Message> {
-        Err(not_yet("complete_message"))
+    fn complete_message(&self, id: i64, owner: &str, now: i64) -> Result<Message> {
+        let owner = super::job::owner(owner)?;
+        self.write(|tx| messages::complete(tx, id, &owner, now))
     }
 
     fn fail_message(
         &self,
-        _id: i64,
-        _owner: &str,
-        _error: &str,
-        _retryable: bool,
-        _retry_after_seconds: Option<u32>,
-        _now: i64,
+        id: i64,
+        owner: &str,
+        error: &str,
+        retryable: bool,
+        retry_after_seconds: Option<u32>,
+        now: i64,
     ) -> Result<Message> {
-        Err(not_yet("fail_message"))
+        let owner = super::job::owner(owner)?;
+        let error = super::job::error_text(error)?;
+        self.write(|tx| {
+            messages::fail(
+                tx,
+                id,
+                &owner,
+                &error,
+                retryable,
+                retry_after_seconds,
+                &self.backoff,
+                now,
+            )
+        })
     }
 
-    fn retry_message(&self, _id: i64, _now: i64) -> Result<Message> {
-        Err(not_yet("retry_message"))
+    fn retry_message(&self, id: i64, now: i64) -> Result<Message> {
+        self.write(|tx| messages::retry(tx, id, now))
     }
 
-    fn find_message(&self, _key: &str) -> Result<Option<Message>> {
-        Err(not_yet("find_message"))
+    fn find_message(&self, key: &str) -> Result<Option<Message>> {
+        self.read(|tx| messages::find_by_key(tx, key))
     }
 
-    fn list_messages(&self, _query: &MessageQuery) -> Result<MessagePage> {
-        Err(not_yet("list_messages"))
+    fn list_messages(&self, query: &MessageQuery) -> Result<MessagePage> {
+        let limit = rules::page_limit(query.limit)?;
+        self.read(|tx| messages::list(tx, query, limit))
     }
 
-    fn prune_done_messages(&self, _older_than: i64) -> Result<usize> {
-        Err(not_yet("prune_done_messages"))
+    fn prune_done_messages(&self, older_than: i64) -> Result<usize> {
+        self.write(|tx| messages::prune_done(tx, older_than))
     }
 }
 

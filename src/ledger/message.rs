@@ -196,6 +196,30 @@ pub(crate) fn after_failure(
     (MessageStatus::Pending, now + i64::from(delay), error.to_string())
 }
 
+/// Refuses to act for `owner` on a message it does not hold (not running, or claimed by another).
+pub(crate) fn check_claimed(message: &Message, owner: &str) -> Result<()> {
+    if message.status != MessageStatus::Running || message.claim_owner.as_deref() != Some(owner) {
+        return Err(Error::Conflict(format!(
+            "message {} is not claimed by {owner} (it is {})",
+            message.id,
+            message.status.as_str()
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses to put back in line a message that is not dead.
+pub(crate) fn check_retryable(message: &Message) -> Result<()> {
+    if message.status != MessageStatus::Dead {
+        return Err(Error::Conflict(format!(
+            "message {} is {}; only dead messages are retried",
+            message.id,
+            message.status.as_str()
+        )));
+    }
+    Ok(())
+}
+
 /// Checks a claim's owner, limit and duration (the channel jobs' rules).
 pub(crate) fn claim_args(owner: &str, limit: u32, claim_seconds: u32) -> Result<String> {
     job::claim_limits(limit, claim_seconds)?;

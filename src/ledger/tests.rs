@@ -16,6 +16,7 @@ mod channel_logs;
 mod feeds;
 mod jobs;
 mod keys;
+mod messages;
 mod sync;
 
 pub(crate) use backend::{Backend, TestDatabase, TestStore, DUMPED_TABLES, LEDGER_TABLES};

@@ -89,12 +89,7 @@ pub(super) fn claim(conn: &Connection, owner: &str, limit: u32, claim_seconds: u
 
 fn claimed_by(conn: &Connection, id: i64, owner: &str) -> Result<Message> {
     let m = require(conn, id)?;
-    if m.status != MessageStatus::Running || m.claim_owner.as_deref() != Some(owner) {
-        return Err(Error::Conflict(format!(
-            "message {id} is not claimed by {owner} (it is {})",
-            m.status.as_str()
-        )));
-    }
+    message::check_claimed(&m, owner)?;
     Ok(m)
 }
 
@@ -132,13 +127,7 @@ pub(super) fn fail(
 
 /// Puts a dead message back in line, attempts reset.
 pub(super) fn retry(conn: &Connection, id: i64, now: i64) -> Result<Message> {
-    let m = require(conn, id)?;
-    if m.status != MessageStatus::Dead {
-        return Err(Error::Conflict(format!(
-            "message {id} is {}; only dead messages are retried",
-            m.status.as_str()
-        )));
-    }
+    message::check_retryable(&require(conn, id)?)?;
     conn.prepare_cached(
         "UPDATE messages SET status = 'pending', attempts = 0, next_attempt_at = ?2, updated_at = ?2 WHERE id = ?1",
     )?
