@@ -5,7 +5,8 @@
 //! ([`schema`]). [`LedgerStore`] is implemented method group by method group (issue 9), each in
 //! a submodule as on SQLite: `stock` (items, locations, movements), `keys` (API keys, rate
 //! limits), `logs` (the security log), `requests` (API request metrics), `inbound` (the
-//! inbound events log), `listings` and `messages` (the outbox) so far; the other methods answer "not available on MariaDB yet", and PHP cannot select this backend until all
+//! inbound events log), `listings` and `messages` (the outbox) so far; the other methods
+//! answer "not available on MariaDB yet", and PHP cannot select this backend until all
 //! are done.
 //!
 //! How SQLite's guarantees hold on InnoDB:

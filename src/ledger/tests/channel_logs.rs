@@ -370,6 +370,50 @@ fn listings_round_trip(backend: &dyn Backend) {
     });
 }
 
+/// Connections giving one remote id to different SKUs at once, round after round: every write
+/// succeeds, and the last round's id ends on exactly one listing (each SKU's own earlier ids were
+/// replaced by its later ones).
+fn connections_giving_one_remote_id_to_several_skus_leave_it_on_one(backend: &dyn Backend) {
+    const SKUS: [&str; 4] = ["A", "B", "C", "D"];
+    const ROUNDS: usize = 20;
+    let shared = backend.shared();
+    {
+        let ledger = shared.connect();
+        super::setup(&*ledger);
+        for sku in ["C", "D"] {
+            ledger.upsert_item(&super::item(sku, sku), T0).unwrap();
+        }
+    }
+    let barrier = std::sync::Barrier::new(SKUS.len());
+    std::thread::scope(|scope| {
+        for sku in SKUS {
+            let (shared, barrier) = (&shared, &barrier);
+            scope.spawn(move || {
+                let ledger = shared.connect();
+                for round in 0..ROUNDS {
+                    barrier.wait();
+                    let remote_id = format!("r{round}");
+                    let listing = ledger
+                        .upsert_listing_remote_id(SHOP, sku, Some(&remote_id), T0 + round as i64)
+                        .unwrap();
+                    assert_eq!(listing.sku, sku);
+                }
+            });
+        }
+    });
+    let ledger = shared.connect();
+    let last = format!("r{}", ROUNDS - 1);
+    assert_eq!(
+        ledger.query_i64("SELECT COUNT(*) FROM listings WHERE remote_id IS NOT NULL"),
+        1
+    );
+    let holder = ledger.listing_by_remote_id(SHOP, &last).unwrap().unwrap();
+    assert_eq!(
+        ledger.listing(SHOP, &holder.sku).unwrap().unwrap().remote_id,
+        Some(last)
+    );
+}
+
 fn listing_writes_refuse_bad_input_and_change_nothing(backend: &dyn Backend) {
     let ledger = ledger(backend);
     ledger.record_listing_pushed(SHOP, "A", 3, T0).unwrap();
@@ -430,6 +474,7 @@ store_tests!([sqlite, mariadb]:
     the_inbound_log_pages_with_filters_and_prunes,
     listings_round_trip,
     listing_writes_refuse_bad_input_and_change_nothing,
+    connections_giving_one_remote_id_to_several_skus_leave_it_on_one,
 );
 
 mod api_requests {
