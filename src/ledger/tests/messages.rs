@@ -206,7 +206,44 @@ fn senders_on_several_connections_claim_each_message_once(backend: &dyn Backend)
     assert!(done.messages.iter().all(|m| m.attempts == 1));
 }
 
+fn enqueuers_on_several_connections_create_each_key_once(backend: &dyn Backend) {
+    const THREADS: usize = 4;
+    const KEYS: usize = 20;
+    let shared = backend.shared();
+    drop(shared.connect());
+    let barrier = std::sync::Barrier::new(THREADS);
+    let created: Vec<usize> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let (shared, barrier) = (&shared, &barrier);
+                scope.spawn(move || {
+                    let ledger = shared.connect();
+                    barrier.wait();
+                    (0..KEYS)
+                        .filter(|i| ledger.enqueue_message(&new_message(&format!("k{i}")), T0).unwrap().1)
+                        .count()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        created.iter().sum::<usize>(),
+        KEYS,
+        "each key created once: {created:?}"
+    );
+    let all = shared
+        .connect()
+        .list_messages(&MessageQuery {
+            limit: 100,
+            ..MessageQuery::default()
+        })
+        .unwrap();
+    assert_eq!(all.messages.len(), KEYS);
+}
+
 store_tests!([sqlite, mariadb]:
     messages_are_enqueued_once_claimed_completed_failed_and_retried,
     senders_on_several_connections_claim_each_message_once,
+    enqueuers_on_several_connections_create_each_key_once,
 );
