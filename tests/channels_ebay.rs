@@ -45,6 +45,30 @@ fn known(sku: &str, quantity: i64, offers: &[String]) -> Push {
     }
 }
 
+/// `count` items `{prefix}00`, `{prefix}01`, … on the fake (none in stock, one offer each), to be
+/// pushed at `quantity`, their offers not known to the adapter yet (so they are looked up).
+fn new_items(fake: &EbayFake, prefix: &str, count: i64, quantity: i64) -> Vec<Push> {
+    (0..count)
+        .map(|i| {
+            let sku = format!("{prefix}{i:02}");
+            fake.add_item(&sku, 0, 1);
+            push(&sku, quantity)
+        })
+        .collect()
+}
+
+/// `count` items as [`new_items`] makes them, each pushed at `quantity(i)` with its offer
+/// known (no look-up).
+fn known_items(fake: &EbayFake, prefix: &str, count: i64, quantity: impl Fn(i64) -> i64) -> Vec<Push> {
+    (0..count)
+        .map(|i| {
+            let sku = format!("{prefix}{i:02}");
+            let offers = fake.add_item(&sku, 0, 1);
+            known(&sku, quantity(i), &offers)
+        })
+        .collect()
+}
+
 fn failure<'a>(report: &'a PushReport, sku: &str) -> &'a Failure {
     report
         .result(sku)
@@ -63,13 +87,7 @@ fn paths(report: &PushReport) -> Vec<String> {
 #[test]
 fn calls_reuse_their_connections() {
     let fake = EbayFake::new(CLIENT_ID, CLIENT_SECRET, REFRESH);
-    let pushes: Vec<Push> = (0..25)
-        .map(|i| {
-            let sku = format!("S{i:02}");
-            fake.add_item(&sku, 1, 1);
-            push(&sku, 4)
-        })
-        .collect();
+    let pushes = new_items(&fake, "S", 25, 4);
     let mut ebay = adapter(&fake);
     let report = ebay.push(&pushes).expect("push");
     assert_eq!(report.applied(), 25, "{report:?}");
@@ -237,13 +255,7 @@ fn reads_take_at_most_25_skus_per_call() {
 #[test]
 fn sixty_skus_take_exactly_three_calls_of_at_most_25() {
     let fake = EbayFake::new(CLIENT_ID, CLIENT_SECRET, REFRESH);
-    let items: Vec<Push> = (0..60)
-        .map(|i| {
-            let sku = format!("E{i:02}");
-            let offers = fake.add_item(&sku, 0, 1);
-            known(&sku, i, &offers)
-        })
-        .collect();
+    let items = known_items(&fake, "E", 60, |i| i);
     let mut ebay = adapter(&fake);
     let report = ebay.push(&items).expect("push");
     assert_eq!(report.applied(), 60, "{report:?}");
@@ -462,13 +474,7 @@ fn failure_classes() {
 #[test]
 fn a_retryable_failure_stops_the_remaining_batches() {
     let fake = EbayFake::new(CLIENT_ID, CLIENT_SECRET, REFRESH);
-    let items: Vec<Push> = (0..60)
-        .map(|i| {
-            let sku = format!("E{i:02}");
-            let offers = fake.add_item(&sku, 0, 1);
-            known(&sku, 1, &offers)
-        })
-        .collect();
+    let items = known_items(&fake, "E", 60, |_| 1);
     fake.misbehave(Misbehave::Status(429, Some("30".into())));
     let mut ebay = adapter(&fake);
     let report = ebay.push(&items).expect("push");
@@ -638,13 +644,7 @@ fn unknown_skus_are_looked_up_several_at_a_time_and_answered_in_order() {
 #[test]
 fn a_throttled_look_up_stops_the_push_after_its_wave() {
     let fake = EbayFake::new(CLIENT_ID, CLIENT_SECRET, REFRESH);
-    let items: Vec<Push> = (0..20)
-        .map(|i| {
-            let sku = format!("T{i:02}");
-            fake.add_item(&sku, 0, 1);
-            push(&sku, 4)
-        })
-        .collect();
+    let items = new_items(&fake, "T", 20, 4);
     let mut ebay = adapter(&fake);
     ebay.lookup(&["T00".to_string()]).expect("a token first");
     let requests_before = fake.requests().len();
@@ -671,15 +671,9 @@ fn a_throttled_look_up_stops_the_push_after_its_wave() {
 #[test]
 fn look_ups_refused_for_a_stale_token_get_one_new_token() {
     let fake = EbayFake::new(CLIENT_ID, CLIENT_SECRET, REFRESH);
-    let items: Vec<Push> = (0..6)
-        .map(|i| {
-            let sku = format!("R{i}");
-            fake.add_item(&sku, 0, 1);
-            push(&sku, 6)
-        })
-        .collect();
+    let items = new_items(&fake, "R", 6, 6);
     let mut ebay = adapter(&fake);
-    ebay.lookup(&["R0".to_string()]).expect("a token first");
+    ebay.lookup(&["R00".to_string()]).expect("a token first");
     fake.revoke_tokens();
     let report = ebay.push(&items[1..]).expect("push");
     assert_eq!(report.applied(), 5, "{report:?}");
@@ -691,5 +685,5 @@ fn look_ups_refused_for_a_stale_token_get_one_new_token() {
         "{:?}",
         paths(&report)
     );
-    assert_eq!(fake.quantity("R5"), Some(6));
+    assert_eq!(fake.quantity("R05"), Some(6));
 }
