@@ -37,7 +37,7 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
-use super::http::{classify_status, shorten, HttpConfig, Reply, Transport};
+use super::http::{classify_status, shorten, GetWorkers, HttpConfig, Reply, Transport};
 use super::oauth2::{CachedToken, Clock, RefreshCredentials, TokenRequest, Tokens};
 use super::{stops_push, Channel, ChannelKind, Failure, HttpCall, ItemResult, Outcome, Pacer, Push, PushReport};
 use crate::error::{Error, Result};
@@ -288,50 +288,55 @@ impl Ebay {
             }
             return found;
         }
-        for wave in skus.chunks(LOOKUP_CONCURRENCY) {
-            let request = TokenRequest {
-                service: "eBay",
-                url: &self.config.token_url,
-                basic_auth: true,
-                credentials: &self.config.credentials,
-                scope: Some(&self.config.scope),
-            };
-            let now = self.config.now.now();
-            let bearer = match self.tokens.access_token(&mut self.transport, now, &request) {
-                Ok(token) => format!("Bearer {}", token.expose()),
-                Err(failure) => {
-                    found.extend(wave.iter().map(|sku| (sku.to_string(), Err(failure.clone()))));
+        // The same threads make every wave's calls.
+        let agent = self.transport.agent().clone();
+        std::thread::scope(|scope| {
+            let workers = GetWorkers::start(scope, &agent, LOOKUP_CONCURRENCY.min(skus.len()));
+            for wave in skus.chunks(LOOKUP_CONCURRENCY) {
+                let request = TokenRequest {
+                    service: "eBay",
+                    url: &self.config.token_url,
+                    basic_auth: true,
+                    credentials: &self.config.credentials,
+                    scope: Some(&self.config.scope),
+                };
+                let now = self.config.now.now();
+                let bearer = match self.tokens.access_token(&mut self.transport, now, &request) {
+                    Ok(token) => format!("Bearer {}", token.expose()),
+                    Err(failure) => {
+                        found.extend(wave.iter().map(|sku| (sku.to_string(), Err(failure.clone()))));
+                        break;
+                    }
+                };
+                let urls: Vec<String> = wave.iter().map(|sku| self.offers_url(sku)).collect();
+                let headers = [("Authorization", bearer.as_str()), ("Accept", "application/json")];
+                let replies = self.transport.get_wave(&workers, &urls, &headers);
+                let mut stop = false;
+                for (sku, reply) in wave.iter().zip(replies) {
+                    let result = match reply {
+                        Ok(reply) if reply.status == 401 => {
+                            // The token was refused: a new one (once, shared by the wave's other
+                            // refusals), then this SKU again.
+                            if self
+                                .tokens
+                                .cached()
+                                .is_some_and(|t| bearer.ends_with(t.access_token.expose()))
+                            {
+                                self.tokens.forget();
+                            }
+                            self.get_offers(sku)
+                        }
+                        Ok(reply) => self.offers_from(sku, &reply),
+                        Err(failure) => Err(failure),
+                    };
+                    stop |= result.as_ref().err().is_some_and(stops_push);
+                    found.push((sku.to_string(), result));
+                }
+                if stop {
                     break;
                 }
-            };
-            let urls: Vec<String> = wave.iter().map(|sku| self.offers_url(sku)).collect();
-            let headers = [("Authorization", bearer.as_str()), ("Accept", "application/json")];
-            let replies = self.transport.get_all(&urls, &headers, LOOKUP_CONCURRENCY);
-            let mut stop = false;
-            for (sku, reply) in wave.iter().zip(replies) {
-                let result = match reply {
-                    Ok(reply) if reply.status == 401 => {
-                        // The token was refused: a new one (once, shared by the wave's other
-                        // refusals), then this SKU again.
-                        if self
-                            .tokens
-                            .cached()
-                            .is_some_and(|t| bearer.ends_with(t.access_token.expose()))
-                        {
-                            self.tokens.forget();
-                        }
-                        self.get_offers(sku)
-                    }
-                    Ok(reply) => self.offers_from(sku, &reply),
-                    Err(failure) => Err(failure),
-                };
-                stop |= result.as_ref().err().is_some_and(stops_push);
-                found.push((sku.to_string(), result));
             }
-            if stop {
-                break;
-            }
-        }
+        });
         found
     }
 

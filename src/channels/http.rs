@@ -1,6 +1,7 @@
 //! The HTTP edge shared by every adapter: one [`ureq::Agent`] configuration, one place that
 //! sends a request and records it, and the one failure classifier.
 
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use super::{Failure, HttpCall, Pacer, Unpaced};
@@ -114,48 +115,54 @@ impl Transport {
         result
     }
 
-    /// Sends several `GET` requests with the same headers, up to `concurrency` at a time (look-ups
-    /// that the channel only answers one key at a time); the replies come back in the order of
-    /// `urls`. Each request waits for the pacer before it is sent, in order, as with
-    /// [`Transport::send`], and is recorded in order. Calls go out in waves of `concurrency`, so
-    /// a caller can stop between waves; at most one wave is in flight.
-    pub(crate) fn get_all(
+    /// The agent, for the threads of [`GetWorkers::start`].
+    pub(crate) fn agent(&self) -> &ureq::Agent {
+        &self.agent
+    }
+
+    /// Sends a wave of `GET` requests with the same headers at once on `workers` (look-ups that
+    /// the channel only answers one key at a time); the replies come back in the order of
+    /// `urls`. Each request waits for the pacer before it is handed to a worker, in order, as
+    /// with [`Transport::send`], and is recorded in order. The call returns when the whole wave
+    /// is answered, so a caller can stop between waves; at most one wave is in flight, and a
+    /// wave longer than the workers waits for a free one.
+    pub(crate) fn get_wave(
         &mut self,
+        workers: &GetWorkers,
         urls: &[String],
         headers: &[(&str, &str)],
-        concurrency: usize,
     ) -> Vec<Result<Reply, Failure>> {
-        let mut replies = Vec::with_capacity(urls.len());
-        for wave in urls.chunks(concurrency.max(1)) {
-            let agent = &self.agent;
-            let pacer = &mut self.pacer;
-            let answered: Vec<Result<Reply, Failure>> = std::thread::scope(|scope| {
-                let handles: Vec<_> = wave
-                    .iter()
-                    .map(|url| {
-                        pacer.before_call();
-                        scope.spawn(move || exchange(agent, "GET", url, headers, None))
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|handle| {
-                        handle.join().unwrap_or_else(|_| {
-                            Err(Failure::retryable("the request's thread stopped").with_code("connection"))
-                        })
-                    })
-                    .collect()
-            });
-            for (url, reply) in wave.iter().zip(answered) {
+        let headers: Arc<[(String, String)]> = headers
+            .iter()
+            .map(|(name, value)| ((*name).to_string(), (*value).to_string()))
+            .collect();
+        let mut answered: Vec<Option<Result<Reply, Failure>>> = urls.iter().map(|_| None).collect();
+        let mut sent = 0;
+        for (i, url) in urls.iter().enumerate() {
+            self.pacer.before_call();
+            if workers.calls.send((i, url.clone(), Arc::clone(&headers))).is_err() {
+                break;
+            }
+            sent += 1;
+        }
+        for _ in 0..sent {
+            match workers.replies.recv() {
+                Ok((i, reply)) => answered[i] = Some(reply),
+                Err(_) => break,
+            }
+        }
+        urls.iter()
+            .zip(answered)
+            .map(|(url, reply)| {
+                let reply = reply.unwrap_or_else(|| Err(thread_stopped()));
                 self.calls.push(HttpCall {
                     method: "GET",
                     path: url_path(url),
                     status: reply.as_ref().ok().map(|r| r.status),
                 });
-                replies.push(reply);
-            }
-        }
-        replies
+                reply
+            })
+            .collect()
     }
 
     /// Downloads `url` (a pre-signed document URL: no credentials are added) as bytes, up to
@@ -196,7 +203,59 @@ impl Transport {
     }
 }
 
-/// One request and its reply, through `agent` (shared by the threads of [`Transport::get_all`]).
+/// A `GET` call handed to a [`GetWorkers`] thread: its place in the wave, URL and headers.
+type GetCall = (usize, String, Arc<[(String, String)]>);
+
+/// Threads that make the `GET` calls of [`Transport::get_wave`], started once for a run of
+/// look-ups and reused wave after wave: starting a thread for every call costs about as much
+/// as a call on a fast network. They stop when this is dropped (the scope they run in then
+/// joins them).
+pub(crate) struct GetWorkers {
+    calls: mpsc::Sender<GetCall>,
+    replies: mpsc::Receiver<(usize, Result<Reply, Failure>)>,
+}
+
+impl GetWorkers {
+    /// `count` (at least one) threads in `scope`, calling through `agent`.
+    pub(crate) fn start<'scope, 'env>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        agent: &'env ureq::Agent,
+        count: usize,
+    ) -> Self {
+        let (calls, waiting) = mpsc::channel::<GetCall>();
+        let (answer, replies) = mpsc::channel();
+        let waiting = Arc::new(Mutex::new(waiting));
+        for _ in 0..count.max(1) {
+            let (waiting, answer) = (Arc::clone(&waiting), answer.clone());
+            scope.spawn(move || loop {
+                // One idle worker waits for the next call at a time; the others wait for it.
+                let call = waiting
+                    .lock()
+                    .map_err(|_| mpsc::RecvError)
+                    .and_then(|calls| calls.recv());
+                let Ok((i, url, headers)) = call else {
+                    break; // the wave's sender is gone: the run of look-ups is over
+                };
+                let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+                let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    exchange(agent, "GET", &url, &headers, None)
+                }))
+                .unwrap_or_else(|_| Err(thread_stopped()));
+                if answer.send((i, reply)).is_err() {
+                    break;
+                }
+            });
+        }
+        GetWorkers { calls, replies }
+    }
+}
+
+/// The failure of a call whose thread stopped before it answered.
+fn thread_stopped() -> Failure {
+    Failure::retryable("the request's thread stopped").with_code("connection")
+}
+
+/// One request and its reply, through `agent` (shared by the threads of [`GetWorkers`]).
 fn exchange(
     agent: &ureq::Agent,
     method: &'static str,
