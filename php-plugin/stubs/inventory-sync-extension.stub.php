@@ -147,15 +147,21 @@ namespace InventorySync {
 	 */
 	class Ledger {
 		/**
-		 * Opens (creating and migrating if needed) the ledger file. Options: busy_timeout_ms;
+		 * Opens (creating and migrating if needed) the ledger file, or, when $path is a
+		 * mysql:// URL, the ledger in that MariaDB/MySQL database ('mysql://' alone takes it all
+		 * from the mysql option; path() then names it without the password). Options:
+		 * busy_timeout_ms (on a database server: the row lock wait, rounded up to seconds);
 		 * credential_key (the site's secret material, at least 16 bytes: channel credentials and
 		 * the source token are sealed with a key derived from it); http_timeout_ms (longest
 		 * channel call, default 30000); retry (base_seconds, cap_seconds, max_attempts of the
-		 * backoff of failed pushes and messages). Ledgers opened in one process on the same
-		 * file with the same busy_timeout_ms and retry share one connection, kept across requests
-		 * (a php-fpm worker opens the file once); a file removed or replaced since is opened anew.
+		 * backoff of failed pushes and messages); mysql (host, port, socket, user, password,
+		 * database over the URL's; tls: disabled, preferred (default: TLS when the server offers
+		 * it), required, verify_ca, verify_identity; ca_file; table_prefix). Ledgers opened in one
+		 * process on the same file (or server) with the same options share one connection, kept
+		 * across requests (a php-fpm worker opens the file once); a file removed or replaced
+		 * since is opened anew.
 		 *
-		 * @param array{busy_timeout_ms?: int, credential_key?: string, http_timeout_ms?: int, retry?: array{base_seconds?: int, cap_seconds?: int, max_attempts?: int}}|null $options
+		 * @param array{busy_timeout_ms?: int, credential_key?: string, http_timeout_ms?: int, retry?: array{base_seconds?: int, cap_seconds?: int, max_attempts?: int}, mysql?: array{host?: string, port?: int, socket?: string, user?: string, password?: string, database?: string, tls?: string, ca_file?: string, table_prefix?: string}}|null $options
 		 */
 		public function __construct( string $path, ?array $options = null ) {}
 

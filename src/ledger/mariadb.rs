@@ -48,6 +48,7 @@ use super::{
 use super::{ApiRequest, Feed, FeedUpdate, RequestBucket, RouteStats};
 use crate::error::MySqlFailure;
 use crate::{Error, Result};
+pub use server::{ServerSettings, TlsMode};
 
 mod inbound;
 mod keys;
@@ -56,6 +57,7 @@ mod logs;
 mod messages;
 mod requests;
 mod schema;
+pub mod server;
 mod stock;
 #[cfg(test)]
 mod test_store;
@@ -141,13 +143,29 @@ impl MariaDbLedger {
     /// `mysql://user@localhost/database?socket=/path/to/mysqld.sock`), brings the schema up to
     /// date, and refuses a schema written by a newer build (leaving it untouched).
     pub fn open(url: &str, options: &MariaDbOptions) -> Result<Self> {
-        // The URL carries the password: it is never part of a message.
-        let opts = Opts::from_url(url).map_err(|e| Error::validation("url", e.to_string()))?;
-        Self::open_opts(opts, options)
+        let settings = ServerSettings {
+            tls: TlsMode::Disabled,
+            ..ServerSettings::default()
+        };
+        Self::open_opts(server::connection_opts(url, &settings)?, options)
+    }
+
+    /// Connects to the server that `url` and `settings` name together
+    /// ([`server::connection_opts`]: a WordPress site's `DB_*` settings over `mysql://`, say),
+    /// as [`MariaDbLedger::open`] does. With [`TlsMode::Preferred`] a server that offers no TLS
+    /// is connected to in plain.
+    pub fn open_server(url: &str, settings: &ServerSettings, options: &MariaDbOptions) -> Result<Self> {
+        let opts = server::connection_opts(url, settings)?;
+        Self::open_with(opts, options, settings.tls == TlsMode::Preferred)
     }
 
     /// [`MariaDbLedger::open`] with connection options built by the caller.
     pub fn open_opts(opts: Opts, options: &MariaDbOptions) -> Result<Self> {
+        Self::open_with(opts, options, false)
+    }
+
+    /// Opens on `opts`; `tls_optional`: without TLS when the server offers none.
+    fn open_with(opts: Opts, options: &MariaDbOptions, tls_optional: bool) -> Result<Self> {
         let options = options.validated()?;
         let opts: Opts = OptsBuilder::from_opts(opts)
             .stmt_cache_size(STATEMENT_CACHE_SIZE)
@@ -162,7 +180,15 @@ impl MariaDbLedger {
                 ),
             ])
             .into();
-        let mut conn = Conn::new(opts.clone()).map_err(failed("cannot connect to the ledger database"))?;
+        let (mut conn, opts) = match Conn::new(opts.clone()) {
+            Ok(conn) => (conn, opts),
+            Err(mysql::Error::DriverError(mysql::DriverError::TlsNotSupported)) if tls_optional => {
+                let plain = server::without_tls(&opts);
+                let conn = Conn::new(plain.clone()).map_err(failed("cannot connect to the ledger database"))?;
+                (conn, plain)
+            }
+            Err(error) => return Err(failed("cannot connect to the ledger database")(error)),
+        };
         let database: Option<String> = conn
             .query_first("SELECT DATABASE()")
             .map_err(failed("cannot read the database name"))?
@@ -179,6 +205,11 @@ impl MariaDbLedger {
             collation,
             backoff: options.backoff,
         })
+    }
+
+    /// Where the ledger is, without the password: `mysql://user@host:port/database`.
+    pub fn describe(&self) -> String {
+        server::describe(&self.opts)
     }
 
     /// The schema version of the database (the number of [`schema`] steps applied).

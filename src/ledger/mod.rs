@@ -47,7 +47,7 @@ pub use feed::{Feed, FeedState, FeedUpdate};
 pub use inbound::{InboundEvent, InboundOutcome, InboundPage, InboundQuery, InboundRecord};
 pub use job::{Backoff, ClearJobs, Completion, Enqueued, Job, JobCounts, JobPage, JobQuery, JobRef, JobStatus, NewJob};
 pub use listing::Listing;
-pub use mariadb::{MariaDbLedger, MariaDbOptions, MAX_TABLE_PREFIX_CHARS};
+pub use mariadb::{MariaDbLedger, MariaDbOptions, ServerSettings, TlsMode, MAX_TABLE_PREFIX_CHARS};
 pub use message::{Message, MessagePage, MessageQuery, MessageStatus, NewMessage};
 pub use requests::{ApiRequest, RequestBucket, RequestStats, RouteStats};
 pub use run::{

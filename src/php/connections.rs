@@ -11,11 +11,15 @@
 //! opened afresh; so is one opened with other options. At most [`MAX_OPEN`] files are kept, the
 //! least recently used given up first. Every store call is its own transaction, so nothing of a
 //! request is left pending in a kept connection.
+//!
+//! A ledger on a MariaDB/MySQL server is kept the same way, per server, settings and options
+//! ([`open_server`]); a kept connection the server closed meanwhile (its `wait_timeout`) is
+//! connected again by the ledger at its next statement.
 
 use std::os::unix::fs::MetadataExt;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::ledger::{SqliteLedger, SqliteOptions};
+use crate::ledger::{MariaDbLedger, MariaDbOptions, ServerSettings, SqliteLedger, SqliteOptions};
 use crate::Result;
 
 /// Files kept open per process.
@@ -82,6 +86,43 @@ pub fn open(path: &str, options: &SqliteOptions) -> Result<Arc<SqliteLedger>> {
             last_used: now,
         });
     }
+    Ok(store)
+}
+
+struct KeptServer {
+    url: String,
+    settings: ServerSettings,
+    options: MariaDbOptions,
+    store: Arc<MariaDbLedger>,
+}
+
+/// The database ledgers this process keeps, least recently used first.
+static SERVERS: Mutex<Vec<KeptServer>> = Mutex::new(Vec::new());
+
+/// The ledger on the server `url` and `settings` name, opened with `options`: the one this
+/// process already holds, else a new connection (kept for the next request; at most
+/// [`MAX_OPEN`] are kept).
+pub fn open_server(url: &str, settings: &ServerSettings, options: &MariaDbOptions) -> Result<Arc<MariaDbLedger>> {
+    let mut kept = SERVERS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(i) = kept
+        .iter()
+        .position(|k| k.url == url && &k.settings == settings && &k.options == options)
+    {
+        let hit = kept.remove(i);
+        let store = hit.store.clone();
+        kept.push(hit);
+        return Ok(store);
+    }
+    let store = Arc::new(MariaDbLedger::open_server(url, settings, options)?);
+    if kept.len() >= MAX_OPEN {
+        kept.remove(0);
+    }
+    kept.push(KeptServer {
+        url: url.to_string(),
+        settings: settings.clone(),
+        options: options.clone(),
+        store: store.clone(),
+    });
     Ok(store)
 }
 

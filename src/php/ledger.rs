@@ -19,8 +19,9 @@ use crate::channels::http::HttpConfig;
 use crate::crypto::CredentialKey;
 use crate::inventory::{self, Planning, SkuAlert, SkuReorder};
 use crate::ledger::{
-    self, Backoff, HistoryQuery, Item, ItemInput, ItemQuery, LedgerStore, Location, LocationStock, Movement,
-    MovementKind, MovementOutcome, MovementRequest, SkuStock, SqliteLedger, SqliteOptions, StockLevel, MAX_BATCH,
+    self, Backoff, HistoryQuery, Item, ItemInput, ItemQuery, LedgerStore, Location, LocationStock, MariaDbOptions,
+    Movement, MovementKind, MovementOutcome, MovementRequest, ServerSettings, SkuStock, SqliteOptions, StockLevel,
+    TlsMode, MAX_BATCH,
 };
 use crate::stock::{AlertThresholds, AlertTrigger, Allocation};
 use crate::sync::Adapters;
@@ -67,8 +68,9 @@ const PLANNING_THRESHOLD_FIELDS: &[&str] = &[
 #[php_class]
 #[php(name = "InventorySync\\Ledger")]
 pub struct Ledger {
-    /// Shared by every `Ledger` of this process on the same file ([`super::connections`]).
-    store: std::sync::Arc<SqliteLedger>,
+    /// Shared by every `Ledger` of this process on the same file or server
+    /// ([`super::connections`]).
+    store: std::sync::Arc<dyn LedgerStore + Send + Sync>,
     path: String,
     /// Builds channel adapters and seals credentials with the site's key.
     adapters: Adapters,
@@ -76,12 +78,18 @@ pub struct Ledger {
 
 #[php_impl]
 impl Ledger {
-    /// Opens (creating and migrating if needed) the ledger file at `$path`. Options:
-    /// `busy_timeout_ms` (default 5000), `credential_key` (the site's secret material, at least
+    /// Opens (creating and migrating if needed) the ledger file at `$path`, or, when `$path` is
+    /// a `mysql://` URL, the ledger in that MariaDB/MySQL database (`mysql://` alone takes
+    /// everything from the `mysql` option). Options:
+    /// `busy_timeout_ms` (default 5000; on a database server, how long a row lock is waited for,
+    /// rounded up to whole seconds), `credential_key` (the site's secret material, at least
     /// 16 bytes, from which the key sealing channel credentials is derived; without it channels
     /// with credentials cannot be saved or pushed to), `http_timeout_ms` (the longest one
-    /// channel call may take, default 30000). Ledgers of one process on the same file and
-    /// SQLite options share one connection, kept across requests ([`super::connections`]).
+    /// channel call may take, default 30000), `mysql` (for a `mysql://` path: `host`, `port`,
+    /// `socket`, `user`, `password`, `database` over the URL's; `tls`: `disabled`,
+    /// `preferred` (default), `required`, `verify_ca`, `verify_identity`; `ca_file`;
+    /// `table_prefix`). Ledgers of one process on the same file (or server) and options share
+    /// one connection, kept across requests ([`super::connections`]).
     pub fn __construct(path: String, options: Option<&ZendHashTable>) -> PhpResult<Self> {
         Ok(Self::open(path, options)?)
     }
@@ -645,6 +653,55 @@ impl Ledger {
     }
 }
 
+/// The start of a ledger path on a MariaDB/MySQL server (a `mysql://` URL; anything else
+/// starting so is a mistyped one, refused without being echoed, not a file name).
+const MYSQL_SCHEME: &str = "mysql:";
+const MYSQL_FIELDS: &[&str] = &[
+    "host",
+    "port",
+    "socket",
+    "user",
+    "password",
+    "database",
+    "tls",
+    "ca_file",
+    "table_prefix",
+];
+
+/// `wait` rounded up to whole seconds, at least one (a lock wait timeout on a database server).
+fn whole_seconds(wait: std::time::Duration) -> std::time::Duration {
+    let seconds = u64::try_from(wait.as_millis().div_ceil(1000)).unwrap_or(u64::MAX);
+    std::time::Duration::from_secs(seconds.max(1))
+}
+
+/// The `mysql` option: the server settings, and the table prefix.
+fn server_settings(f: &Fields<'_>) -> Result<(ServerSettings, String)> {
+    let port = match f.int("port")? {
+        None => None,
+        Some(port) => Some(
+            u16::try_from(port)
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| Error::validation("mysql.port", "must be between 1 and 65535"))?,
+        ),
+    };
+    let settings = ServerSettings {
+        host: f.str("host")?,
+        port,
+        socket: f.str("socket")?,
+        user: f.str("user")?,
+        password: f.str("password")?,
+        database: f.str("database")?,
+        tls: f
+            .str("tls")?
+            .map(|t| TlsMode::parse(&t))
+            .transpose()?
+            .unwrap_or_default(),
+        ca_file: f.str("ca_file")?.map(std::path::PathBuf::from),
+    };
+    Ok((settings, f.str("table_prefix")?.unwrap_or_default()))
+}
+
 impl Ledger {
     fn store(&self) -> &dyn LedgerStore {
         self.store.as_ref()
@@ -668,14 +725,16 @@ impl Ledger {
 
     fn open(path: String, options: Option<&ZendHashTable>) -> Result<Self> {
         let mut sqlite = SqliteOptions::default();
+        let mut server = None;
         let mut key = None;
         let mut http = HttpConfig::default();
         if let Some(options) = options {
             let f = Fields::new(
                 options,
                 "",
-                &["busy_timeout_ms", "credential_key", "http_timeout_ms", "retry"],
+                &["busy_timeout_ms", "credential_key", "http_timeout_ms", "retry", "mysql"],
             )?;
+            server = f.sub("mysql", MYSQL_FIELDS)?.map(|m| server_settings(&m)).transpose()?;
             if let Some(retry) = f.sub("retry", &["base_seconds", "cap_seconds", "max_attempts"])? {
                 let d = sqlite.backoff;
                 sqlite.backoff = Backoff {
@@ -705,11 +764,25 @@ impl Ledger {
         if path.trim().is_empty() {
             return Err(Error::validation("path", "must not be empty"));
         }
-        let store = super::connections::open(&path, &sqlite)?;
+        let adapters = Adapters::new(key, http);
+        if !path.starts_with(MYSQL_SCHEME) {
+            if server.is_some() {
+                return Err(Error::validation("mysql", "is for a mysql:// path only"));
+            }
+            let store = super::connections::open(&path, &sqlite)?;
+            return Ok(Ledger { store, path, adapters });
+        }
+        let (settings, table_prefix) = server.unwrap_or_default();
+        let options = MariaDbOptions {
+            table_prefix,
+            lock_wait_timeout: whole_seconds(sqlite.busy_timeout),
+            backoff: sqlite.backoff,
+        };
+        let store = super::connections::open_server(&path, &settings, &options)?;
         Ok(Ledger {
+            path: store.describe(),
             store,
-            path,
-            adapters: Adapters::new(key, http),
+            adapters,
         })
     }
 
