@@ -37,7 +37,7 @@ APT_PACKAGES=(
   php8.2-cli php8.2-dev php8.2-fpm php8.2-mysql php8.2-curl php8.2-mbstring php8.2-xml
   php8.2-zip php8.2-intl php8.2-gd php8.2-sqlite3 clang libclang-dev pkg-config
   mariadb-server mariadb-client wordpress phpunit chromium nginx redis-server php8.2-redis
-  zip unzip curl ca-certificates git gettext
+  zip unzip curl ca-certificates openssl git gettext
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }

@@ -19,8 +19,12 @@ final class MariaDb
         $this->port = Process::freePort();
     }
 
-    /** Installs a fresh data directory under $dir and starts the server. */
-    public static function start(string $dir): self
+    /**
+     * Installs a fresh data directory under $dir and starts the server.
+     *
+     * @param list<string> $options more server options (TLS certificates, say)
+     */
+    public static function start(string $dir, array $options = []): self
     {
         $db = new self($dir);
         @mkdir($dir . '/data', 0700, true);
@@ -36,7 +40,7 @@ final class MariaDb
             self::server(), '--no-defaults', '--user=root', '--datadir=' . $dir . '/data',
             '--socket=' . $db->socket, '--port=' . $db->port, '--bind-address=127.0.0.1',
             '--pid-file=' . $dir . '/mariadb.pid', '--skip-log-bin', '--innodb-buffer-pool-size=64M',
-            '--innodb-flush-log-at-trx-commit=2', '--max-connections=200',
+            '--innodb-flush-log-at-trx-commit=2', '--max-connections=200', ...$options,
         ], $log);
         Process::waitForPort($db->port, 30, 'MariaDB', $log);
         return $db;

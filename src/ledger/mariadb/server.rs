@@ -120,7 +120,9 @@ pub fn connection_opts(url: &str, settings: &ServerSettings) -> Result<Opts> {
             "is used by the verify_ca and verify_identity TLS modes only",
         ));
     }
-    Ok(builder.ssl_opts(ssl_opts(settings)).into())
+    // A loopback host means TCP, as for WordPress: the driver would otherwise move to the
+    // server's socket, where the user is another account ('user'@'localhost') and TLS ends.
+    Ok(builder.prefer_socket(false).ssl_opts(ssl_opts(settings)).into())
 }
 
 /// The TLS options of `settings.tls` (none when disabled).
@@ -193,6 +195,7 @@ mod tests {
         assert_eq!(opts.get_pass(), Some("p@ss:w/rd"), "a password needs no URL encoding");
         assert_eq!(opts.get_db_name(), Some("wordpress"));
         assert_eq!(describe(&opts), "mysql://shop@db.example.com:3307/wordpress");
+        assert!(!opts.get_prefer_socket(), "127.0.0.1 stays TCP, as for WordPress");
         assert!(!format!("{:?}", settings()).contains("p@ss"));
     }
 
