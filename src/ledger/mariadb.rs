@@ -19,9 +19,12 @@
 //! * **Guarded reservations** read the stock level and the reservation `FOR UPDATE`.
 //! * **Claims** of outbox messages select due rows `FOR UPDATE SKIP LOCKED`: senders on several
 //!   servers take disjoint messages without waiting for each other.
-//! * **Transient failures** (deadlock 1213, lock wait timeout 1205, a lost connection) roll the
-//!   transaction back and run it again, up to [`WRITE_TRIES`] times, in [`MariaDbLedger::write`];
-//!   after that the error is a retryable [`Error::Ledger`].
+//! * **Transient failures** (deadlock 1213, lock wait timeout 1205, a connection lost before
+//!   `COMMIT`) roll the transaction back and run it again, up to [`WRITE_TRIES`] times, in
+//!   [`MariaDbLedger::write`]; after that the error is a retryable [`Error::Ledger`]. A
+//!   connection lost *during* `COMMIT` is not run again (the commit may have landed, and claims,
+//!   enqueues or rate-limit counts are not idempotent): the retryable error says the outcome is
+//!   unknown.
 //! * **Consistent reads**: reads run in a read-only transaction with a consistent snapshot.
 //!
 //! Every table name starts with the table prefix (WordPress's `$table_prefix` plus
@@ -199,31 +202,39 @@ impl MariaDbLedger {
     }
 
     /// Runs `work` in a READ COMMITTED write transaction, committed only if `work` succeeds.
-    /// A deadlock, a lock wait timeout or a lost connection rolls it back (reconnecting for the
-    /// last) and runs `work` again, up to [`WRITE_TRIES`] times in all; then the error is
-    /// returned, retryable ([`Error::is_retryable`]). So `work` must only touch the database.
+    /// A deadlock, a lock wait timeout or a connection lost before `COMMIT` rolls it back
+    /// (reconnecting for the last) and runs `work` again, up to [`WRITE_TRIES`] times in all; then
+    /// the error is returned, retryable ([`Error::is_retryable`]). So `work` must only touch the
+    /// database. A connection lost *during* `COMMIT` is not run again: the commit may have
+    /// landed, and not every write is idempotent (claims, enqueues, rate-limit counts); the
+    /// error, retryable, says the outcome is unknown ([`after_attempt`]).
     fn write<T>(&self, mut work: impl FnMut(&mut Tx<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.lock();
         let opts = TxOpts::default().set_isolation_level(Some(IsolationLevel::ReadCommitted));
         let mut tries = 0;
         loop {
             tries += 1;
-            let result = conn
-                .start_transaction(opts)
-                .map_err(Error::from)
-                .and_then(|tx| self.run(tx, &mut work));
-            let failure = match &result {
-                Err(error) => error.mysql_failure().filter(|f| f.is_transient()),
-                Ok(_) => None,
+            let result = match conn.start_transaction(opts) {
+                Ok(tx) => self.run(tx, &mut work),
+                Err(error) => Err((Stage::Work, error.into())),
             };
-            match failure {
-                Some(failure) if tries < WRITE_TRIES => {
-                    if failure == MySqlFailure::LostConnection {
+            let (stage, error) = match result {
+                Ok(value) => return Ok(value),
+                Err(failed) => failed,
+            };
+            match after_attempt(error.mysql_failure(), stage, tries) {
+                Next::Return => return Err(error),
+                Next::Again { reconnect } => {
+                    if reconnect {
                         self.reconnect(&mut conn)?;
                     }
                 }
-                Some(_) => return result.map_err(|e| gave_up(e, tries)),
-                None => return result,
+                Next::GiveUp => return Err(gave_up(error, tries)),
+                Next::Unknown => {
+                    // For the next call; if the server is still away, that call says so.
+                    let _ = self.reconnect(&mut conn);
+                    return Err(outcome_unknown(error));
+                }
             }
         }
     }
@@ -238,7 +249,7 @@ impl MariaDbLedger {
             .set_access_mode(Some(AccessMode::ReadOnly));
         // A connection lost while idle shows at the first statement: connect again, once.
         let error = match conn.start_transaction(opts) {
-            Ok(tx) => return self.run(tx, work),
+            Ok(tx) => return self.run(tx, work).map_err(|(_, error)| error),
             Err(error) => error,
         };
         if MySqlFailure::of(&error) != MySqlFailure::LostConnection {
@@ -246,18 +257,22 @@ impl MariaDbLedger {
         }
         self.reconnect(&mut conn)?;
         let tx = conn.start_transaction(opts)?;
-        self.run(tx, work)
+        self.run(tx, work).map_err(|(_, error)| error)
     }
 
     /// Runs `work` in a transaction just started; commits it if `work` succeeds, else rolls it
-    /// back (dropping it).
-    fn run<T>(&self, tx: Transaction<'_>, work: impl FnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
+    /// back (dropping it). A failure says at which [`Stage`] it happened.
+    fn run<T>(
+        &self,
+        tx: Transaction<'_>,
+        work: impl FnOnce(&mut Tx<'_>) -> Result<T>,
+    ) -> std::result::Result<T, (Stage, Error)> {
         let mut tx = Tx {
             inner: tx,
             prefix: &self.prefix,
         };
-        let value = work(&mut tx)?;
-        tx.inner.commit()?;
+        let value = work(&mut tx).map_err(|error| (Stage::Work, error))?;
+        tx.inner.commit().map_err(|error| (Stage::Commit, error.into()))?;
         Ok(value)
     }
 
@@ -265,6 +280,58 @@ impl MariaDbLedger {
     fn reconnect(&self, conn: &mut Conn) -> Result<()> {
         *conn = Conn::new(self.opts.clone()).map_err(failed("cannot connect to the ledger database again"))?;
         Ok(())
+    }
+}
+
+/// Where a write transaction failed: while its statements ran (or it started), or at `COMMIT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Work,
+    Commit,
+}
+
+/// What [`MariaDbLedger::write`] does after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    /// Return the error as it is (not transient: bad input, a conflict, a broken schema).
+    Return,
+    /// Run the transaction again, on a new connection if the old one was lost.
+    Again { reconnect: bool },
+    /// Return the error, retryable, saying how many tries were made.
+    GiveUp,
+    /// The connection was lost during `COMMIT`: whether the transaction was committed is
+    /// unknown, so it must not run again here. Return a retryable error saying so.
+    Unknown,
+}
+
+/// The decision after attempt number `tries` of a write failed with `failure` (the driver
+/// error's class, `None` for the crate's own errors) at `stage`. Deadlocks and lock wait
+/// timeouts roll the transaction back, also at `COMMIT`, so running it again is safe; a
+/// connection lost before `COMMIT` took the uncommitted transaction with it. Only a connection
+/// lost during `COMMIT` leaves the outcome open.
+fn after_attempt(failure: Option<MySqlFailure>, stage: Stage, tries: u32) -> Next {
+    match failure {
+        Some(MySqlFailure::LostConnection) if stage == Stage::Commit => Next::Unknown,
+        Some(failure) if failure.is_transient() && tries < WRITE_TRIES => Next::Again {
+            reconnect: failure == MySqlFailure::LostConnection,
+        },
+        Some(failure) if failure.is_transient() => Next::GiveUp,
+        _ => Next::Return,
+    }
+}
+
+/// A connection lost during `COMMIT`: still retryable (the driver error stays the source), the
+/// message says the write may have been applied.
+fn outcome_unknown(error: Error) -> Error {
+    match error {
+        Error::Ledger { message, source } => Error::Ledger {
+            message: format!(
+                "{message} during COMMIT: the outcome of the write is unknown (it may have been applied); \
+                 repeat it only if it is idempotent"
+            ),
+            source,
+        },
+        other => other,
     }
 }
 
@@ -784,7 +851,7 @@ mod tests {
     use mysql::prelude::Queryable;
 
     use super::*;
-    use crate::ledger::tests::TestDatabase;
+    use crate::ledger::tests::{TestDatabase, TestStore};
     use crate::ledger::{MovementKind, MovementRequest};
 
     const T0: i64 = 1_700_000_000;
@@ -875,6 +942,59 @@ mod tests {
         kill();
         assert!(ledger.record(&receive("after-kill"), T0).unwrap().replayed);
         assert_eq!(ledger.history(&HistoryQuery::default()).unwrap().movements.len(), 1);
+    }
+
+    #[test]
+    fn only_a_connection_lost_during_commit_leaves_the_outcome_unknown() {
+        use MySqlFailure::*;
+        let cases = [
+            (None, Stage::Work, 1, Next::Return),
+            (None, Stage::Commit, 1, Next::Return),
+            (Some(DuplicateKey), Stage::Work, 1, Next::Return),
+            (Some(Other), Stage::Commit, 1, Next::Return),
+            (Some(Deadlock), Stage::Work, 1, Next::Again { reconnect: false }),
+            (Some(Deadlock), Stage::Commit, 2, Next::Again { reconnect: false }),
+            (Some(LockWaitTimeout), Stage::Work, 2, Next::Again { reconnect: false }),
+            (Some(LockWaitTimeout), Stage::Work, WRITE_TRIES, Next::GiveUp),
+            (Some(LostConnection), Stage::Work, 1, Next::Again { reconnect: true }),
+            (Some(LostConnection), Stage::Work, WRITE_TRIES, Next::GiveUp),
+            (Some(LostConnection), Stage::Commit, 1, Next::Unknown),
+            (Some(LostConnection), Stage::Commit, WRITE_TRIES, Next::Unknown),
+        ];
+        for (failure, stage, tries, next) in cases {
+            assert_eq!(after_attempt(failure, stage, tries), next, "{failure:?} {stage:?} try {tries}");
+        }
+    }
+
+    #[test]
+    fn a_connection_lost_during_commit_is_not_run_again_and_says_the_outcome_is_unknown() {
+        let Some(db) = TestDatabase::create() else { return };
+        let ledger = ledger(&db);
+        let mut runs = 0;
+        let error = ledger
+            .write(|tx| {
+                runs += 1;
+                tx.exec_drop(
+                    "INSERT INTO {p}sync_state (name, value, updated_at) VALUES ('cursor', 'x', 0)",
+                    (),
+                )?;
+                // The server drops a connection idle past wait_timeout: the COMMIT that follows
+                // the sleep finds it gone.
+                tx.query_drop("SET SESSION wait_timeout = 1")?;
+                std::thread::sleep(Duration::from_millis(2500));
+                Ok(())
+            })
+            .unwrap_err();
+        assert_eq!(runs, 1, "not run again: {error}");
+        assert!(error.is_retryable(), "{error}");
+        assert!(error.to_string().contains("outcome of the write is unknown"), "{error}");
+        // The ledger connects again for the next call (here the server had rolled back).
+        assert!(!ledger.record(&receive("after"), T0).unwrap().replayed);
+        assert_eq!(
+            ledger.query_i64("SELECT COUNT(*) FROM sync_state"),
+            0,
+            "the server rolled the transaction back"
+        );
     }
 
     #[test]
