@@ -3,13 +3,14 @@
 //!
 //! Senders on several servers claim at once: the claim selects due messages `FOR UPDATE SKIP
 //! LOCKED`, so each claim takes rows no other claim holds and never waits for one, and a message
-//! is claimed once. A claim holder's later write reads its message `FOR UPDATE` first, so it
+//! is claimed once (on servers without SKIP LOCKED, claims take turns under a named lock and
+//! select `FOR UPDATE`: [`Claims`]). A claim holder's later write reads its message `FOR UPDATE` first, so it
 //! cannot race a re-claim of a lapsed claim.
 
 use mysql::{params, Row, Value};
 
 use super::stock::column;
-use super::Tx;
+use super::{Claims, Tx};
 use crate::ledger::job::Backoff;
 use crate::ledger::message::{self, Message, MessagePage, MessageQuery, MessageStatus, NewMessage};
 use crate::ledger::plan::{next_page, not_found};
@@ -83,13 +84,24 @@ pub(super) fn enqueue(tx: &mut Tx<'_>, new: &NewMessage, now: i64) -> Result<(Me
     Ok((stored, inserted == 1))
 }
 
-/// Claims due messages (and those whose claim expired) for `owner`, in due order.
-pub(super) fn claim(tx: &mut Tx<'_>, owner: &str, limit: u32, claim_seconds: u32, now: i64) -> Result<Vec<Message>> {
+/// Claims due messages (and those whose claim expired) for `owner`, in due order, locking them
+/// as `claims` says.
+pub(super) fn claim(
+    tx: &mut Tx<'_>,
+    claims: Claims,
+    owner: &str,
+    limit: u32,
+    claim_seconds: u32,
+    now: i64,
+) -> Result<Vec<Message>> {
     let ids: Vec<i64> = tx.exec(
-        "SELECT id FROM {p}messages
-         WHERE (status = 'pending' AND next_attempt_at <= :now) OR (status = 'running' AND claim_expires_at <= :now)
-         ORDER BY next_attempt_at, id LIMIT :limit
-         FOR UPDATE SKIP LOCKED",
+        &format!(
+            "SELECT id FROM {{p}}messages
+             WHERE (status = 'pending' AND next_attempt_at <= :now) OR (status = 'running' AND claim_expires_at <= :now)
+             ORDER BY next_attempt_at, id LIMIT :limit
+             {}",
+            claims.clause()
+        ),
         params! { "now" => now, "limit" => limit },
     )?;
     if ids.is_empty() {
