@@ -85,7 +85,10 @@ pub(super) fn enqueue(tx: &mut Tx<'_>, new: &NewMessage, now: i64) -> Result<(Me
 }
 
 /// Claims due messages (and those whose claim expired) for `owner`, in due order, locking them
-/// as `claims` says.
+/// as `claims` says. With SKIP LOCKED, one select reads past the rows other claims hold. Under
+/// the named lock, the due messages are read without locking, then locked by id (still due): a
+/// locking read of the due index would hold index entries while it waits for a sender's row,
+/// and deadlock with that sender's write of the same entries.
 pub(super) fn claim(
     tx: &mut Tx<'_>,
     claims: Claims,
@@ -94,16 +97,31 @@ pub(super) fn claim(
     claim_seconds: u32,
     now: i64,
 ) -> Result<Vec<Message>> {
-    let ids: Vec<i64> = tx.exec(
-        &format!(
-            "SELECT id FROM {{p}}messages
-             WHERE (status = 'pending' AND next_attempt_at <= :now) OR (status = 'running' AND claim_expires_at <= :now)
-             ORDER BY next_attempt_at, id LIMIT :limit
-             {}",
-            claims.clause()
-        ),
+    const DUE: &str =
+        "(status = 'pending' AND next_attempt_at <= :now) OR (status = 'running' AND claim_expires_at <= :now)";
+    let lock = match claims {
+        Claims::SkipLocked => claims.clause(),
+        Claims::NamedLock => "",
+    };
+    let mut ids: Vec<i64> = tx.exec(
+        &format!("SELECT id FROM {{p}}messages WHERE {DUE} ORDER BY next_attempt_at, id LIMIT :limit {lock}"),
         params! { "now" => now, "limit" => limit },
     )?;
+    if claims == Claims::NamedLock && !ids.is_empty() {
+        let list = vec!["?"; ids.len()].join(", ");
+        let mut values: Vec<Value> = ids.iter().map(|&id| Value::from(id)).collect();
+        values.extend([Value::from(now), Value::from(now)]);
+        ids = tx.exec(
+            &format!(
+                "SELECT id FROM {{p}}messages
+                 WHERE id IN ({list})
+                   AND ((status = 'pending' AND next_attempt_at <= ?) OR (status = 'running' AND claim_expires_at <= ?))
+                 {}",
+                claims.clause()
+            ),
+            values,
+        )?;
+    }
     if ids.is_empty() {
         return Ok(Vec::new());
     }
