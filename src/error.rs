@@ -129,6 +129,7 @@ impl Error {
                     || source
                         .and_then(|s| s.downcast_ref::<mysql::Error>())
                         .is_some_and(|e| MySqlFailure::of(e).is_transient())
+                    || source.is_some_and(|s| s.is::<NamedLockBusy>())
             }
             _ => false,
         }
@@ -220,6 +221,34 @@ impl From<mysql::Error> for Error {
     }
 }
 
+/// A named lock (`GET_LOCK`) of the ledger that other connections held for the whole wait:
+/// busy, as retryable as a lock wait timeout.
+#[derive(Debug)]
+pub(crate) struct NamedLockBusy {
+    /// What the lock guards (`claim`).
+    pub(crate) purpose: &'static str,
+    /// How long it was waited for.
+    pub(crate) seconds: u64,
+}
+
+impl std::fmt::Display for NamedLockBusy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "other servers held the ledger's {} lock for {} s",
+            self.purpose, self.seconds
+        )
+    }
+}
+
+impl std::error::Error for NamedLockBusy {}
+
+impl From<NamedLockBusy> for Error {
+    fn from(busy: NamedLockBusy) -> Self {
+        Error::ledger("the ledger is busy", busy)
+    }
+}
+
 impl Error {
     /// The driver error's class when this is a MariaDB/MySQL failure.
     pub(crate) fn mysql_failure(&self) -> Option<MySqlFailure> {
@@ -269,6 +298,16 @@ mod tests {
             assert_eq!(error.kind(), ErrorKind::Ledger);
         }
         assert_eq!(Error::Conflict("x".into()).mysql_failure(), None);
+        let busy = Error::from(NamedLockBusy {
+            purpose: "claim",
+            seconds: 5,
+        });
+        assert!(busy.is_retryable(), "{busy}");
+        assert_eq!(busy.mysql_failure(), None);
+        assert_eq!(
+            busy.full_message(),
+            "ledger: the ledger is busy: other servers held the ledger's claim lock for 5 s"
+        );
     }
 
     #[test]

@@ -145,6 +145,20 @@ pub struct FeedUpdate {
 /// Longest stored feed id, status or error text, in characters.
 pub const MAX_FEED_TEXT: usize = 500;
 
+/// Most feeds [`LedgerStore::recent_feeds`](super::LedgerStore::recent_feeds) returns.
+pub const MAX_RECENT_FEEDS: u32 = 1000;
+
+/// A page size of recent feeds, checked (1–[`MAX_RECENT_FEEDS`]).
+pub(crate) fn recent_limit(limit: u32) -> Result<u32> {
+    if !(1..=MAX_RECENT_FEEDS).contains(&limit) {
+        return Err(Error::validation(
+            "limit",
+            format!("must be between 1 and {MAX_RECENT_FEEDS}, got {limit}"),
+        ));
+    }
+    Ok(limit)
+}
+
 /// A text for a feed column: trimmed and cut to [`MAX_FEED_TEXT`] characters; empty is none.
 pub(crate) fn text(value: Option<&str>) -> Option<String> {
     let value = value?.trim();

@@ -418,6 +418,53 @@ pub(crate) fn owner(value: &str) -> Result<String> {
     rules::required("owner", value, MAX_OWNER_CHARS)
 }
 
+/// A batch to enqueue, checked: at most [`MAX_ENQUEUE`] jobs, each validated (errors name the
+/// entry, `jobs[3].desired`).
+pub(crate) fn validated_batch(jobs: &[NewJob]) -> Result<Vec<NewJob>> {
+    if jobs.len() > MAX_ENQUEUE {
+        return Err(Error::validation(
+            "jobs",
+            format!("at most {MAX_ENQUEUE} jobs per call, got {}", jobs.len()),
+        ));
+    }
+    jobs.iter()
+        .enumerate()
+        .map(|(i, new)| new.validated(&format!("jobs[{i}].")))
+        .collect()
+}
+
+/// The remote ids of a pushed batch, checked (errors name the entry,
+/// `completions[3].remote_id`), in order.
+pub(crate) fn remote_ids(completions: &[Completion]) -> Result<Vec<Option<String>>> {
+    completions
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            listing::remote_id(c.remote_id.as_deref()).map_err(|error| match error {
+                Error::Validation { field, message } => Error::validation(format!("completions[{i}].{field}"), message),
+                other => other,
+            })
+        })
+        .collect()
+}
+
+impl ClearJobs {
+    /// The filter with its channel checked and normalised.
+    pub(crate) fn validated(&self) -> Result<ClearJobs> {
+        Ok(match self {
+            ClearJobs::Dead { channel } => ClearJobs::Dead {
+                channel: channel.as_deref().map(listing::channel).transpose()?,
+            },
+            ClearJobs::Finished { channel } => ClearJobs::Finished {
+                channel: channel.as_deref().map(listing::channel).transpose()?,
+            },
+            ClearJobs::Pending { channel } => ClearJobs::Pending {
+                channel: listing::channel(channel)?,
+            },
+        })
+    }
+}
+
 /// A claim's size and length, checked.
 pub(crate) fn claim_limits(limit: u32, claim_seconds: u32) -> Result<()> {
     if !(1..=MAX_CLAIM).contains(&limit) {
@@ -460,6 +507,190 @@ pub(crate) fn error_text(value: &str) -> Result<String> {
     let mut cut: String = cleaned.chars().take(MAX_ERROR_CHARS - 1).collect();
     cut.push('…');
     Ok(cut)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The queue's decisions, shared by every backend: a backend reads the rows inside its write
+// transaction, asks these functions what happens, and writes it.
+// ---------------------------------------------------------------------------------------------
+
+/// What enqueuing a (validated) job does to its pair, given the pair's pending job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum EnqueuePlan {
+    /// The pending job already carries this quantity; `raise_priority` when the new entry sets
+    /// the priority flag the job lacks (the only change then).
+    Unchanged { raise_priority: bool },
+    /// The pending job takes the new quantity (newest wins) under a new revision and key; it
+    /// keeps its place in line, attempts and backoff.
+    Replace { revision: u32, key: String },
+    /// The pair has no pending job: create one.
+    Create,
+}
+
+/// What enqueuing `new` does, given the pair's pending job.
+pub(crate) fn enqueue_plan(pending: Option<&Job>, new: &NewJob) -> EnqueuePlan {
+    match pending {
+        None => EnqueuePlan::Create,
+        Some(pending) if pending.desired == new.desired => EnqueuePlan::Unchanged {
+            raise_priority: new.priority && !pending.priority,
+        },
+        Some(pending) => {
+            let revision = pending.revision.saturating_add(1);
+            EnqueuePlan::Replace {
+                revision,
+                key: idempotency_key(pending.id, pending.created_at, revision, new.desired),
+            }
+        }
+    }
+}
+
+/// Whether `owner` holds the claim of `job` (an expired claim still counts while nobody took it
+/// over); if not, a conflict saying why the result cannot be recorded.
+pub(crate) fn check_claimed(job: &Job, owner: &str) -> Result<()> {
+    let id = job.id;
+    match (job.status, job.claim_owner.as_deref()) {
+        (JobStatus::Running, Some(holder)) if holder == owner => Ok(()),
+        (JobStatus::Running, Some(holder)) => Err(Error::Conflict(format!(
+            "job #{id} is claimed by {holder} until {}, not by {owner}: the claim of {owner} expired and was taken \
+             over, so its result is not recorded",
+            job.claim_expires_at.unwrap_or_default()
+        ))),
+        (status, _) => Err(Error::Conflict(format!(
+            "job #{id} is {status}, not claimed by {owner}: its claim ended (expired, released or superseded), \
+             so the result is not recorded"
+        ))),
+    }
+}
+
+/// What becomes of a running job whose claim expired without a result (its runner stopped).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Expired {
+    /// A newer pending job of the pair takes over: this one fails with `reason`, and the newer
+    /// one takes its attempts and `error` as its last error.
+    Supersede { reason: String, error: String },
+    /// It used up its attempts: dead, with `reason`.
+    Kill { reason: String },
+    /// Left running: the claim takes it again.
+    Reclaim,
+}
+
+/// The fate of `job`, whose claim expired, given the pair's newer pending job.
+pub(crate) fn settle_expired(job: &Job, newer: Option<&Job>, backoff: &Backoff) -> Expired {
+    let what = format!(
+        "the claim of {} expired at {} without a result (did the runner stop?)",
+        job.claim_owner.as_deref().unwrap_or_default(),
+        job.claim_expires_at.unwrap_or_default()
+    );
+    match newer {
+        Some(newer) => Expired::Supersede {
+            reason: superseded(newer.id, Some(&what)),
+            error: what,
+        },
+        None if job.attempts >= backoff.max_attempts => Expired::Kill {
+            reason: format!("gave up after {} attempts: {what}", job.attempts),
+        },
+        None => Expired::Reclaim,
+    }
+}
+
+/// What a failed push of a claimed job leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AfterFailure {
+    /// Dead, with this reason (a permanent failure, or the attempt limit).
+    Dead(String),
+    /// Back in line at `next_attempt_at` — or, when the pair has a newer pending job, failed
+    /// (superseded) with the newer job taking over attempts, backoff and error.
+    Retry { next_attempt_at: i64 },
+}
+
+/// The outcome of a failed push of `job` (`error` already cleaned).
+pub(crate) fn after_failure(
+    job: &Job,
+    error: &str,
+    retryable: bool,
+    retry_after: Option<u32>,
+    backoff: &Backoff,
+    now: i64,
+) -> AfterFailure {
+    if !retryable {
+        AfterFailure::Dead(error.to_owned())
+    } else if job.attempts >= backoff.max_attempts {
+        AfterFailure::Dead(format!("gave up after {} attempts: {error}", job.attempts))
+    } else {
+        let delay = backoff.delay_seconds(job.id, job.attempts, retry_after);
+        AfterFailure::Retry {
+            next_attempt_at: now.saturating_add(i64::from(delay)),
+        }
+    }
+}
+
+/// The reason a job superseded by job `by` keeps, after `why` if given.
+pub(crate) fn superseded(by: i64, why: Option<&str>) -> String {
+    match why {
+        Some(why) => format!("superseded by job #{by}: {why}"),
+        None => format!("superseded by job #{by}"),
+    }
+}
+
+/// The reason a job released by `owner` unpushed keeps when job `by` takes over.
+pub(crate) fn released(owner: &str, by: i64) -> String {
+    format!("released by {owner} before it was pushed; superseded by job #{by}")
+}
+
+/// How an admin's retry of a dead or failed job goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RetryPlan {
+    /// The job itself goes back in line (pending, due now, attempts reset).
+    Itself,
+    /// The pair's newer pending job `by` carries the retry (attempts reset, due now); `retire`
+    /// when the retried job is dead and becomes failed (superseded by it).
+    Carry { by: i64, retire: bool },
+}
+
+/// How retrying `job` goes; `newest` reads the newest job of its pair after it, if any.
+/// Conflicts: a job that is not dead or failed, a newer job running, done or dead, a failed job
+/// whose newer job is gone.
+pub(crate) fn retry_plan(job: &Job, newest: impl FnOnce() -> Result<Option<Job>>) -> Result<RetryPlan> {
+    let id = job.id;
+    if !matches!(job.status, JobStatus::Dead | JobStatus::Failed) {
+        return Err(Error::Conflict(format!(
+            "job #{id} is {}; only dead or failed jobs can be retried",
+            job.status
+        )));
+    }
+    match newest()? {
+        // A failed job was superseded: with its newer job gone (cleared or pruned), its quantity
+        // is out of date and must not be pushed over what came after.
+        None if job.status == JobStatus::Failed => Err(Error::Conflict(format!(
+            "job #{id} was superseded and its quantity is out of date; enqueue the current quantity instead"
+        ))),
+        None => Ok(RetryPlan::Itself),
+        Some(newer) if newer.status == JobStatus::Pending => Ok(RetryPlan::Carry {
+            by: newer.id,
+            retire: job.status == JobStatus::Dead,
+        }),
+        Some(newer) => Err(Error::Conflict(format!(
+            "job #{id} cannot be retried: job #{} ({}) carries a newer quantity for {} {}",
+            newer.id, newer.status, job.channel, job.sku
+        ))),
+    }
+}
+
+impl JobCounts {
+    /// Adds the `count` jobs of `status`, `with_attempts` of them having been tried (what a
+    /// `GROUP BY status` gives).
+    pub(crate) fn add(&mut self, status: JobStatus, count: u64, with_attempts: u64) {
+        match status {
+            JobStatus::Pending => {
+                self.pending += count;
+                self.retrying += with_attempts;
+            }
+            JobStatus::Running => self.running += count,
+            JobStatus::Done => self.done += count,
+            JobStatus::Failed => self.failed += count,
+            JobStatus::Dead => self.dead += count,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -573,6 +804,119 @@ mod tests {
             "a new revision gets a new key"
         );
         assert_ne!(idempotency_key(8, 1_700_000_000, 0, 5), key);
+    }
+
+    fn stored(id: i64, status: JobStatus, attempts: u32) -> Job {
+        Job {
+            id,
+            channel: "shopify:x".into(),
+            sku: "A".into(),
+            desired: 5,
+            status,
+            priority: false,
+            attempts,
+            revision: 0,
+            next_attempt_at: 100,
+            claim_owner: (status == JobStatus::Running).then(|| "r1".to_owned()),
+            claim_expires_at: (status == JobStatus::Running).then_some(160),
+            last_error: None,
+            idempotency_key: idempotency_key(id, 100, 0, 5),
+            created_at: 100,
+            updated_at: 100,
+        }
+    }
+
+    #[test]
+    fn the_queue_s_decisions() {
+        use JobStatus::*;
+        let backoff = Backoff {
+            max_attempts: 3,
+            ..Backoff::default()
+        };
+        // Enqueuing: create, unchanged (maybe raising the priority), or a new revision and key.
+        let pending = stored(7, Pending, 1);
+        assert_eq!(
+            enqueue_plan(None, &NewJob::new("shopify:x", "A", 5)),
+            EnqueuePlan::Create
+        );
+        let same = NewJob {
+            priority: true,
+            ..NewJob::new("shopify:x", "A", 5)
+        };
+        assert_eq!(
+            enqueue_plan(Some(&pending), &same),
+            EnqueuePlan::Unchanged { raise_priority: true }
+        );
+        assert_eq!(
+            enqueue_plan(Some(&pending), &NewJob::new("shopify:x", "A", 2)),
+            EnqueuePlan::Replace {
+                revision: 1,
+                key: "job:7:100:1:2".into()
+            }
+        );
+        // Claims are checked on every result.
+        let running = stored(8, Running, 2);
+        assert!(check_claimed(&running, "r1").is_ok());
+        for (job, owner, text) in [(&running, "r2", "claimed by r1"), (&pending, "r1", "is pending")] {
+            match check_claimed(job, owner) {
+                Err(Error::Conflict(message)) => assert!(message.contains(text), "{message}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        // An expired claim: superseded by a newer pending job, dead at the limit, else claimed again.
+        match settle_expired(&running, Some(&pending), &backoff) {
+            Expired::Supersede { reason, error } => {
+                assert!(
+                    reason.starts_with("superseded by job #7: the claim of r1 expired at 160"),
+                    "{reason}"
+                );
+                assert!(error.starts_with("the claim of r1"), "{error}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(settle_expired(&running, None, &backoff), Expired::Reclaim);
+        let worn = stored(8, Running, 3);
+        assert!(matches!(
+            settle_expired(&worn, None, &backoff),
+            Expired::Kill { reason } if reason.starts_with("gave up after 3 attempts: the claim of r1")
+        ));
+        // A failure: dead when permanent or at the limit, else back off.
+        assert_eq!(
+            after_failure(&running, "gone", false, None, &backoff, 1000),
+            AfterFailure::Dead("gone".into())
+        );
+        assert_eq!(
+            after_failure(&worn, "HTTP 503", true, None, &backoff, 1000),
+            AfterFailure::Dead("gave up after 3 attempts: HTTP 503".into())
+        );
+        assert_eq!(
+            after_failure(&running, "HTTP 503", true, Some(600), &backoff, 1000),
+            AfterFailure::Retry { next_attempt_at: 1600 }
+        );
+        // An admin's retry.
+        let dead = stored(3, Dead, 3);
+        let failed = stored(4, Failed, 1);
+        let none = || Ok(None);
+        assert_eq!(retry_plan(&dead, none).unwrap(), RetryPlan::Itself);
+        assert_eq!(
+            retry_plan(&dead, || Ok(Some(pending.clone()))).unwrap(),
+            RetryPlan::Carry { by: 7, retire: true }
+        );
+        assert_eq!(
+            retry_plan(&failed, || Ok(Some(pending.clone()))).unwrap(),
+            RetryPlan::Carry { by: 7, retire: false }
+        );
+        for (job, newest) in [(&failed, None), (&dead, Some(running.clone())), (&pending, None)] {
+            let refused = retry_plan(job, || Ok(newest));
+            assert!(matches!(refused, Err(Error::Conflict(_))), "{job:?}: {refused:?}");
+        }
+        let mut counts = JobCounts::default();
+        counts.add(Pending, 4, 1);
+        counts.add(Dead, 2, 2);
+        assert_eq!(
+            (counts.pending, counts.retrying, counts.dead, counts.of(Dead)),
+            (4, 1, 2, 2)
+        );
     }
 
     /// (settings, job id, attempt, retry_after, expected delay range inclusive).

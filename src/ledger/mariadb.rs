@@ -5,9 +5,9 @@
 //! ([`schema`]). [`LedgerStore`] is implemented method group by method group (issue 9), each in
 //! a submodule as on SQLite: `stock` (items, locations, movements), `keys` (API keys, rate
 //! limits), `logs` (the security log), `requests` (API request metrics), `inbound` (the
-//! inbound events log), `listings` and `messages` (the outbox) so far; the other methods
-//! answer "not available on MariaDB yet", and PHP cannot select this backend until all
-//! are done.
+//! inbound events log), `listings`, `jobs` and `feeds` (the outbox of pushes) and `messages`
+//! (the message outbox) so far; the sync engine's methods answer "not available on MariaDB
+//! yet", and PHP cannot select this backend until all are done.
 //!
 //! How SQLite's guarantees hold on InnoDB:
 //! * **One movement writer at a time.** Every transaction that writes movements or locations
@@ -17,11 +17,19 @@
 //! * **Idempotency** comes from `UNIQUE (event_id, leg)`: the check before writing is the fast
 //!   replay path; a duplicate key on insert (1062) undoes the entry and replays it.
 //! * **Guarded reservations** read the stock level and the reservation `FOR UPDATE`.
-//! * **Claims** of outbox messages select due rows `FOR UPDATE SKIP LOCKED`: senders on several
-//!   servers take disjoint messages without waiting for each other.
-//! * **Transient failures** (deadlock 1213, lock wait timeout 1205, a lost connection) roll the
-//!   transaction back and run it again, up to [`WRITE_TRIES`] times, in [`MariaDbLedger::write`];
-//!   after that the error is a retryable [`Error::Ledger`].
+//! * **Claims** of jobs and messages lock the due rows they take `FOR UPDATE SKIP LOCKED`:
+//!   runners on several servers take disjoint rows without waiting for each other. Servers without SKIP
+//!   LOCKED (or [`MariaDbOptions::serialise_claims`]) claim one at a time under a named lock
+//!   (`GET_LOCK`) with a plain `FOR UPDATE` ([`Claims`]). A claim holder's result reads its row
+//!   `FOR UPDATE`, so it cannot race a re-claim.
+//! * **Job lanes** (the claim order) are kept by the code, not triggers: one SQL expression sets
+//!   them when a job is written pending and when its listing's pushed quantity changes.
+//! * **Transient failures** (deadlock 1213, lock wait timeout 1205, a connection lost before
+//!   `COMMIT`) roll the transaction back and run it again, up to [`WRITE_TRIES`] times, in
+//!   [`MariaDbLedger::write`]; after that the error is a retryable [`Error::Ledger`]. A
+//!   connection lost *during* `COMMIT` is not run again (the commit may have landed, and claims,
+//!   enqueues or rate-limit counts are not idempotent): the retryable error says the outcome is
+//!   unknown.
 //! * **Consistent reads**: reads run in a read-only transaction with a consistent snapshot.
 //!
 //! Every table name starts with the table prefix (WordPress's `$table_prefix` plus
@@ -46,11 +54,13 @@ use super::{
     RateDecision, SecurityEvent, SecurityPage, SecurityQuery, SecurityRecord, SkuStock,
 };
 use super::{ApiRequest, Feed, FeedUpdate, RequestBucket, RouteStats};
-use crate::error::MySqlFailure;
+use crate::error::{MySqlFailure, NamedLockBusy};
 use crate::{Error, Result};
 pub use server::{ServerSettings, TlsMode};
 
+mod feeds;
 mod inbound;
+mod jobs;
 mod keys;
 mod listings;
 mod logs;
@@ -84,6 +94,11 @@ pub struct MariaDbOptions {
     pub lock_wait_timeout: Duration,
     /// How failed pushes back off and when they die. Default: [`Backoff::default`].
     pub backoff: Backoff,
+    /// Claim outbox jobs and messages one claimer at a time under a named lock (`GET_LOCK`),
+    /// with a plain `FOR UPDATE`, instead of `FOR UPDATE SKIP LOCKED`. Servers without SKIP
+    /// LOCKED (MariaDB < 10.6, MySQL < 8.0.1) get this anyway; set it to force that path (the
+    /// tests do). Default: false.
+    pub serialise_claims: bool,
 }
 
 impl Default for MariaDbOptions {
@@ -92,6 +107,7 @@ impl Default for MariaDbOptions {
             table_prefix: String::new(),
             lock_wait_timeout: Duration::from_secs(5),
             backoff: Backoff::default(),
+            serialise_claims: false,
         }
     }
 }
@@ -126,6 +142,12 @@ pub struct MariaDbLedger {
     prefix: String,
     collation: &'static str,
     backoff: Backoff,
+    /// How claims keep claimers apart.
+    claims: Claims,
+    /// The name of the claim lock ([`Claims::NamedLock`]).
+    claim_lock: String,
+    /// How long a claim waits for the claim lock, in seconds (the lock wait timeout).
+    claim_lock_seconds: u64,
 }
 
 impl std::fmt::Debug for MariaDbLedger {
@@ -134,6 +156,7 @@ impl std::fmt::Debug for MariaDbLedger {
         f.debug_struct("MariaDbLedger")
             .field("prefix", &self.prefix)
             .field("collation", &self.collation)
+            .field("claims", &self.claims)
             .finish_non_exhaustive()
     }
 }
@@ -198,12 +221,24 @@ impl MariaDbLedger {
         }
         let collation = schema::binary_collation(&mut conn)?;
         schema::migrate(&mut conn, &options.table_prefix, collation, schema::MIGRATIONS)?;
+        let version: Option<String> = conn
+            .query_first("SELECT VERSION()")
+            .map_err(failed("cannot read the server's version"))?;
+        let claims = if options.serialise_claims || !supports_skip_locked(&version.unwrap_or_default()) {
+            Claims::NamedLock
+        } else {
+            Claims::SkipLocked
+        };
+        let claim_lock = schema::lock_name(&mut conn, &options.table_prefix, "claim")?;
         Ok(MariaDbLedger {
             conn: Mutex::new(conn),
             opts,
             prefix: options.table_prefix,
             collation,
             backoff: options.backoff,
+            claims,
+            claim_lock,
+            claim_lock_seconds: options.lock_wait_timeout.as_secs(),
         })
     }
 
@@ -230,33 +265,59 @@ impl MariaDbLedger {
     }
 
     /// Runs `work` in a READ COMMITTED write transaction, committed only if `work` succeeds.
-    /// A deadlock, a lock wait timeout or a lost connection rolls it back (reconnecting for the
-    /// last) and runs `work` again, up to [`WRITE_TRIES`] times in all; then the error is
-    /// returned, retryable ([`Error::is_retryable`]). So `work` must only touch the database.
+    /// A deadlock, a lock wait timeout or a connection lost before `COMMIT` rolls it back
+    /// (reconnecting for the last) and runs `work` again, up to [`WRITE_TRIES`] times in all; then
+    /// the error is returned, retryable ([`Error::is_retryable`]). So `work` must only touch the
+    /// database. A connection lost *during* `COMMIT` is not run again: the commit may have
+    /// landed, and not every write is idempotent (claims, enqueues, rate-limit counts); the
+    /// error, retryable, says the outcome is unknown ([`after_attempt`]).
     fn write<T>(&self, mut work: impl FnMut(&mut Tx<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.lock();
         let opts = TxOpts::default().set_isolation_level(Some(IsolationLevel::ReadCommitted));
         let mut tries = 0;
         loop {
             tries += 1;
-            let result = conn
-                .start_transaction(opts)
-                .map_err(Error::from)
-                .and_then(|tx| self.run(tx, &mut work));
-            let failure = match &result {
-                Err(error) => error.mysql_failure().filter(|f| f.is_transient()),
-                Ok(_) => None,
+            let result = match conn.start_transaction(opts) {
+                Ok(tx) => self.run(tx, &mut work),
+                Err(error) => Err((Stage::Work, error.into())),
             };
-            match failure {
-                Some(failure) if tries < WRITE_TRIES => {
-                    if failure == MySqlFailure::LostConnection {
+            let (stage, error) = match result {
+                Ok(value) => return Ok(value),
+                Err(failed) => failed,
+            };
+            match after_attempt(error.mysql_failure(), stage, tries) {
+                Next::Return => return Err(error),
+                Next::Again { reconnect } => {
+                    if reconnect {
                         self.reconnect(&mut conn)?;
                     }
                 }
-                Some(_) => return result.map_err(|e| gave_up(e, tries)),
-                None => return result,
+                Next::GiveUp => return Err(gave_up(error, tries)),
+                Next::Unknown => {
+                    // For the next call; if the server is still away, that call says so.
+                    let _ = self.reconnect(&mut conn);
+                    return Err(outcome_unknown(error));
+                }
             }
         }
+    }
+
+    /// [`MariaDbLedger::write`] for a claim, which `work` makes as `claims` says: under the claim
+    /// lock when claims take turns ([`Claims::NamedLock`]). The lock is taken inside the
+    /// transaction (so a run again on a new connection takes it again) and released after it
+    /// ended.
+    fn claim_write<T>(&self, mut work: impl FnMut(&mut Tx<'_>, Claims) -> Result<T>) -> Result<T> {
+        let claims = self.claims;
+        if claims == Claims::SkipLocked {
+            return self.write(|tx| work(tx, claims));
+        }
+        let result = self.write(|tx| {
+            tx.take_named_lock(&self.claim_lock, "claim", self.claim_lock_seconds)?;
+            work(tx, claims)
+        });
+        // Held once (see `take_named_lock`); a connection lost on the way released it already.
+        let _ = self.lock().exec_drop("DO RELEASE_LOCK(?)", (&self.claim_lock,));
+        result
     }
 
     /// Runs `work` in a read-only transaction with a consistent snapshot (REPEATABLE READ), so
@@ -269,7 +330,7 @@ impl MariaDbLedger {
             .set_access_mode(Some(AccessMode::ReadOnly));
         // A connection lost while idle shows at the first statement: connect again, once.
         let error = match conn.start_transaction(opts) {
-            Ok(tx) => return self.run(tx, work),
+            Ok(tx) => return self.run(tx, work).map_err(|(_, error)| error),
             Err(error) => error,
         };
         if MySqlFailure::of(&error) != MySqlFailure::LostConnection {
@@ -277,18 +338,22 @@ impl MariaDbLedger {
         }
         self.reconnect(&mut conn)?;
         let tx = conn.start_transaction(opts)?;
-        self.run(tx, work)
+        self.run(tx, work).map_err(|(_, error)| error)
     }
 
     /// Runs `work` in a transaction just started; commits it if `work` succeeds, else rolls it
-    /// back (dropping it).
-    fn run<T>(&self, tx: Transaction<'_>, work: impl FnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
+    /// back (dropping it). A failure says at which [`Stage`] it happened.
+    fn run<T>(
+        &self,
+        tx: Transaction<'_>,
+        work: impl FnOnce(&mut Tx<'_>) -> Result<T>,
+    ) -> std::result::Result<T, (Stage, Error)> {
         let mut tx = Tx {
             inner: tx,
             prefix: &self.prefix,
         };
-        let value = work(&mut tx)?;
-        tx.inner.commit()?;
+        let value = work(&mut tx).map_err(|error| (Stage::Work, error))?;
+        tx.inner.commit().map_err(|error| (Stage::Commit, error.into()))?;
         Ok(value)
     }
 
@@ -296,6 +361,95 @@ impl MariaDbLedger {
     fn reconnect(&self, conn: &mut Conn) -> Result<()> {
         *conn = Conn::new(self.opts.clone()).map_err(failed("cannot connect to the ledger database again"))?;
         Ok(())
+    }
+}
+
+/// How claims (of outbox jobs and messages) keep two claimers from taking one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Claims {
+    /// A claim locks the rows it selects `FOR UPDATE SKIP LOCKED`: claimers on several servers
+    /// take disjoint rows without waiting for each other.
+    SkipLocked,
+    /// For servers without SKIP LOCKED: claims take turns under a named lock (`GET_LOCK`) and
+    /// lock their rows with a plain `FOR UPDATE`. Still exact, only serialised.
+    NamedLock,
+}
+
+impl Claims {
+    /// The locking clause that ends a claim's selects.
+    pub(super) fn clause(self) -> &'static str {
+        match self {
+            Claims::SkipLocked => "FOR UPDATE SKIP LOCKED",
+            Claims::NamedLock => "FOR UPDATE",
+        }
+    }
+}
+
+/// Whether a server (its `VERSION()`) knows `FOR UPDATE SKIP LOCKED`: MariaDB from 10.6, MySQL
+/// from 8.0.1.
+fn supports_skip_locked(version: &str) -> bool {
+    let mut numbers = version
+        .split(|c: char| !c.is_ascii_digit())
+        .take(3)
+        .map(|n| n.parse::<u32>().unwrap_or(0));
+    let mut next = || numbers.next().unwrap_or(0);
+    let (major, minor, patch) = (next(), next(), next());
+    if version.contains("MariaDB") {
+        (major, minor) >= (10, 6)
+    } else {
+        (major, minor, patch) >= (8, 0, 1)
+    }
+}
+
+/// Where a write transaction failed: while its statements ran (or it started), or at `COMMIT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Work,
+    Commit,
+}
+
+/// What [`MariaDbLedger::write`] does after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    /// Return the error as it is (not transient: bad input, a conflict, a broken schema).
+    Return,
+    /// Run the transaction again, on a new connection if the old one was lost.
+    Again { reconnect: bool },
+    /// Return the error, retryable, saying how many tries were made.
+    GiveUp,
+    /// The connection was lost during `COMMIT`: whether the transaction was committed is
+    /// unknown, so it must not run again here. Return a retryable error saying so.
+    Unknown,
+}
+
+/// The decision after attempt number `tries` of a write failed with `failure` (the driver
+/// error's class, `None` for the crate's own errors) at `stage`. Deadlocks and lock wait
+/// timeouts roll the transaction back, also at `COMMIT`, so running it again is safe; a
+/// connection lost before `COMMIT` took the uncommitted transaction with it. Only a connection
+/// lost during `COMMIT` leaves the outcome open.
+fn after_attempt(failure: Option<MySqlFailure>, stage: Stage, tries: u32) -> Next {
+    match failure {
+        Some(MySqlFailure::LostConnection) if stage == Stage::Commit => Next::Unknown,
+        Some(failure) if failure.is_transient() && tries < WRITE_TRIES => Next::Again {
+            reconnect: failure == MySqlFailure::LostConnection,
+        },
+        Some(failure) if failure.is_transient() => Next::GiveUp,
+        _ => Next::Return,
+    }
+}
+
+/// A connection lost during `COMMIT`: still retryable (the driver error stays the source), the
+/// message says the write may have been applied.
+fn outcome_unknown(error: Error) -> Error {
+    match error {
+        Error::Ledger { message, source } => Error::Ledger {
+            message: format!(
+                "{message} during COMMIT: the outcome of the write is unknown (it may have been applied); \
+                 repeat it only if it is idempotent"
+            ),
+            source,
+        },
+        other => other,
     }
 }
 
@@ -353,6 +507,20 @@ impl Tx<'_> {
             })
     }
 
+    /// Takes the named lock `name` (`GET_LOCK`) for this connection, waiting up to `seconds`;
+    /// [`NamedLockBusy`] if others held it all along. `GET_LOCK` counts nested takes, so a lock
+    /// this connection holds already (a transaction run again) is not taken twice.
+    fn take_named_lock(&mut self, name: &str, purpose: &'static str, seconds: u64) -> Result<()> {
+        let taken: Option<Option<i64>> = self.inner.exec_first(
+            "SELECT IF(IS_USED_LOCK(?) <=> CONNECTION_ID(), 1, GET_LOCK(?, ?))",
+            (name, name, seconds),
+        )?;
+        match taken.flatten() {
+            Some(1) => Ok(()),
+            _ => Err(NamedLockBusy { purpose, seconds }.into()),
+        }
+    }
+
     /// Runs statements that take no parameters and return no rows (savepoints).
     fn query_drop(&mut self, sql: &str) -> Result<()> {
         Ok(self.inner.query_drop(sql)?)
@@ -367,8 +535,9 @@ fn not_yet(method: &str) -> Error {
     }
 }
 
-/// The methods live in submodules by group (`stock`, `keys`, `logs`, `requests`); the others
-/// answer "not available on MariaDB yet" until their step of issue 9.
+/// The methods live in submodules by group (`stock`, `keys`, `logs`, `requests`, `inbound`,
+/// `listings`, `jobs`, `feeds`, `messages`); the others answer "not available on MariaDB yet"
+/// until their step of issue 9.
 impl LedgerStore for MariaDbLedger {
     fn upsert_item(&self, item: &ItemInput, now: i64) -> Result<Item> {
         let item = item.validated()?;
@@ -547,114 +716,164 @@ impl LedgerStore for MariaDbLedger {
         self.write(|tx| listings::update(tx, &channel, &sku, &change, now))
     }
 
-    fn enqueue_jobs(&self, _jobs: &[NewJob], _now: i64) -> Result<Vec<JobRef>> {
-        Err(not_yet("enqueue_jobs"))
+    fn enqueue_jobs(&self, new_jobs: &[NewJob], now: i64) -> Result<Vec<JobRef>> {
+        let valid = super::job::validated_batch(new_jobs)?;
+        self.write(|tx| jobs::enqueue_all(tx, &valid, now))
     }
 
     fn claim_jobs(
         &self,
-        _owner: &str,
-        _channel: Option<&str>,
-        _limit: u32,
-        _claim_seconds: u32,
-        _now: i64,
+        owner: &str,
+        channel: Option<&str>,
+        limit: u32,
+        claim_seconds: u32,
+        now: i64,
     ) -> Result<Vec<Job>> {
-        Err(not_yet("claim_jobs"))
+        let owner = super::job::owner(owner)?;
+        let channel = channel.map(listing::channel).transpose()?;
+        super::job::claim_limits(limit, claim_seconds)?;
+        self.claim_write(|tx, claims| {
+            jobs::claim(
+                tx,
+                claims,
+                &owner,
+                channel.as_deref(),
+                limit,
+                claim_seconds,
+                &self.backoff,
+                now,
+            )
+        })
     }
 
-    fn complete_job(&self, _id: i64, _owner: &str, _now: i64) -> Result<Job> {
-        Err(not_yet("complete_job"))
+    fn complete_job(&self, id: i64, owner: &str, now: i64) -> Result<Job> {
+        let owner = super::job::owner(owner)?;
+        self.write(|tx| jobs::complete(tx, id, &owner, now))
     }
 
-    fn complete_jobs(&self, _ids: &[i64], _owner: &str, _now: i64) -> Result<Vec<Result<Job>>> {
-        Err(not_yet("complete_jobs"))
+    fn complete_jobs(&self, ids: &[i64], owner: &str, now: i64) -> Result<Vec<Result<Job>>> {
+        let owner = super::job::owner(owner)?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let completions: Vec<(i64, Option<&str>)> = ids.iter().map(|&id| (id, None)).collect();
+        self.write(|tx| jobs::complete_all(tx, &completions, &owner, now))
     }
 
-    fn complete_pushed(&self, _completions: &[Completion], _owner: &str, _now: i64) -> Result<Vec<Result<Job>>> {
-        Err(not_yet("complete_pushed"))
+    fn complete_pushed(&self, completions: &[Completion], owner: &str, now: i64) -> Result<Vec<Result<Job>>> {
+        let owner = super::job::owner(owner)?;
+        if completions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let remote_ids = super::job::remote_ids(completions)?;
+        let completions: Vec<(i64, Option<&str>)> = completions
+            .iter()
+            .zip(&remote_ids)
+            .map(|(c, remote_id)| (c.id, remote_id.as_deref()))
+            .collect();
+        self.write(|tx| jobs::complete_all(tx, &completions, &owner, now))
     }
 
     fn fail_job(
         &self,
-        _id: i64,
-        _owner: &str,
-        _error: &str,
-        _retryable: bool,
-        _retry_after_seconds: Option<u32>,
-        _now: i64,
+        id: i64,
+        owner: &str,
+        error: &str,
+        retryable: bool,
+        retry_after_seconds: Option<u32>,
+        now: i64,
     ) -> Result<Job> {
-        Err(not_yet("fail_job"))
+        let owner = super::job::owner(owner)?;
+        let error = super::job::error_text(error)?;
+        self.write(|tx| {
+            jobs::fail(
+                tx,
+                id,
+                &owner,
+                &error,
+                retryable,
+                retry_after_seconds,
+                &self.backoff,
+                now,
+            )
+        })
     }
 
-    fn release_claims(&self, _owner: &str, _now: i64) -> Result<usize> {
-        Err(not_yet("release_claims"))
+    fn release_claims(&self, owner: &str, now: i64) -> Result<usize> {
+        let owner = super::job::owner(owner)?;
+        self.write(|tx| jobs::release(tx, &owner, now))
     }
 
-    fn jobs_held_by(&self, _owner: &str, _after_id: i64, _limit: u32) -> Result<Vec<Job>> {
-        Err(not_yet("jobs_held_by"))
+    fn jobs_held_by(&self, owner: &str, after_id: i64, limit: u32) -> Result<Vec<Job>> {
+        let owner = super::job::owner(owner)?;
+        super::job::claim_limits(limit, 1)?;
+        self.read(|tx| jobs::held_by(tx, &owner, after_id, limit))
     }
 
-    fn extend_claims(&self, _owner: &str, _claim_seconds: u32, _now: i64) -> Result<usize> {
-        Err(not_yet("extend_claims"))
+    fn extend_claims(&self, owner: &str, claim_seconds: u32, now: i64) -> Result<usize> {
+        let owner = super::job::owner(owner)?;
+        super::job::claim_limits(1, claim_seconds)?;
+        self.write(|tx| feeds::extend_claims(tx, &owner, claim_seconds, now))
     }
 
-    fn begin_feed(
-        &self,
-        _channel: &str,
-        _job_ids: &[i64],
-        _from: &str,
-        _claim_seconds: u32,
-        _now: i64,
-    ) -> Result<Feed> {
-        Err(not_yet("begin_feed"))
+    fn begin_feed(&self, channel: &str, job_ids: &[i64], from: &str, claim_seconds: u32, now: i64) -> Result<Feed> {
+        let channel = listing::channel(channel)?;
+        let from = super::job::owner(from)?;
+        super::job::claim_limits(1, claim_seconds)?;
+        self.write(|tx| feeds::begin(tx, &channel, job_ids, &from, claim_seconds, now))
     }
 
-    fn update_feed(&self, _id: i64, _update: &FeedUpdate, _now: i64) -> Result<Feed> {
-        Err(not_yet("update_feed"))
+    fn update_feed(&self, id: i64, update: &FeedUpdate, now: i64) -> Result<Feed> {
+        self.write(|tx| feeds::update(tx, id, update, now))
     }
 
-    fn get_feed(&self, _id: i64) -> Result<Option<Feed>> {
-        Err(not_yet("get_feed"))
+    fn get_feed(&self, id: i64) -> Result<Option<Feed>> {
+        self.read(|tx| feeds::find(tx, id))
     }
 
-    fn live_feeds(&self, _channel: Option<&str>) -> Result<Vec<Feed>> {
-        Err(not_yet("live_feeds"))
+    fn live_feeds(&self, channel: Option<&str>) -> Result<Vec<Feed>> {
+        self.read(|tx| feeds::live(tx, channel))
     }
 
-    fn recent_feeds(&self, _channel: Option<&str>, _limit: u32) -> Result<Vec<Feed>> {
-        Err(not_yet("recent_feeds"))
+    fn recent_feeds(&self, channel: Option<&str>, limit: u32) -> Result<Vec<Feed>> {
+        let limit = super::feed::recent_limit(limit)?;
+        self.read(|tx| feeds::recent(tx, channel, limit))
     }
 
-    fn feeds_started_since(&self, _channel: &str, _since: i64) -> Result<u32> {
-        Err(not_yet("feeds_started_since"))
+    fn feeds_started_since(&self, channel: &str, since: i64) -> Result<u32> {
+        self.read(|tx| feeds::created_since(tx, channel, since))
     }
 
-    fn get_job(&self, _id: i64) -> Result<Option<Job>> {
-        Err(not_yet("get_job"))
+    fn get_job(&self, id: i64) -> Result<Option<Job>> {
+        self.read(|tx| jobs::find(tx, id))
     }
 
-    fn retry_job(&self, _id: i64, _now: i64) -> Result<Job> {
-        Err(not_yet("retry_job"))
+    fn retry_job(&self, id: i64, now: i64) -> Result<Job> {
+        self.write(|tx| jobs::retry(tx, id, now))
     }
 
-    fn retry_all(&self, _channel: Option<&str>, _now: i64) -> Result<usize> {
-        Err(not_yet("retry_all"))
+    fn retry_all(&self, channel: Option<&str>, now: i64) -> Result<usize> {
+        let channel = channel.map(listing::channel).transpose()?;
+        self.write(|tx| jobs::retry_all(tx, channel.as_deref(), now))
     }
 
-    fn clear_jobs(&self, _filter: &ClearJobs) -> Result<usize> {
-        Err(not_yet("clear_jobs"))
+    fn clear_jobs(&self, filter: &ClearJobs) -> Result<usize> {
+        let filter = filter.validated()?;
+        self.write(|tx| jobs::clear(tx, &filter))
     }
 
-    fn list_jobs(&self, _query: &JobQuery) -> Result<JobPage> {
-        Err(not_yet("list_jobs"))
+    fn list_jobs(&self, query: &JobQuery) -> Result<JobPage> {
+        let limit = rules::page_limit(query.limit)?;
+        self.read(|tx| jobs::list(tx, query, limit))
     }
 
-    fn job_counts(&self, _channel: Option<&str>) -> Result<JobCounts> {
-        Err(not_yet("job_counts"))
+    fn job_counts(&self, channel: Option<&str>) -> Result<JobCounts> {
+        let channel = channel.map(listing::channel).transpose()?;
+        self.read(|tx| jobs::counts(tx, channel.as_deref()))
     }
 
-    fn prune_done_jobs(&self, _older_than: i64) -> Result<usize> {
-        Err(not_yet("prune_done_jobs"))
+    fn prune_done_jobs(&self, older_than: i64) -> Result<usize> {
+        self.write(|tx| jobs::prune_done(tx, older_than))
     }
 
     fn save_channel(&self, _input: &ChannelInput, _now: i64) -> Result<ChannelConfig> {
@@ -752,7 +971,7 @@ impl LedgerStore for MariaDbLedger {
 
     fn claim_messages(&self, owner: &str, limit: u32, claim_seconds: u32, now: i64) -> Result<Vec<Message>> {
         let owner = super::message::claim_args(owner, limit, claim_seconds)?;
-        self.write(|tx| messages::claim(tx, &owner, limit, claim_seconds, now))
+        self.claim_write(|tx, claims| messages::claim(tx, claims, &owner, limit, claim_seconds, now))
     }
 
     fn complete_message(&self, id: i64, owner: &str, now: i64) -> Result<Message> {
@@ -815,8 +1034,8 @@ mod tests {
     use mysql::prelude::Queryable;
 
     use super::*;
-    use crate::ledger::tests::TestDatabase;
-    use crate::ledger::{MovementKind, MovementRequest};
+    use crate::ledger::tests::{TestDatabase, TestStore};
+    use crate::ledger::{MovementKind, MovementRequest, NewJob};
 
     const T0: i64 = 1_700_000_000;
 
@@ -906,6 +1125,111 @@ mod tests {
         kill();
         assert!(ledger.record(&receive("after-kill"), T0).unwrap().replayed);
         assert_eq!(ledger.history(&HistoryQuery::default()).unwrap().movements.len(), 1);
+    }
+
+    #[test]
+    fn only_a_connection_lost_during_commit_leaves_the_outcome_unknown() {
+        use MySqlFailure::*;
+        let cases = [
+            (None, Stage::Work, 1, Next::Return),
+            (None, Stage::Commit, 1, Next::Return),
+            (Some(DuplicateKey), Stage::Work, 1, Next::Return),
+            (Some(Other), Stage::Commit, 1, Next::Return),
+            (Some(Deadlock), Stage::Work, 1, Next::Again { reconnect: false }),
+            (Some(Deadlock), Stage::Commit, 2, Next::Again { reconnect: false }),
+            (Some(LockWaitTimeout), Stage::Work, 2, Next::Again { reconnect: false }),
+            (Some(LockWaitTimeout), Stage::Work, WRITE_TRIES, Next::GiveUp),
+            (Some(LostConnection), Stage::Work, 1, Next::Again { reconnect: true }),
+            (Some(LostConnection), Stage::Work, WRITE_TRIES, Next::GiveUp),
+            (Some(LostConnection), Stage::Commit, 1, Next::Unknown),
+            (Some(LostConnection), Stage::Commit, WRITE_TRIES, Next::Unknown),
+        ];
+        for (failure, stage, tries, next) in cases {
+            assert_eq!(
+                after_attempt(failure, stage, tries),
+                next,
+                "{failure:?} {stage:?} try {tries}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_connection_lost_during_commit_is_not_run_again_and_says_the_outcome_is_unknown() {
+        let Some(db) = TestDatabase::create() else { return };
+        let ledger = ledger(&db);
+        let mut runs = 0;
+        let error = ledger
+            .write(|tx| {
+                runs += 1;
+                tx.exec_drop(
+                    "INSERT INTO {p}sync_state (name, value, updated_at) VALUES ('cursor', 'x', 0)",
+                    (),
+                )?;
+                // The server drops a connection idle past wait_timeout: the COMMIT that follows
+                // the sleep finds it gone.
+                tx.query_drop("SET SESSION wait_timeout = 1")?;
+                std::thread::sleep(Duration::from_millis(2500));
+                Ok(())
+            })
+            .unwrap_err();
+        assert_eq!(runs, 1, "not run again: {error}");
+        assert!(error.is_retryable(), "{error}");
+        assert!(error.to_string().contains("outcome of the write is unknown"), "{error}");
+        // The ledger connects again for the next call (here the server had rolled back).
+        assert!(!ledger.record(&receive("after"), T0).unwrap().replayed);
+        assert_eq!(
+            ledger.query_i64("SELECT COUNT(*) FROM sync_state"),
+            0,
+            "the server rolled the transaction back"
+        );
+    }
+
+    #[test]
+    fn skip_locked_is_known_from_mariadb_10_6_and_mysql_8_0_1() {
+        let cases = [
+            ("10.11.19-MariaDB-0+deb12u1", true),
+            ("10.6.0-MariaDB", true),
+            ("11.4.2-MariaDB-log", true),
+            ("10.5.23-MariaDB", false),
+            ("10.3.39-MariaDB-0+deb10u1", false),
+            ("8.0.36", true),
+            ("8.0.1-dmr", true),
+            ("8.0.0-dmr", false),
+            ("8.4.0", true),
+            ("5.7.44-log", false),
+            ("", false),
+        ];
+        for (version, expected) in cases {
+            assert_eq!(supports_skip_locked(version), expected, "{version}");
+        }
+    }
+
+    #[test]
+    fn serialised_claims_take_turns_under_the_claim_lock() {
+        let Some(db) = TestDatabase::create() else { return };
+        assert_eq!(ledger(&db).claims, Claims::SkipLocked, "this server knows SKIP LOCKED");
+        let options = MariaDbOptions {
+            lock_wait_timeout: Duration::from_secs(1),
+            serialise_claims: true,
+            ..MariaDbOptions::default()
+        };
+        let ledger = MariaDbLedger::open_opts(db.opts(), &options).unwrap();
+        assert_eq!(ledger.claims, Claims::NamedLock);
+        ledger.enqueue_jobs(&[NewJob::new("c", "A", 1)], T0).unwrap();
+        let mut other = Conn::new(db.opts()).unwrap();
+        let lock = ledger.claim_lock.clone();
+        let taken: Option<i64> = other.exec_first("SELECT GET_LOCK(?, 0)", (&lock,)).unwrap();
+        assert_eq!(taken, Some(1));
+        // Another server's claim holds the lock: claims wait for it, then say the ledger is busy.
+        let error = ledger.claim_jobs("r", None, 10, 60, T0).unwrap_err();
+        assert!(error.is_retryable() && error.to_string().contains("busy"), "{error}");
+        let error = ledger.claim_messages("r", 10, 60, T0).unwrap_err();
+        assert!(error.is_retryable() && error.to_string().contains("busy"), "{error}");
+        other.exec_drop("DO RELEASE_LOCK(?)", (&lock,)).unwrap();
+        assert_eq!(ledger.claim_jobs("r", None, 10, 60, T0).unwrap().len(), 1);
+        // Released after the claim.
+        let free: Option<i64> = other.exec_first("SELECT IS_FREE_LOCK(?)", (&lock,)).unwrap();
+        assert_eq!(free, Some(1));
     }
 
     #[test]

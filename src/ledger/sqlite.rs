@@ -481,17 +481,7 @@ impl LedgerStore for SqliteLedger {
     }
 
     fn enqueue_jobs(&self, new_jobs: &[NewJob], now: i64) -> Result<Vec<JobRef>> {
-        if new_jobs.len() > job::MAX_ENQUEUE {
-            return Err(Error::validation(
-                "jobs",
-                format!("at most {} jobs per call, got {}", job::MAX_ENQUEUE, new_jobs.len()),
-            ));
-        }
-        let valid = new_jobs
-            .iter()
-            .enumerate()
-            .map(|(i, new)| new.validated(&format!("jobs[{i}].")))
-            .collect::<Result<Vec<_>>>()?;
+        let valid = job::validated_batch(new_jobs)?;
         self.write(|tx| {
             let mut ids = jobs::NewIds::default();
             valid.iter().map(|new| jobs::enqueue(tx, new, &mut ids, now)).collect()
@@ -531,18 +521,7 @@ impl LedgerStore for SqliteLedger {
         if completions.is_empty() {
             return Ok(Vec::new());
         }
-        let remote_ids = completions
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                listing::remote_id(c.remote_id.as_deref()).map_err(|error| match error {
-                    Error::Validation { field, message } => {
-                        Error::validation(format!("completions[{i}].{field}"), message)
-                    }
-                    other => other,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let remote_ids = job::remote_ids(completions)?;
         let completions: Vec<(i64, Option<&str>)> = completions
             .iter()
             .zip(&remote_ids)
@@ -613,12 +592,7 @@ impl LedgerStore for SqliteLedger {
     }
 
     fn recent_feeds(&self, channel: Option<&str>, limit: u32) -> Result<Vec<Feed>> {
-        if !(1..=1000).contains(&limit) {
-            return Err(Error::validation(
-                "limit",
-                format!("must be between 1 and 1000, got {limit}"),
-            ));
-        }
+        let limit = super::feed::recent_limit(limit)?;
         self.read(|conn| feeds::recent(conn, channel, limit))
     }
 
@@ -640,17 +614,7 @@ impl LedgerStore for SqliteLedger {
     }
 
     fn clear_jobs(&self, filter: &ClearJobs) -> Result<usize> {
-        let filter = match filter {
-            ClearJobs::Dead { channel } => ClearJobs::Dead {
-                channel: channel.as_deref().map(listing::channel).transpose()?,
-            },
-            ClearJobs::Finished { channel } => ClearJobs::Finished {
-                channel: channel.as_deref().map(listing::channel).transpose()?,
-            },
-            ClearJobs::Pending { channel } => ClearJobs::Pending {
-                channel: listing::channel(channel)?,
-            },
-        };
+        let filter = filter.validated()?;
         self.write(|tx| jobs::clear(tx, &filter))
     }
 

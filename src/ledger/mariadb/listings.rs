@@ -1,15 +1,15 @@
 //! Listings on MariaDB/MySQL: (channel, SKU) → remote id and the last quantities pushed and seen.
 //! Writes run inside the caller's transaction; inputs were validated before.
 //!
-//! On SQLite, triggers re-lane a pair's open jobs when its listing is written or pushed. There
-//! are no triggers here (creating one needs privileges shared hosting rarely grants): the jobs
-//! of step 6 keep the lanes in Rust, with `relane` called by each listing write, so until then
-//! a listing write changes the listing and nothing else.
+//! On SQLite, triggers re-lane a pair's open jobs when its listing's pushed quantity changes.
+//! There are no triggers here (creating one needs privileges shared hosting rarely grants): a
+//! write of the pushed quantity calls [`jobs::relane`] itself. (A listing created without one, or
+//! a remote id or seen quantity written, moves no lane.)
 
-use mysql::Row;
+use mysql::{params, Row};
 
 use super::stock::{column, require_item};
-use super::Tx;
+use super::{jobs, Tx};
 use crate::error::MySqlFailure;
 use crate::ledger::listing::Change;
 use crate::ledger::plan::not_found;
@@ -63,6 +63,7 @@ pub(super) fn update(tx: &mut Tx<'_>, channel: &str, sku: &str, change: &Change<
                 "UPDATE {p}listings SET last_pushed_quantity = ?, last_pushed_at = ? WHERE channel = ? AND sku = ?",
                 (quantity, now, channel, sku),
             )?;
+            jobs::relane(tx, channel, sku)?;
         }
         Change::Seen(quantity) => {
             tx.exec_drop(
@@ -72,6 +73,29 @@ pub(super) fn update(tx: &mut Tx<'_>, channel: &str, sku: &str, change: &Change<
         }
     }
     find(tx, channel, sku)?.ok_or_else(|| not_found("listing", &format!("{channel} {sku}")))
+}
+
+/// Records a completed push of a known SKU (its job exists): `quantity`, and `remote_id` when
+/// given, creating the listing when needed; the pair's open jobs are re-laned.
+pub(super) fn record_pushed(
+    tx: &mut Tx<'_>,
+    channel: &str,
+    sku: &str,
+    quantity: i64,
+    remote_id: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    tx.exec_drop(
+        "INSERT INTO {p}listings (channel, sku, last_pushed_quantity, last_pushed_at, created_at, updated_at)
+         VALUES (:channel, :sku, :quantity, :now, :now, :now)
+         ON DUPLICATE KEY UPDATE last_pushed_quantity = VALUES(last_pushed_quantity),
+             last_pushed_at = VALUES(last_pushed_at), updated_at = VALUES(updated_at)",
+        params! { "channel" => channel, "sku" => sku, "quantity" => quantity, "now" => now },
+    )?;
+    if remote_id.is_some() {
+        set_remote_id(tx, channel, sku, remote_id, now)?;
+    }
+    jobs::relane(tx, channel, sku)
 }
 
 /// Gives `remote_id` to the listing, taking it from any other SKU of the channel (the remote side

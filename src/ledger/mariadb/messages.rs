@@ -3,13 +3,14 @@
 //!
 //! Senders on several servers claim at once: the claim selects due messages `FOR UPDATE SKIP
 //! LOCKED`, so each claim takes rows no other claim holds and never waits for one, and a message
-//! is claimed once. A claim holder's later write reads its message `FOR UPDATE` first, so it
+//! is claimed once (on servers without SKIP LOCKED, claims take turns under a named lock and
+//! select `FOR UPDATE`: [`Claims`]). A claim holder's later write reads its message `FOR UPDATE` first, so it
 //! cannot race a re-claim of a lapsed claim.
 
 use mysql::{params, Row, Value};
 
 use super::stock::column;
-use super::Tx;
+use super::{Claims, Tx};
 use crate::ledger::job::Backoff;
 use crate::ledger::message::{self, Message, MessagePage, MessageQuery, MessageStatus, NewMessage};
 use crate::ledger::plan::{next_page, not_found};
@@ -83,15 +84,44 @@ pub(super) fn enqueue(tx: &mut Tx<'_>, new: &NewMessage, now: i64) -> Result<(Me
     Ok((stored, inserted == 1))
 }
 
-/// Claims due messages (and those whose claim expired) for `owner`, in due order.
-pub(super) fn claim(tx: &mut Tx<'_>, owner: &str, limit: u32, claim_seconds: u32, now: i64) -> Result<Vec<Message>> {
-    let ids: Vec<i64> = tx.exec(
-        "SELECT id FROM {p}messages
-         WHERE (status = 'pending' AND next_attempt_at <= :now) OR (status = 'running' AND claim_expires_at <= :now)
-         ORDER BY next_attempt_at, id LIMIT :limit
-         FOR UPDATE SKIP LOCKED",
+/// Claims due messages (and those whose claim expired) for `owner`, in due order, locking them
+/// as `claims` says. With SKIP LOCKED, one select reads past the rows other claims hold. Under
+/// the named lock, the due messages are read without locking, then locked by id (still due): a
+/// locking read of the due index would hold index entries while it waits for a sender's row,
+/// and deadlock with that sender's write of the same entries.
+pub(super) fn claim(
+    tx: &mut Tx<'_>,
+    claims: Claims,
+    owner: &str,
+    limit: u32,
+    claim_seconds: u32,
+    now: i64,
+) -> Result<Vec<Message>> {
+    const DUE: &str =
+        "(status = 'pending' AND next_attempt_at <= :now) OR (status = 'running' AND claim_expires_at <= :now)";
+    let lock = match claims {
+        Claims::SkipLocked => claims.clause(),
+        Claims::NamedLock => "",
+    };
+    let mut ids: Vec<i64> = tx.exec(
+        &format!("SELECT id FROM {{p}}messages WHERE {DUE} ORDER BY next_attempt_at, id LIMIT :limit {lock}"),
         params! { "now" => now, "limit" => limit },
     )?;
+    if claims == Claims::NamedLock && !ids.is_empty() {
+        let list = vec!["?"; ids.len()].join(", ");
+        let mut values: Vec<Value> = ids.iter().map(|&id| Value::from(id)).collect();
+        values.extend([Value::from(now), Value::from(now)]);
+        ids = tx.exec(
+            &format!(
+                "SELECT id FROM {{p}}messages
+                 WHERE id IN ({list})
+                   AND ((status = 'pending' AND next_attempt_at <= ?) OR (status = 'running' AND claim_expires_at <= ?))
+                 {}",
+                claims.clause()
+            ),
+            values,
+        )?;
+    }
     if ids.is_empty() {
         return Ok(Vec::new());
     }

@@ -480,7 +480,7 @@ pub(super) fn migrate(conn: &mut Conn, prefix: &str, collation: &str, migrations
     if found == version_of(migrations) {
         return Ok(());
     }
-    let lock = lock_name(conn, prefix)?;
+    let lock = lock_name(conn, prefix, "migrate")?;
     let taken: Option<Option<i64>> = conn
         .exec_first("SELECT GET_LOCK(?, ?)", (&lock, MIGRATION_LOCK_SECONDS))
         .map_err(failed("cannot take the migration lock"))?;
@@ -559,15 +559,16 @@ fn apply(conn: &mut Conn, prefix: &str, collation: &str, ddl: &Ddl) -> Result<()
     }
 }
 
-/// The name of the migration lock. `GET_LOCK` names are server-wide and at most 64 characters,
-/// so this one is a digest of the database and the prefix.
-fn lock_name(conn: &mut Conn, prefix: &str) -> Result<String> {
+/// The name of the ledger's named lock for `purpose` (`migrate`, `claim`). `GET_LOCK` names are
+/// server-wide and at most 64 characters, so the name holds a digest of the database and the
+/// prefix.
+pub(super) fn lock_name(conn: &mut Conn, prefix: &str, purpose: &str) -> Result<String> {
     let database: Option<String> = conn
         .query_first("SELECT DATABASE()")
         .map_err(failed("cannot read the database name"))?
         .flatten();
     let digest = Sha256::digest(format!("{}\0{prefix}", database.unwrap_or_default()));
-    Ok(format!("inventory_sync_migrate_{}", &hex::encode(digest)[..32]))
+    Ok(format!("inventory_sync_{purpose}_{}", &hex::encode(digest)[..32]))
 }
 
 #[cfg(test)]

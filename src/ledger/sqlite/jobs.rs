@@ -9,7 +9,10 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::listings;
 use super::{execute_cached, next_page, not_found, require_item};
-use crate::ledger::job::{self, Backoff, ClearJobs, Enqueued, Job, JobCounts, JobPage, JobQuery, JobRef, JobStatus};
+use crate::ledger::job::{
+    self, AfterFailure, Backoff, ClearJobs, EnqueuePlan, Enqueued, Expired, Job, JobCounts, JobPage, JobQuery, JobRef,
+    JobStatus, RetryPlan,
+};
 use crate::ledger::listing::Change;
 use crate::ledger::NewJob;
 use crate::{Error, Result};
@@ -108,9 +111,10 @@ impl NewIds {
 /// creates one (its id from `ids`, within the caller's transaction). A running job of the pair
 /// is left alone.
 pub(super) fn enqueue(conn: &Connection, new: &NewJob, ids: &mut NewIds, now: i64) -> Result<JobRef> {
-    if let Some(pending) = pending_of(conn, &new.channel, &new.sku)? {
-        if pending.desired == new.desired {
-            if new.priority && !pending.priority {
+    let pending = pending_of(conn, &new.channel, &new.sku)?;
+    match (job::enqueue_plan(pending.as_ref(), new), pending) {
+        (EnqueuePlan::Unchanged { raise_priority }, Some(pending)) => {
+            if raise_priority {
                 execute_cached(
                     conn,
                     "UPDATE jobs SET priority = 1, updated_at = ?2 WHERE id = ?1",
@@ -123,21 +127,21 @@ pub(super) fn enqueue(conn: &Connection, new: &NewJob, ids: &mut NewIds, now: i6
                 idempotency_key: pending.idempotency_key,
             });
         }
-        // Newest wins; the job keeps its place (created_at), attempts and backoff.
-        let revision = pending.revision.saturating_add(1);
-        let key = job::idempotency_key(pending.id, pending.created_at, revision, new.desired);
-        execute_cached(
-            conn,
-            "UPDATE jobs SET desired = ?2, revision = ?3, idempotency_key = ?4, priority = (priority OR ?5),
-                             updated_at = ?6
-             WHERE id = ?1",
-            params![pending.id, new.desired, revision, key, new.priority, now],
-        )?;
-        return Ok(JobRef {
-            id: pending.id,
-            outcome: Enqueued::Replaced,
-            idempotency_key: key,
-        });
+        (EnqueuePlan::Replace { revision, key }, Some(pending)) => {
+            execute_cached(
+                conn,
+                "UPDATE jobs SET desired = ?2, revision = ?3, idempotency_key = ?4, priority = (priority OR ?5),
+                                 updated_at = ?6
+                 WHERE id = ?1",
+                params![pending.id, new.desired, revision, key, new.priority, now],
+            )?;
+            return Ok(JobRef {
+                id: pending.id,
+                outcome: Enqueued::Replaced,
+                idempotency_key: key,
+            });
+        }
+        _ => {}
     }
     // A pending job exists only for a known item (the foreign key); a new one needs the check.
     require_item(conn, &new.sku)?;
@@ -252,21 +256,13 @@ const EXPIRED_CLAIMS: &str = "status = 'running' AND claim_expires_at <= ?1
 fn settle_expired(conn: &Connection, backoff: &Backoff, now: i64) -> Result<()> {
     let expired = jobs_where(conn, EXPIRED_CLAIMS, [now])?;
     for job in expired {
-        let what = format!(
-            "the claim of {} expired at {} without a result (did the runner stop?)",
-            job.claim_owner.as_deref().unwrap_or_default(),
-            job.claim_expires_at.unwrap_or_default()
-        );
-        if let Some(newer) = pending_of(conn, &job.channel, &job.sku)? {
-            let reason = format!("superseded by job #{}: {what}", newer.id);
-            supersede(conn, &job, &reason, job.attempts, &newer, Some(&what), i64::MIN, now)?;
-        } else if job.attempts >= backoff.max_attempts {
-            kill(
-                conn,
-                &job,
-                &format!("gave up after {} attempts: {what}", job.attempts),
-                now,
-            )?;
+        let newer = pending_of(conn, &job.channel, &job.sku)?;
+        match (job::settle_expired(&job, newer.as_ref(), backoff), newer) {
+            (Expired::Supersede { reason, error }, Some(newer)) => {
+                supersede(conn, &job, &reason, job.attempts, &newer, Some(&error), i64::MIN, now)?;
+            }
+            (Expired::Kill { reason }, _) => kill(conn, &job, &reason, now)?,
+            _ => {}
         }
     }
     Ok(())
@@ -276,18 +272,8 @@ fn settle_expired(conn: &Connection, backoff: &Backoff, now: i64) -> Result<()> 
 /// over); else a conflict saying why the result cannot be recorded.
 fn claimed_by(conn: &Connection, id: i64, owner: &str) -> Result<Job> {
     let job = require(conn, id)?;
-    match (job.status, job.claim_owner.as_deref()) {
-        (JobStatus::Running, Some(holder)) if holder == owner => Ok(job),
-        (JobStatus::Running, Some(holder)) => Err(Error::Conflict(format!(
-            "job #{id} is claimed by {holder} until {}, not by {owner}: the claim of {owner} expired and was taken \
-             over, so its result is not recorded",
-            job.claim_expires_at.unwrap_or_default()
-        ))),
-        (status, _) => Err(Error::Conflict(format!(
-            "job #{id} is {status}, not claimed by {owner}: its claim ended (expired, released or superseded), \
-             so the result is not recorded"
-        ))),
-    }
+    job::check_claimed(&job, owner)?;
+    Ok(job)
 }
 
 /// Marks a claimed job done and records the pushed quantity on the listing.
@@ -389,21 +375,11 @@ pub(super) fn fail(
     now: i64,
 ) -> Result<Job> {
     let job = claimed_by(conn, id, owner)?;
-    if !retryable {
-        kill(conn, &job, error, now)?;
-    } else if job.attempts >= backoff.max_attempts {
-        kill(
-            conn,
-            &job,
-            &format!("gave up after {} attempts: {error}", job.attempts),
-            now,
-        )?;
-    } else {
-        let delay = backoff.delay_seconds(job.id, job.attempts, retry_after);
-        let next = now.saturating_add(i64::from(delay));
-        match pending_of(conn, &job.channel, &job.sku)? {
+    match job::after_failure(&job, error, retryable, retry_after, backoff, now) {
+        AfterFailure::Dead(reason) => kill(conn, &job, &reason, now)?,
+        AfterFailure::Retry { next_attempt_at: next } => match pending_of(conn, &job.channel, &job.sku)? {
             Some(newer) => {
-                let reason = format!("superseded by job #{}: {error}", newer.id);
+                let reason = job::superseded(newer.id, Some(error));
                 supersede(conn, &job, &reason, job.attempts, &newer, Some(error), next, now)?;
             }
             None => {
@@ -415,7 +391,7 @@ pub(super) fn fail(
                     params![id, next, error, now],
                 )?;
             }
-        }
+        },
     }
     require(conn, id)
 }
@@ -437,10 +413,7 @@ pub(super) fn release(conn: &Connection, owner: &str, now: i64) -> Result<usize>
         let attempts = job.attempts.saturating_sub(1);
         match pending_of(conn, &job.channel, &job.sku)? {
             Some(newer) => {
-                let reason = format!(
-                    "released by {owner} before it was pushed; superseded by job #{}",
-                    newer.id
-                );
+                let reason = job::released(owner, newer.id);
                 let carried = job.last_error.as_deref();
                 supersede(conn, job, &reason, attempts, &newer, carried, i64::MIN, now)?;
             }
@@ -517,10 +490,7 @@ fn retire_older_dead(conn: &Connection, job: &Job, now: i64) -> Result<()> {
 
 /// A dead job becomes failed: superseded by job `by`, keeping its reason after that.
 fn mark_superseded(conn: &Connection, dead: &Job, by: i64, now: i64) -> Result<()> {
-    let reason = match &dead.last_error {
-        Some(error) => format!("superseded by job #{by}: {error}"),
-        None => format!("superseded by job #{by}"),
-    };
+    let reason = job::superseded(by, dead.last_error.as_deref());
     execute_cached(
         conn,
         "UPDATE jobs SET status = 'failed', last_error = ?2, updated_at = ?3 WHERE id = ?1",
@@ -537,24 +507,15 @@ fn mark_superseded(conn: &Connection, dead: &Job, by: i64, now: i64) -> Result<(
 /// [`crate::ledger::LedgerStore::retry_job`].
 pub(super) fn retry(conn: &Connection, id: i64, now: i64) -> Result<Job> {
     let job = require(conn, id)?;
-    if !matches!(job.status, JobStatus::Dead | JobStatus::Failed) {
-        return Err(Error::Conflict(format!(
-            "job #{id} is {}; only dead or failed jobs can be retried",
-            job.status
-        )));
-    }
-    let newest = job_where(
-        conn,
-        "channel = ?1 AND sku = ?2 AND id > ?3 ORDER BY id DESC LIMIT 1",
-        params![job.channel, job.sku, id],
-    )?;
-    match newest {
-        // A failed job was superseded: with its newer job gone (cleared or pruned), its quantity
-        // is out of date and must not be pushed over what came after.
-        None if job.status == JobStatus::Failed => Err(Error::Conflict(format!(
-            "job #{id} was superseded and its quantity is out of date; enqueue the current quantity instead"
-        ))),
-        None => {
+    let newest = || {
+        job_where(
+            conn,
+            "channel = ?1 AND sku = ?2 AND id > ?3 ORDER BY id DESC LIMIT 1",
+            params![job.channel, job.sku, id],
+        )
+    };
+    match job::retry_plan(&job, newest)? {
+        RetryPlan::Itself => {
             execute_cached(
                 conn,
                 "UPDATE jobs SET status = 'pending', attempts = 0, next_attempt_at = ?2, updated_at = ?2 WHERE id = ?1",
@@ -562,21 +523,17 @@ pub(super) fn retry(conn: &Connection, id: i64, now: i64) -> Result<Job> {
             )?;
             require(conn, id)
         }
-        Some(newer) if newer.status == JobStatus::Pending => {
+        RetryPlan::Carry { by, retire } => {
             execute_cached(
                 conn,
                 "UPDATE jobs SET attempts = 0, next_attempt_at = min(next_attempt_at, ?2), updated_at = ?2 WHERE id = ?1",
-                params![newer.id, now],
+                params![by, now],
             )?;
-            if job.status == JobStatus::Dead {
-                mark_superseded(conn, &job, newer.id, now)?;
+            if retire {
+                mark_superseded(conn, &job, by, now)?;
             }
-            require(conn, newer.id)
+            require(conn, by)
         }
-        Some(newer) => Err(Error::Conflict(format!(
-            "job #{id} cannot be retried: job #{} ({}) carries a newer quantity for {} {}",
-            newer.id, newer.status, job.channel, job.sku
-        ))),
     }
 }
 
@@ -640,16 +597,7 @@ pub(super) fn counts(conn: &Connection, channel: Option<&str>) -> Result<JobCoun
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut counts = JobCounts::default();
     for (status, count, with_attempts) in rows {
-        match JobStatus::parse(&status)? {
-            JobStatus::Pending => {
-                counts.pending = count;
-                counts.retrying = with_attempts;
-            }
-            JobStatus::Running => counts.running = count,
-            JobStatus::Done => counts.done = count,
-            JobStatus::Failed => counts.failed = count,
-            JobStatus::Dead => counts.dead = count,
-        }
+        counts.add(JobStatus::parse(&status)?, count, with_attempts);
     }
     Ok(counts)
 }

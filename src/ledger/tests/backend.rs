@@ -181,7 +181,19 @@ pub(crate) mod mariadb {
     /// "skipped" and returns, unless one is required (then it fails).
     pub(crate) fn run(test: fn(&dyn super::Backend)) {
         if let Some(server) = super::test_server() {
-            test(&super::MariaDb::new(server));
+            test(&super::MariaDb::new(server, false));
+        }
+    }
+}
+
+/// Runs a store test on MariaDB with claims taking turns under a named lock (`GET_LOCK`), as on
+/// servers without SKIP LOCKED ([`MariaDbOptions::serialise_claims`]).
+pub(crate) mod mariadb_get_lock {
+    /// Runs `test` on a new [`MariaDb`](super::MariaDb) backend whose stores serialise claims;
+    /// skipped as [`super::mariadb::run`] is.
+    pub(crate) fn run(test: fn(&dyn super::Backend)) {
+        if let Some(server) = super::test_server() {
+            test(&super::MariaDb::new(server, true));
         }
     }
 }
@@ -190,13 +202,24 @@ pub(crate) mod mariadb {
 pub(crate) struct MariaDb {
     server: mysql::Opts,
     databases: Mutex<Vec<TestDatabase>>,
+    /// [`MariaDbOptions::serialise_claims`] of every store opened.
+    serialise_claims: bool,
 }
 
 impl MariaDb {
-    fn new(server: mysql::Opts) -> Self {
+    fn new(server: mysql::Opts, serialise_claims: bool) -> Self {
         MariaDb {
             server,
             databases: Mutex::new(Vec::new()),
+            serialise_claims,
+        }
+    }
+
+    fn options(&self, backoff: &Backoff) -> MariaDbOptions {
+        MariaDbOptions {
+            backoff: *backoff,
+            serialise_claims: self.serialise_claims,
+            ..MariaDbOptions::default()
         }
     }
 
@@ -214,11 +237,10 @@ impl MariaDb {
 
 impl Backend for MariaDb {
     fn try_open_with(&self, backoff: &Backoff) -> Result<Box<dyn TestStore>> {
-        let options = MariaDbOptions {
-            backoff: *backoff,
-            ..MariaDbOptions::default()
-        };
-        Ok(Box::new(MariaDbLedger::open_opts(self.database(), &options)?))
+        Ok(Box::new(MariaDbLedger::open_opts(
+            self.database(),
+            &self.options(backoff),
+        )?))
     }
 
     fn property_cases(&self, on_sqlite: u32) -> u32 {
@@ -227,8 +249,9 @@ impl Backend for MariaDb {
 
     fn shared(&self) -> Shared {
         let opts = self.database();
+        let options = self.options(&Backoff::default());
         Shared(Box::new(move || {
-            Box::new(MariaDbLedger::open_opts(opts.clone(), &MariaDbOptions::default()).unwrap())
+            Box::new(MariaDbLedger::open_opts(opts.clone(), &options).unwrap())
         }))
     }
 }

@@ -213,7 +213,7 @@ fn live_and_recent_feeds_and_the_quota_count(backend: &dyn Backend) {
     assert_eq!(ledger.get_feed(999).unwrap(), None);
 }
 
-store_tests!(
+store_tests!([sqlite, mariadb]:
     a_feed_takes_over_the_claims_its_starter_holds_and_nothing_else,
     updates_record_the_channel_id_polls_counts_and_the_end,
     live_and_recent_feeds_and_the_quota_count,

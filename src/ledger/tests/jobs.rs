@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use super::{fresh_and_reopened, item, setup, Backend, TestStore, T0};
 use crate::error::ErrorKind;
-use crate::ledger::{Backoff, ClearJobs, Completion, Enqueued, Job, JobCounts, JobQuery, JobStatus, NewJob};
+use crate::ledger::{Backoff, ClearJobs, Completion, Enqueued, Job, JobCounts, JobQuery, JobRef, JobStatus, NewJob};
 use crate::Error;
 use JobStatus::*;
 
@@ -993,6 +993,69 @@ fn concurrent_runners_never_claim_a_job_twice_and_every_job_ends_done_once(backe
     }
 }
 
+/// Enqueuers on several connections creating the same pairs' jobs at once: every call succeeds
+/// (the second creator of a pair's job coalesces into the first's), each pair ends with one
+/// pending job that every enqueuer's quantity went through, and the lanes are exact.
+fn enqueuers_on_several_connections_coalesce_into_one_pending_job_per_pair(backend: &dyn Backend) {
+    const THREADS: usize = 4;
+    const SKUS: usize = 20;
+    let shared = backend.shared();
+    {
+        let ledger = shared.connect();
+        setup(&*ledger);
+        for s in 0..SKUS {
+            ledger.upsert_item(&item(&format!("S{s}"), "x"), T0).unwrap();
+        }
+    }
+    let barrier = std::sync::Barrier::new(THREADS);
+    let refs: Vec<Vec<JobRef>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (shared, barrier) = (&shared, &barrier);
+                scope.spawn(move || {
+                    let ledger = shared.connect();
+                    barrier.wait();
+                    // One entry a call, so the connections' calls interleave pair by pair; each
+                    // thread's quantities differ from the others' (every enqueue changes the job).
+                    (0..SKUS)
+                        .map(|s| {
+                            let new = NewJob::new(CH, format!("S{s}"), (t * 100 + s) as i64);
+                            ledger.enqueue_jobs(&[new], T0).unwrap().remove(0)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let ledger = shared.connect();
+    assert_eq!(
+        ledger.job_counts(None).unwrap(),
+        JobCounts {
+            pending: SKUS as u64,
+            ..JobCounts::default()
+        }
+    );
+    for s in 0..SKUS {
+        let ids: std::collections::BTreeSet<i64> = refs.iter().map(|r| r[s].id).collect();
+        assert_eq!(ids.len(), 1, "S{s}: every enqueuer's quantity went to one job: {ids:?}");
+        let created = refs.iter().filter(|r| r[s].outcome == Enqueued::Created).count();
+        assert_eq!(created, 1, "S{s}: created once");
+        let stored = job(&*ledger, refs[0][s].id);
+        assert_eq!(
+            stored.revision,
+            THREADS as u32 - 1,
+            "S{s}: replaced by each later enqueuer"
+        );
+        let last = refs.iter().find(|r| r[s].idempotency_key == stored.idempotency_key);
+        assert!(
+            last.is_some(),
+            "S{s}: the stored key is the last enqueuer's: {stored:?}"
+        );
+    }
+    assert_eq!(stale_lanes(&*ledger), 0);
+}
+
 /// How many jobs waiting or running have a stored claim lane other than the one their quantity,
 /// priority and listing give (zero when the schema's triggers kept every lane exact).
 fn stale_lanes(ledger: &dyn TestStore) -> i64 {
@@ -1314,7 +1377,7 @@ fn new_jobs_get_fresh_ids_and_their_keys_even_after_the_newest_jobs_are_deleted(
     });
 }
 
-store_tests!(
+store_tests!([sqlite, mariadb]:
     enqueuing_coalesces_per_channel_and_sku_and_the_newest_value_wins,
     a_running_job_is_untouched_and_its_successor_waits_for_it,
     enqueuing_is_checked_and_all_or_nothing,
@@ -1324,12 +1387,17 @@ store_tests!(
     failures_back_off_exponentially_within_the_cap_and_honour_retry_after,
     retry_all_clear_prune_list_and_counts,
     a_superseded_job_whose_newer_job_is_gone_is_never_pushed_again,
-    a_crashed_runner_s_jobs_are_re_run_by_another,
-    concurrent_runners_never_claim_a_job_twice_and_every_job_ends_done_once,
     the_stored_claim_lane_follows_quantities_priorities_and_pushes,
     completing_a_batch_records_each_job_and_skips_lost_claims,
     completing_a_pushed_batch_records_remote_ids_in_the_same_transaction,
     completing_a_pushed_batch_retires_older_dead_letters_of_its_pairs,
-    two_claimers_racing_for_batches_split_the_queue_and_keep_the_claim_order,
     new_jobs_get_fresh_ids_and_their_keys_even_after_the_newest_jobs_are_deleted,
+    enqueuers_on_several_connections_coalesce_into_one_pending_job_per_pair,
+);
+
+// Also where claims take turns under a named lock (servers without SKIP LOCKED).
+store_tests!([sqlite, mariadb, mariadb_get_lock]:
+    a_crashed_runner_s_jobs_are_re_run_by_another,
+    concurrent_runners_never_claim_a_job_twice_and_every_job_ends_done_once,
+    two_claimers_racing_for_batches_split_the_queue_and_keep_the_claim_order,
 );

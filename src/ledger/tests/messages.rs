@@ -244,6 +244,10 @@ fn enqueuers_on_several_connections_create_each_key_once(backend: &dyn Backend) 
 
 store_tests!([sqlite, mariadb]:
     messages_are_enqueued_once_claimed_completed_failed_and_retried,
-    senders_on_several_connections_claim_each_message_once,
     enqueuers_on_several_connections_create_each_key_once,
+);
+
+// Also where claims take turns under a named lock (servers without SKIP LOCKED).
+store_tests!([sqlite, mariadb, mariadb_get_lock]:
+    senders_on_several_connections_claim_each_message_once,
 );
