@@ -777,6 +777,7 @@ impl Ledger {
             table_prefix,
             lock_wait_timeout: whole_seconds(sqlite.busy_timeout),
             backoff: sqlite.backoff,
+            ..MariaDbOptions::default()
         };
         let store = super::connections::open_server(&path, &settings, &options)?;
         Ok(Ledger {
