@@ -318,6 +318,20 @@ pub struct ActivityBucket {
 }
 
 impl ActivityBucket {
+    /// A bucket counted by a store, before its start is known: runs, done, failed, pushed, push
+    /// failures, duration (ms), in the order the stores' queries select them.
+    pub(crate) fn counted([runs, done, failed, pushed, push_failures, duration_ms]: [u64; 6]) -> ActivityBucket {
+        ActivityBucket {
+            start: 0,
+            runs,
+            done,
+            failed,
+            pushed,
+            push_failures,
+            duration_ms,
+        }
+    }
+
     /// Adds another bucket's counts to this one.
     pub fn add(&mut self, other: &ActivityBucket) {
         self.runs += other.runs;

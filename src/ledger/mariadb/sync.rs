@@ -335,15 +335,7 @@ pub(super) fn activity(tx: &mut Tx<'_>, query: &ActivityQuery) -> Result<Vec<(i6
                 let value: Option<i64> = column(&mut row, i)?;
                 Ok(u64::try_from(value.unwrap_or(0)).unwrap_or(0))
             };
-            let bucket = ActivityBucket {
-                start: 0,
-                runs: count(1)?,
-                done: count(2)?,
-                failed: count(3)?,
-                pushed: count(4)?,
-                push_failures: count(5)?,
-                duration_ms: count(6)?,
-            };
+            let bucket = ActivityBucket::counted([count(1)?, count(2)?, count(3)?, count(4)?, count(5)?, count(6)?]);
             Ok((column(&mut row, 0)?, bucket))
         })
         .collect()

@@ -303,18 +303,8 @@ pub(super) fn activity(conn: &Connection, query: &ActivityQuery) -> Result<Vec<(
         |row| {
             let count =
                 |i: usize| -> rusqlite::Result<u64> { Ok(row.get::<_, Option<i64>>(i)?.unwrap_or(0).max(0) as u64) };
-            Ok((
-                row.get::<_, i64>(0)?,
-                ActivityBucket {
-                    start: 0,
-                    runs: count(1)?,
-                    done: count(2)?,
-                    failed: count(3)?,
-                    pushed: count(4)?,
-                    push_failures: count(5)?,
-                    duration_ms: count(6)?,
-                },
-            ))
+            let bucket = ActivityBucket::counted([count(1)?, count(2)?, count(3)?, count(4)?, count(5)?, count(6)?]);
+            Ok((row.get::<_, i64>(0)?, bucket))
         },
     )?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
