@@ -193,7 +193,7 @@ impl ChannelInput {
     /// a validation error naming the field (`allocation.buffer`, `rate.burst`, …). Whether the
     /// eligible locations exist is checked by the store.
     pub fn validated(&self) -> Result<ChannelInput> {
-        let key = listing::channel(&self.key).map_err(|e| renamed(e, "key"))?;
+        let key = key(&self.key)?;
         let name = rules::required("name", &self.name, 200)?;
         if !(1..=MAX_BATCH_SIZE).contains(&self.batch_size) {
             return Err(Error::validation(
@@ -351,6 +351,111 @@ fn rule_of(id: i64, name: &str, a: &AllocationSettings) -> ChannelRule {
         include_supplier: a.include_supplier,
         eligible_locations: a.eligible_locations.clone(),
     }
+}
+
+/// A channel key as given to a store method: trimmed, 1–200 characters, errors naming `key`.
+pub(crate) fn key(value: &str) -> Result<String> {
+    listing::channel(value).map_err(|e| renamed(e, "key"))
+}
+
+/// The allocation mode as stored: its name and its weight (0 when shared).
+pub(crate) fn mode_columns(mode: AllocationMode) -> (&'static str, u32) {
+    match mode {
+        AllocationMode::Shared => ("shared", 0),
+        AllocationMode::Partitioned { weight } => ("partitioned", weight),
+    }
+}
+
+/// The allocation mode stored as [`mode_columns`].
+pub(crate) fn mode_from_columns(name: &str, weight: u32) -> AllocationMode {
+    match name {
+        "partitioned" => AllocationMode::Partitioned { weight },
+        _ => AllocationMode::Shared,
+    }
+}
+
+/// What saving a validated input does to the stored credentials: whether they are replaced, and
+/// by what (`None` keeps them; `""` removes them).
+pub(crate) fn credentials_change(input: &ChannelInput) -> (bool, Option<&str>) {
+    match input.credentials.as_deref() {
+        None => (false, None),
+        Some("") => (true, None),
+        Some(sealed) => (true, Some(sealed)),
+    }
+}
+
+/// Refuses to delete a channel that still has jobs waiting (`pending`) or being pushed
+/// (`running`): deleting would drop pushes silently.
+pub(crate) fn check_deletable(key: &str, pending: i64, running: i64) -> Result<()> {
+    if pending > 0 || running > 0 {
+        return Err(Error::Conflict(format!(
+            "channel {key} still has {pending} pending and {running} running jobs; disable it and clear its \
+             pending jobs (a running push finishes first), then delete it"
+        )));
+    }
+    Ok(())
+}
+
+// -- Pacing ------------------------------------------------------------------------------------
+
+/// A channel's pacing bucket as stored: the tokens left (below 0 while calls queue up behind
+/// each other) and when they were counted (unix milliseconds).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Bucket {
+    pub tokens: f64,
+    pub updated_ms: i64,
+}
+
+impl Bucket {
+    /// A bucket seen for the first time: full (`burst` tokens, at least 1).
+    pub(crate) fn full(burst: u32, now_ms: i64) -> Bucket {
+        Bucket {
+            tokens: f64::from(burst.max(1)),
+            updated_ms: now_ms,
+        }
+    }
+}
+
+/// The channel of a pacing request, checked, or `None` when `rate_per_second` is 0 (no limit:
+/// nothing is stored and the call goes now). A negative or non-finite rate is refused.
+pub(crate) fn pacing_channel(channel: &str, rate_per_second: f64) -> Result<Option<String>> {
+    let channel = listing::channel(channel)?;
+    if !rate_per_second.is_finite() || rate_per_second < 0.0 {
+        return Err(Error::validation(
+            "rate_per_second",
+            format!("must be a number of at least 0, got {rate_per_second}"),
+        ));
+    }
+    Ok((rate_per_second > 0.0).then_some(channel))
+}
+
+/// Takes one token from a bucket (`None`: none stored yet, so a [full](Bucket::full) one) of
+/// `burst` tokens refilled at `rate` per second: returns the bucket to store and 0 when a token
+/// was there, else the milliseconds until the reserved token will have been refilled. The token
+/// is taken either way (the bucket may go below zero), so runners that ask at the same time are
+/// spread one after the other instead of all going at once. Every backend stores exactly what
+/// this returns, read and written in one transaction.
+pub(crate) fn take_token(stored: Option<Bucket>, rate: f64, burst: u32, now_ms: i64) -> (Bucket, u64) {
+    let capacity = f64::from(burst.max(1));
+    let Bucket { tokens, updated_ms } = stored.unwrap_or_else(|| Bucket::full(burst, now_ms));
+    // A clock that went back (another process, a corrected clock) refills nothing.
+    let elapsed_ms = now_ms.saturating_sub(updated_ms).max(0) as f64;
+    let refilled = (tokens + elapsed_ms * rate / 1000.0).min(capacity);
+    let left = Bucket {
+        tokens: refilled - 1.0,
+        updated_ms: now_ms.max(updated_ms),
+    };
+    if left.tokens >= 0.0 {
+        return (left, 0);
+    }
+    // Bounded: the debt is at most a few thousand tokens and the rate at least a tiny fraction.
+    let wait = (-left.tokens * 1000.0 / rate).ceil();
+    let wait = if wait.is_finite() {
+        wait.min(u64::MAX as f64) as u64
+    } else {
+        u64::MAX
+    };
+    (left, wait)
 }
 
 fn renamed(error: Error, field: &str) -> Error {

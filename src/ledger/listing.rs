@@ -42,6 +42,11 @@ pub struct Listing {
     pub updated_at: i64,
 }
 
+/// SKUs per `IN (…)` list of the planner's bulk reads (`listings_of`, `linked_skus`,
+/// `open_jobs`), well under SQLite's variable limit. Results come sorted per list, so every
+/// backend uses the same size.
+pub(crate) const SKUS_PER_QUERY: usize = 500;
+
 /// A channel key: trimmed, 1–200 characters, case-sensitive.
 pub(crate) fn channel(value: &str) -> Result<String> {
     rules::required("channel", value, MAX_CHANNEL_CHARS)

@@ -5,9 +5,9 @@
 //! ([`schema`]). [`LedgerStore`] is implemented method group by method group (issue 9), each in
 //! a submodule as on SQLite: `stock` (items, locations, movements), `keys` (API keys, rate
 //! limits), `logs` (the security log), `requests` (API request metrics), `inbound` (the
-//! inbound events log), `listings`, `jobs` and `feeds` (the outbox of pushes) and `messages`
-//! (the message outbox) so far; the sync engine's methods answer "not available on MariaDB
-//! yet", and PHP cannot select this backend until all are done.
+//! inbound events log), `listings`, `jobs` and `feeds` (the outbox of pushes), `messages` (the
+//! message outbox) and `sync` (channels, pacing, sync runs, drift, named state, the planner's
+//! bulk reads): every method of the trait.
 //!
 //! How SQLite's guarantees hold on InnoDB:
 //! * **One movement writer at a time.** Every transaction that writes movements or locations
@@ -24,6 +24,8 @@
 //!   `FOR UPDATE`, so it cannot race a re-claim.
 //! * **Job lanes** (the claim order) are kept by the code, not triggers: one SQL expression sets
 //!   them when a job is written pending and when its listing's pushed quantity changes.
+//! * **Read-decide-write** steps (a pacing bucket, a rate-limit window, finishing a sync run,
+//!   deleting a channel) read their row `FOR UPDATE` first, creating it if it must exist.
 //! * **Transient failures** (deadlock 1213, lock wait timeout 1205, a connection lost before
 //!   `COMMIT`) roll the transaction back and run it again, up to [`WRITE_TRIES`] times, in
 //!   [`MariaDbLedger::write`]; after that the error is a retryable [`Error::Ledger`]. A
@@ -42,7 +44,7 @@ use mysql::prelude::{FromRow, Queryable};
 use mysql::{AccessMode, Conn, IsolationLevel, Opts, OptsBuilder, Params, Transaction, TxOpts};
 
 use super::message::{Message, MessagePage, MessageQuery, NewMessage};
-use super::{listing, rules};
+use super::{channel, listing, rules, run};
 use super::{
     ActivityBucket, ActivityQuery, ChannelConfig, ChannelInput, DriftPage, DriftQuery, NewDrift, SyncCounts, SyncKind,
     SyncRun, SyncRunPage, SyncRunQuery,
@@ -69,6 +71,7 @@ mod requests;
 mod schema;
 pub mod server;
 mod stock;
+mod sync;
 #[cfg(test)]
 mod test_store;
 
@@ -527,17 +530,8 @@ impl Tx<'_> {
     }
 }
 
-/// What a method not yet implemented on MariaDB answers.
-fn not_yet(method: &str) -> Error {
-    Error::Ledger {
-        message: format!("{method} is not available on MariaDB yet (issue 9)"),
-        source: None,
-    }
-}
-
 /// The methods live in submodules by group (`stock`, `keys`, `logs`, `requests`, `inbound`,
-/// `listings`, `jobs`, `feeds`, `messages`); the others answer "not available on MariaDB yet"
-/// until their step of issue 9.
+/// `listings`, `jobs`, `feeds`, `messages`, `sync`).
 impl LedgerStore for MariaDbLedger {
     fn upsert_item(&self, item: &ItemInput, now: i64) -> Result<Item> {
         let item = item.validated()?;
@@ -876,92 +870,108 @@ impl LedgerStore for MariaDbLedger {
         self.write(|tx| jobs::prune_done(tx, older_than))
     }
 
-    fn save_channel(&self, _input: &ChannelInput, _now: i64) -> Result<ChannelConfig> {
-        Err(not_yet("save_channel"))
+    fn save_channel(&self, input: &ChannelInput, now: i64) -> Result<ChannelConfig> {
+        let valid = input.validated()?;
+        self.write(|tx| sync::save_channel(tx, &valid, now))
     }
 
-    fn channel(&self, _key: &str) -> Result<Option<ChannelConfig>> {
-        Err(not_yet("channel"))
+    fn channel(&self, key: &str) -> Result<Option<ChannelConfig>> {
+        self.read(|tx| sync::find_channel(tx, key.trim()))
     }
 
     fn list_channels(&self) -> Result<Vec<ChannelConfig>> {
-        Err(not_yet("list_channels"))
+        self.read(sync::list_channels)
     }
 
-    fn delete_channel(&self, _key: &str) -> Result<ChannelConfig> {
-        Err(not_yet("delete_channel"))
+    fn delete_channel(&self, key: &str) -> Result<ChannelConfig> {
+        let key = channel::key(key)?;
+        self.write(|tx| sync::delete_channel(tx, &key))
     }
 
-    fn take_pacing_token(&self, _channel: &str, _rate_per_second: f64, _burst: u32, _now_ms: i64) -> Result<u64> {
-        Err(not_yet("take_pacing_token"))
+    fn take_pacing_token(&self, channel: &str, rate_per_second: f64, burst: u32, now_ms: i64) -> Result<u64> {
+        let Some(channel) = channel::pacing_channel(channel, rate_per_second)? else {
+            return Ok(0);
+        };
+        self.write(|tx| sync::take_pacing_token(tx, &channel, rate_per_second, burst, now_ms))
     }
 
-    fn listings_of(&self, _skus: &[&str]) -> Result<Vec<Listing>> {
-        Err(not_yet("listings_of"))
+    fn listings_of(&self, skus: &[&str]) -> Result<Vec<Listing>> {
+        self.read(|tx| sync::listings_of(tx, skus))
     }
 
-    fn linked_skus(&self, _skus: &[&str]) -> Result<Vec<String>> {
-        Err(not_yet("linked_skus"))
+    fn linked_skus(&self, skus: &[&str]) -> Result<Vec<String>> {
+        self.read(|tx| sync::linked_skus(tx, skus))
     }
 
-    fn open_jobs(&self, _skus: &[&str]) -> Result<Vec<Job>> {
-        Err(not_yet("open_jobs"))
+    fn open_jobs(&self, skus: &[&str]) -> Result<Vec<Job>> {
+        self.read(|tx| sync::open_jobs(tx, skus))
     }
 
-    fn channel_listings(&self, _channel: &str, _after: Option<&str>, _limit: u32) -> Result<Vec<Listing>> {
-        Err(not_yet("channel_listings"))
+    fn channel_listings(&self, channel: &str, after: Option<&str>, limit: u32) -> Result<Vec<Listing>> {
+        let channel = listing::channel(channel)?;
+        let limit = rules::page_limit(limit)?;
+        self.read(|tx| sync::channel_listings(tx, &channel, after.unwrap_or(""), limit))
     }
 
-    fn unmapped_skus(&self, _channel: &str, _after: Option<&str>, _limit: u32) -> Result<Vec<String>> {
-        Err(not_yet("unmapped_skus"))
+    fn unmapped_skus(&self, channel: &str, after: Option<&str>, limit: u32) -> Result<Vec<String>> {
+        let channel = listing::channel(channel)?;
+        let limit = rules::page_limit(limit)?;
+        self.read(|tx| sync::unmapped_skus(tx, &channel, after.unwrap_or(""), limit))
     }
 
-    fn start_sync_run(&self, _kind: SyncKind, _now: i64) -> Result<SyncRun> {
-        Err(not_yet("start_sync_run"))
+    fn start_sync_run(&self, kind: SyncKind, now: i64) -> Result<SyncRun> {
+        self.write(|tx| sync::start_run(tx, kind, now))
     }
 
-    fn finish_sync_run(&self, _id: i64, _counts: &SyncCounts, _error: Option<&str>, _now: i64) -> Result<SyncRun> {
-        Err(not_yet("finish_sync_run"))
+    fn finish_sync_run(&self, id: i64, counts: &SyncCounts, error: Option<&str>, now: i64) -> Result<SyncRun> {
+        let error = run::error_text(error);
+        self.write(|tx| sync::finish_run(tx, id, counts, error.as_deref(), now))
     }
 
-    fn list_sync_runs(&self, _query: &SyncRunQuery) -> Result<SyncRunPage> {
-        Err(not_yet("list_sync_runs"))
+    fn list_sync_runs(&self, query: &SyncRunQuery) -> Result<SyncRunPage> {
+        let limit = rules::page_limit(query.limit)?;
+        self.read(|tx| sync::list_runs(tx, query, limit))
     }
 
-    fn sync_activity(&self, _query: &ActivityQuery) -> Result<Vec<ActivityBucket>> {
-        Err(not_yet("sync_activity"))
+    fn sync_activity(&self, query: &ActivityQuery) -> Result<Vec<ActivityBucket>> {
+        run::activity(query, |q| self.read(|tx| sync::activity(tx, q)))
     }
 
-    fn sync_activity_by_hour(&self, _query: &ActivityQuery) -> Result<Vec<ActivityBucket>> {
-        Err(not_yet("sync_activity_by_hour"))
+    fn sync_activity_by_hour(&self, query: &ActivityQuery) -> Result<Vec<ActivityBucket>> {
+        run::activity_by_hour(query, |q| self.read(|tx| sync::activity(tx, q)))
     }
 
-    fn sync_errors(&self, _since: i64, _limit: u32) -> Result<Vec<(String, u64, i64)>> {
-        Err(not_yet("sync_errors"))
+    fn sync_errors(&self, since: i64, limit: u32) -> Result<Vec<(String, u64, i64)>> {
+        let limit = run::errors_limit(limit)?;
+        self.read(|tx| sync::errors_since(tx, since, limit))
     }
 
-    fn prune_sync_runs(&self, _older_than: i64) -> Result<usize> {
-        Err(not_yet("prune_sync_runs"))
+    fn prune_sync_runs(&self, older_than: i64) -> Result<usize> {
+        self.write(|tx| sync::prune_runs(tx, older_than))
     }
 
-    fn record_drift(&self, _records: &[NewDrift], _now: i64) -> Result<usize> {
-        Err(not_yet("record_drift"))
+    fn record_drift(&self, records: &[NewDrift], now: i64) -> Result<usize> {
+        let valid = run::validated_drift(records)?;
+        self.write(|tx| sync::record_drift(tx, &valid, now))
     }
 
-    fn list_drift(&self, _query: &DriftQuery) -> Result<DriftPage> {
-        Err(not_yet("list_drift"))
+    fn list_drift(&self, query: &DriftQuery) -> Result<DriftPage> {
+        let limit = rules::page_limit(query.limit)?;
+        self.read(|tx| sync::list_drift(tx, query, limit))
     }
 
-    fn prune_drift(&self, _older_than: i64) -> Result<usize> {
-        Err(not_yet("prune_drift"))
+    fn prune_drift(&self, older_than: i64) -> Result<usize> {
+        self.write(|tx| sync::prune_drift(tx, older_than))
     }
 
-    fn sync_state(&self, _name: &str) -> Result<Option<String>> {
-        Err(not_yet("sync_state"))
+    fn sync_state(&self, name: &str) -> Result<Option<String>> {
+        let name = run::state_name(name)?;
+        self.read(|tx| sync::state(tx, &name))
     }
 
-    fn set_sync_state(&self, _name: &str, _value: &str, _now: i64) -> Result<()> {
-        Err(not_yet("set_sync_state"))
+    fn set_sync_state(&self, name: &str, value: &str, now: i64) -> Result<()> {
+        let (name, value) = (run::state_name(name)?, run::state_value(value)?);
+        self.write(|tx| sync::set_state(tx, &name, &value, now))
     }
 
     fn enqueue_message(&self, message: &NewMessage, now: i64) -> Result<(Message, bool)> {
@@ -1230,18 +1240,5 @@ mod tests {
         // Released after the claim.
         let free: Option<i64> = other.exec_first("SELECT IS_FREE_LOCK(?)", (&lock,)).unwrap();
         assert_eq!(free, Some(1));
-    }
-
-    #[test]
-    fn methods_of_later_steps_say_they_are_not_available_yet() {
-        let Some(db) = TestDatabase::create() else { return };
-        let ledger = ledger(&db);
-        let error = ledger.list_channels().unwrap_err();
-        assert_eq!(error.kind(), crate::error::ErrorKind::Ledger);
-        assert!(!error.is_retryable());
-        assert_eq!(
-            error.to_string(),
-            "ledger: list_channels is not available on MariaDB yet (issue 9)"
-        );
     }
 }

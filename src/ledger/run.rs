@@ -318,6 +318,20 @@ pub struct ActivityBucket {
 }
 
 impl ActivityBucket {
+    /// A bucket counted by a store, before its start is known: runs, done, failed, pushed, push
+    /// failures, duration (ms), in the order the stores' queries select them.
+    pub(crate) fn counted([runs, done, failed, pushed, push_failures, duration_ms]: [u64; 6]) -> ActivityBucket {
+        ActivityBucket {
+            start: 0,
+            runs,
+            done,
+            failed,
+            pushed,
+            push_failures,
+            duration_ms,
+        }
+    }
+
     /// Adds another bucket's counts to this one.
     pub fn add(&mut self, other: &ActivityBucket) {
         self.runs += other.runs;
@@ -339,6 +353,108 @@ pub fn fill_activity(query: &ActivityQuery, counted: &[(i64, ActivityBucket)]) -
             start: query.slot_start(slot),
             ..counted.get(&slot).map(|b| (*b).clone()).unwrap_or_default()
         })
+        .collect()
+}
+
+/// What a store answers for [`LedgerStore::sync_activity`](super::LedgerStore::sync_activity),
+/// given `count`, which counts the runs of a query of fixed-width buckets per slot with one
+/// `GROUP BY` (non-empty slots only, by slot): the query checked, calendar months counted per day
+/// and the days added into their months (months differ in length), every bucket filled.
+pub(crate) fn activity(
+    query: &ActivityQuery,
+    count: impl FnOnce(&ActivityQuery) -> Result<Vec<(i64, ActivityBucket)>>,
+) -> Result<Vec<ActivityBucket>> {
+    let query = query.validated()?;
+    let counted = if query.bucket_seconds == MONTH {
+        let days = ActivityQuery {
+            bucket_seconds: 86_400,
+            ..query.clone()
+        };
+        let mut months: Vec<(i64, ActivityBucket)> = Vec::new();
+        for (day, bucket) in count(&days)? {
+            let month = query.slot(days.slot_start(day));
+            match months.last_mut() {
+                Some((slot, total)) if *slot == month => total.add(&bucket),
+                _ => months.push((month, bucket)),
+            }
+        }
+        months
+    } else {
+        count(&query)?
+    };
+    Ok(fill_activity(&query, &counted))
+}
+
+/// What a store answers for
+/// [`LedgerStore::sync_activity_by_hour`](super::LedgerStore::sync_activity_by_hour), given
+/// `count` as for [`activity`]: the query checked (hours only), the hours counted and added into
+/// the 24 hours of the site's day (`start` = the hour).
+pub(crate) fn activity_by_hour(
+    query: &ActivityQuery,
+    count: impl FnOnce(&ActivityQuery) -> Result<Vec<(i64, ActivityBucket)>>,
+) -> Result<Vec<ActivityBucket>> {
+    let query = query.validated()?;
+    if query.bucket_seconds != 3_600 {
+        return Err(Error::validation("bucket", "must be hour"));
+    }
+    let mut hours: Vec<ActivityBucket> = (0..24)
+        .map(|hour| ActivityBucket {
+            start: hour,
+            ..ActivityBucket::default()
+        })
+        .collect();
+    for (slot, bucket) in count(&query)? {
+        hours[usize::try_from(slot.rem_euclid(24)).unwrap_or(0)].add(&bucket);
+    }
+    Ok(hours)
+}
+
+/// Checks how many error texts [`LedgerStore::sync_errors`](super::LedgerStore::sync_errors) is
+/// asked for (1–100).
+pub(crate) fn errors_limit(limit: u32) -> Result<u32> {
+    if !(1..=100).contains(&limit) {
+        return Err(Error::validation("limit", "must be 1–100"));
+    }
+    Ok(limit)
+}
+
+/// Refuses finishing a run that is not running (a run is finished once).
+pub(crate) fn check_finishable(run: &SyncRun) -> Result<()> {
+    if run.status != RunStatus::Running {
+        return Err(Error::Conflict(format!(
+            "sync run #{} is already {}",
+            run.id,
+            run.status.as_str()
+        )));
+    }
+    Ok(())
+}
+
+/// The status a run finishes with: failed when it reports an error (as cleaned by
+/// [`error_text`]), else done.
+pub(crate) fn finished_status(error: Option<&str>) -> RunStatus {
+    if error.is_some() {
+        RunStatus::Failed
+    } else {
+        RunStatus::Done
+    }
+}
+
+/// Drift records checked and normalised for one call: at most
+/// [`MAX_ENQUEUE`](super::job::MAX_ENQUEUE), each as [`NewDrift::validated`] with its place
+/// (`drift[2].expected`).
+pub(crate) fn validated_drift(records: &[NewDrift]) -> Result<Vec<NewDrift>> {
+    let most = super::job::MAX_ENQUEUE;
+    if records.len() > most {
+        return Err(Error::validation(
+            "drift",
+            format!("at most {most} records per call, got {}", records.len()),
+        ));
+    }
+    records
+        .iter()
+        .enumerate()
+        .map(|(i, record)| record.validated(&format!("drift[{i}].")))
         .collect()
 }
 
@@ -410,6 +526,16 @@ pub struct DriftQuery {
     pub before: Option<i64>,
     /// Page size, 1–[`MAX_PAGE`](super::MAX_PAGE).
     pub limit: u32,
+}
+
+impl DriftQuery {
+    /// The channel and SKU filters as the stores apply them: trimmed, and none when empty.
+    pub(crate) fn filters(&self) -> (Option<&str>, Option<&str>) {
+        fn filter(value: &Option<String>) -> Option<&str> {
+            value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+        }
+        (filter(&self.channel), filter(&self.sku))
+    }
 }
 
 impl Default for DriftQuery {

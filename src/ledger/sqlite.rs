@@ -21,7 +21,7 @@ use super::plan::{self, Locations, Plan, Reservation};
 pub(crate) use super::plan::{next_page, not_found};
 use super::rules::{self, Leg, Quantities};
 use super::schema;
-use super::{access, job, listing, run};
+use super::{access, channel, job, listing, run};
 use super::{
     ActivityBucket, ActivityQuery, ChannelConfig, ChannelInput, DriftPage, DriftQuery, NewDrift, SyncCounts, SyncKind,
     SyncRun, SyncRunPage, SyncRunQuery,
@@ -646,24 +646,14 @@ impl LedgerStore for SqliteLedger {
     }
 
     fn delete_channel(&self, key: &str) -> Result<ChannelConfig> {
-        let key = listing::channel(key).map_err(|e| match e {
-            Error::Validation { message, .. } => Error::validation("key", message),
-            other => other,
-        })?;
+        let key = channel::key(key)?;
         self.write(|tx| sync::delete_channel(tx, &key))
     }
 
     fn take_pacing_token(&self, channel: &str, rate_per_second: f64, burst: u32, now_ms: i64) -> Result<u64> {
-        let channel = listing::channel(channel)?;
-        if !rate_per_second.is_finite() || rate_per_second < 0.0 {
-            return Err(Error::validation(
-                "rate_per_second",
-                format!("must be a number of at least 0, got {rate_per_second}"),
-            ));
-        }
-        if rate_per_second == 0.0 {
+        let Some(channel) = channel::pacing_channel(channel, rate_per_second)? else {
             return Ok(0);
-        }
+        };
         self.write(|tx| sync::take_pacing_token(tx, &channel, rate_per_second, burst, now_ms))
     }
 
@@ -701,40 +691,15 @@ impl LedgerStore for SqliteLedger {
     }
 
     fn sync_activity(&self, query: &ActivityQuery) -> Result<Vec<ActivityBucket>> {
-        let query = query.validated()?;
-        let counted = if query.bucket_seconds == run::MONTH {
-            // Months differ in length: count per day, then add the days into their months.
-            let days = ActivityQuery {
-                bucket_seconds: 86_400,
-                ..query.clone()
-            };
-            let mut months: Vec<(i64, ActivityBucket)> = Vec::new();
-            for (day, bucket) in sync::activity(&self.lock(), &days)? {
-                let month = query.slot(days.slot_start(day));
-                match months.last_mut() {
-                    Some((slot, total)) if *slot == month => total.add(&bucket),
-                    _ => months.push((month, bucket)),
-                }
-            }
-            months
-        } else {
-            sync::activity(&self.lock(), &query)?
-        };
-        Ok(run::fill_activity(&query, &counted))
+        run::activity(query, |q| sync::activity(&self.lock(), q))
     }
 
     fn sync_activity_by_hour(&self, query: &ActivityQuery) -> Result<Vec<ActivityBucket>> {
-        let query = query.validated()?;
-        if query.bucket_seconds != 3_600 {
-            return Err(Error::validation("bucket", "must be hour"));
-        }
-        sync::activity_by_hour(&self.lock(), &query)
+        run::activity_by_hour(query, |q| sync::activity(&self.lock(), q))
     }
 
     fn sync_errors(&self, since: i64, limit: u32) -> Result<Vec<(String, u64, i64)>> {
-        if !(1..=100).contains(&limit) {
-            return Err(Error::validation("limit", "must be 1–100"));
-        }
+        let limit = run::errors_limit(limit)?;
         sync::errors_since(&self.lock(), since, limit)
     }
 
@@ -748,17 +713,7 @@ impl LedgerStore for SqliteLedger {
     }
 
     fn record_drift(&self, records: &[NewDrift], now: i64) -> Result<usize> {
-        if records.len() > job::MAX_ENQUEUE {
-            return Err(Error::validation(
-                "drift",
-                format!("at most {} records per call, got {}", job::MAX_ENQUEUE, records.len()),
-            ));
-        }
-        let valid = records
-            .iter()
-            .enumerate()
-            .map(|(i, record)| record.validated(&format!("drift[{i}].")))
-            .collect::<Result<Vec<_>>>()?;
+        let valid = run::validated_drift(records)?;
         self.write(|tx| sync::record_drift(tx, &valid, now))
     }
 

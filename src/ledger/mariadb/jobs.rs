@@ -71,7 +71,7 @@ fn from_row(mut row: Row) -> Result<Job> {
 }
 
 /// The jobs of `SELECT … FROM jobs {clause}`.
-fn select(tx: &mut Tx<'_>, clause: &str, params: impl Into<mysql::Params>) -> Result<Vec<Job>> {
+pub(super) fn select(tx: &mut Tx<'_>, clause: &str, params: impl Into<mysql::Params>) -> Result<Vec<Job>> {
     let sql = format!("SELECT {COLUMNS} FROM {{p}}jobs {clause}");
     let rows: Vec<Row> = tx.exec(&sql, params)?;
     rows.into_iter().map(from_row).collect()

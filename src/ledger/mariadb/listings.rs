@@ -16,10 +16,10 @@ use crate::ledger::plan::not_found;
 use crate::ledger::Listing;
 use crate::Result;
 
-const COLUMNS: &str = "channel, sku, remote_id, last_pushed_quantity, last_pushed_at, last_seen_quantity, \
+pub(super) const COLUMNS: &str = "channel, sku, remote_id, last_pushed_quantity, last_pushed_at, last_seen_quantity, \
                        last_seen_at, created_at, updated_at";
 
-fn from_row(mut row: Row) -> Result<Listing> {
+pub(super) fn from_row(mut row: Row) -> Result<Listing> {
     Ok(Listing {
         channel: column(&mut row, 0)?,
         sku: column(&mut row, 1)?,

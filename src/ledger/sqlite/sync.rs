@@ -6,17 +6,13 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{from_json, next_page, not_found, require_location, to_json};
-use crate::ledger::channel::{AllocationSettings, ChannelConfig, ChannelInput, ChannelType, RateLimit};
+use crate::ledger::channel::{self, AllocationSettings, Bucket, ChannelConfig, ChannelInput, ChannelType, RateLimit};
 use crate::ledger::run::{
-    ActivityBucket, ActivityQuery, DriftPage, DriftQuery, DriftRecord, NewDrift, RunStatus, SyncCounts, SyncKind,
+    self, ActivityBucket, ActivityQuery, DriftPage, DriftQuery, DriftRecord, NewDrift, RunStatus, SyncCounts, SyncKind,
     SyncRun, SyncRunPage, SyncRunQuery,
 };
-use crate::ledger::{Job, Listing};
-use crate::stock::AllocationMode;
+use crate::ledger::{listing, Job, Listing};
 use crate::{Error, Result};
-
-/// SKUs per `IN (…)` list, well under SQLite's variable limit.
-const SKUS_PER_QUERY: usize = 500;
 
 // ---------------------------------------------------------------------------------------------
 // Channels
@@ -42,10 +38,7 @@ fn channel_from_row(row: &Row<'_>) -> rusqlite::Result<ChannelConfig> {
         name: row.get(3)?,
         enabled: row.get(4)?,
         allocation: AllocationSettings {
-            mode: match mode.as_str() {
-                "partitioned" => AllocationMode::Partitioned { weight: row.get(6)? },
-                _ => AllocationMode::Shared,
-            },
+            mode: channel::mode_from_columns(&mode, row.get(6)?),
             priority: row.get(7)?,
             buffer: row.get(8)?,
             max: row.get(9)?,
@@ -90,17 +83,9 @@ pub(super) fn save_channel(conn: &Connection, input: &ChannelInput, now: i64) ->
         require_location(conn, code)?;
     }
     let a = &input.allocation;
-    let (mode, weight) = match a.mode {
-        AllocationMode::Shared => ("shared", 0u32),
-        AllocationMode::Partitioned { weight } => ("partitioned", weight),
-    };
+    let (mode, weight) = channel::mode_columns(a.mode);
     let eligible = to_json(&a.eligible_locations)?;
-    // `None` keeps the stored credentials; "" removes them.
-    let (replace_credentials, credentials) = match input.credentials.as_deref() {
-        None => (false, None),
-        Some("") => (true, None),
-        Some(sealed) => (true, Some(sealed)),
-    };
+    let (replace_credentials, credentials) = channel::credentials_change(input);
     conn.execute(
         "INSERT INTO channels (key, kind, name, enabled, mode, weight, priority, buffer, max_quantity, zero_threshold,
                                percent, include_incoming, include_supplier, eligible_locations, batch_size,
@@ -158,12 +143,7 @@ pub(super) fn delete_channel(conn: &Connection, key: &str) -> Result<ChannelConf
         [key],
         |row| Ok((row.get(0)?, row.get(1)?)),
     )?;
-    if pending > 0 || running > 0 {
-        return Err(Error::Conflict(format!(
-            "channel {key} still has {pending} pending and {running} running jobs; disable it and clear its \
-             pending jobs (a running push finishes first), then delete it"
-        )));
-    }
+    channel::check_deletable(key, pending, running)?;
     conn.execute("DELETE FROM jobs WHERE channel = ?1", [key])?;
     conn.execute("DELETE FROM listings WHERE channel = ?1", [key])?;
     conn.execute("DELETE FROM pacing WHERE channel = ?1", [key])?;
@@ -175,36 +155,26 @@ pub(super) fn delete_channel(conn: &Connection, key: &str) -> Result<ChannelConf
 // Pacing
 // ---------------------------------------------------------------------------------------------
 
-/// Takes one token from the channel's bucket (`burst` tokens, refilled at `rate` per second):
-/// returns 0 when one was there, else the milliseconds until the reserved token will have been
-/// refilled. The token is taken either way (the bucket may go below zero), so runners that ask
-/// at the same time are spread one after the other instead of all going at once.
+/// Takes one token from the channel's bucket ([`channel::take_token`]): returns 0 when one was
+/// there, else the milliseconds to wait. Exact across connections: the caller's immediate
+/// transaction holds the write lock from the read to the write.
 pub(super) fn take_pacing_token(conn: &Connection, channel: &str, rate: f64, burst: u32, now_ms: i64) -> Result<u64> {
-    let capacity = f64::from(burst.max(1));
-    let stored: Option<(f64, i64)> = conn
+    let stored: Option<Bucket> = conn
         .prepare_cached("SELECT tokens, updated_ms FROM pacing WHERE channel = ?1")?
-        .query_row([channel], |row| Ok((row.get(0)?, row.get(1)?)))
+        .query_row([channel], |row| {
+            Ok(Bucket {
+                tokens: row.get(0)?,
+                updated_ms: row.get(1)?,
+            })
+        })
         .optional()?;
-    let (tokens, updated_ms) = stored.unwrap_or((capacity, now_ms));
-    // A clock that went back (another process, a corrected clock) refills nothing.
-    let elapsed_ms = now_ms.saturating_sub(updated_ms).max(0) as f64;
-    let refilled = (tokens + elapsed_ms * rate / 1000.0).min(capacity);
-    let left = refilled - 1.0;
+    let (left, wait) = channel::take_token(stored, rate, burst, now_ms);
     conn.prepare_cached(
         "INSERT INTO pacing (channel, tokens, updated_ms) VALUES (?1, ?2, ?3)
          ON CONFLICT (channel) DO UPDATE SET tokens = excluded.tokens, updated_ms = excluded.updated_ms",
     )?
-    .execute(params![channel, left, now_ms.max(updated_ms)])?;
-    if left >= 0.0 {
-        return Ok(0);
-    }
-    // Bounded: the debt is at most a few thousand tokens and the rate at least a tiny fraction.
-    let wait = (-left * 1000.0 / rate).ceil();
-    Ok(if wait.is_finite() {
-        wait.min(u64::MAX as f64) as u64
-    } else {
-        u64::MAX
-    })
+    .execute(params![channel, left.tokens, left.updated_ms])?;
+    Ok(wait)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -264,12 +234,7 @@ pub(super) fn finish_run(
     now: i64,
 ) -> Result<SyncRun> {
     let run = find_run(conn, id)?.ok_or_else(|| not_found("sync run", &id.to_string()))?;
-    if run.status != RunStatus::Running {
-        return Err(Error::Conflict(format!(
-            "sync run #{id} is already {}",
-            run.status.as_str()
-        )));
-    }
+    run::check_finishable(&run)?;
     let c = counts;
     conn.execute(
         "UPDATE sync_runs SET status = ?2, skus = ?3, planned = ?4, enqueued = ?5, pushed = ?6, failed = ?7,
@@ -278,7 +243,7 @@ pub(super) fn finish_run(
          WHERE id = ?1",
         params![
             id,
-            if error.is_some() { "failed" } else { "done" },
+            run::finished_status(error).as_str(),
             c.skus,
             c.planned,
             c.enqueued,
@@ -338,39 +303,11 @@ pub(super) fn activity(conn: &Connection, query: &ActivityQuery) -> Result<Vec<(
         |row| {
             let count =
                 |i: usize| -> rusqlite::Result<u64> { Ok(row.get::<_, Option<i64>>(i)?.unwrap_or(0).max(0) as u64) };
-            Ok((
-                row.get::<_, i64>(0)?,
-                ActivityBucket {
-                    start: 0,
-                    runs: count(1)?,
-                    done: count(2)?,
-                    failed: count(3)?,
-                    pushed: count(4)?,
-                    push_failures: count(5)?,
-                    duration_ms: count(6)?,
-                },
-            ))
+            let bucket = ActivityBucket::counted([count(1)?, count(2)?, count(3)?, count(4)?, count(5)?, count(6)?]);
+            Ok((row.get::<_, i64>(0)?, bucket))
         },
     )?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-}
-
-/// Runs in the query's span counted per hour of the (offset) day: 24 buckets, `start` = hour.
-pub(super) fn activity_by_hour(conn: &Connection, query: &ActivityQuery) -> Result<Vec<ActivityBucket>> {
-    let mut hours: Vec<ActivityBucket> = (0..24)
-        .map(|hour| ActivityBucket {
-            start: hour,
-            ..ActivityBucket::default()
-        })
-        .collect();
-    let by_hour = ActivityQuery {
-        bucket_seconds: 3_600,
-        ..query.clone()
-    };
-    for (slot, bucket) in activity(conn, &by_hour)? {
-        hours[usize::try_from(slot.rem_euclid(24)).unwrap_or(0)].add(&bucket);
-    }
-    Ok(hours)
 }
 
 /// The most frequent run errors since `since`.
@@ -432,8 +369,7 @@ pub(super) fn record_drift(conn: &Connection, records: &[NewDrift], now: i64) ->
 
 /// A page of drift records, newest first.
 pub(super) fn list_drift(conn: &Connection, query: &DriftQuery, limit: u32) -> Result<DriftPage> {
-    let channel = query.channel.as_deref().map(str::trim).filter(|c| !c.is_empty());
-    let sku = query.sku.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let (channel, sku) = query.filters();
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {DRIFT_COLUMNS} FROM drift
          WHERE (?1 IS NULL OR channel = ?1) AND (?2 IS NULL OR sku = ?2) AND id < ?3
@@ -555,7 +491,7 @@ macro_rules! channels_of {
 /// Every listing of these SKUs (all channels), by SKU then channel.
 pub(super) fn listings_of(conn: &Connection, skus: &[&str]) -> Result<Vec<Listing>> {
     let mut listings = Vec::new();
-    for chunk in skus.chunks(SKUS_PER_QUERY) {
+    for chunk in skus.chunks(listing::SKUS_PER_QUERY) {
         let mut stmt = conn.prepare_cached(&format!(
             "{} SELECT {} FROM present JOIN listings l ON l.channel = present.channel
              WHERE l.sku IN ({}) ORDER BY l.sku, l.channel",
@@ -574,7 +510,7 @@ pub(super) fn listings_of(conn: &Connection, skus: &[&str]) -> Result<Vec<Listin
 /// Which of these SKUs are items linked to a store product (`product_id` set).
 pub(super) fn linked_skus(conn: &Connection, skus: &[&str]) -> Result<Vec<String>> {
     let mut linked = Vec::new();
-    for chunk in skus.chunks(SKUS_PER_QUERY) {
+    for chunk in skus.chunks(listing::SKUS_PER_QUERY) {
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT sku FROM items WHERE product_id IS NOT NULL AND sku IN ({})",
             placeholders(chunk.len())
@@ -594,7 +530,7 @@ const LISTING_COLUMNS_OF_L: &str = "l.channel, l.sku, l.remote_id, l.last_pushed
 /// The pending and running jobs of these SKUs (all channels), by id.
 pub(super) fn open_jobs(conn: &Connection, skus: &[&str]) -> Result<Vec<Job>> {
     let mut jobs = Vec::new();
-    for chunk in skus.chunks(SKUS_PER_QUERY) {
+    for chunk in skus.chunks(listing::SKUS_PER_QUERY) {
         let ids: Vec<i64> = {
             let mut stmt = conn.prepare_cached(&format!(
                 "{} SELECT j.id FROM present JOIN jobs j INDEXED BY jobs_pair ON j.channel = present.channel
