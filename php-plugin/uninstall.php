@@ -31,6 +31,20 @@ if ( get_option( OPTION_DELETE_LEDGER_ON_UNINSTALL ) || ( defined( 'INVENTORY_SY
 		}
 		@rmdir( $inventory_sync_dir ); // phpcs:ignore WordPress.PHP.NoSilencedErrors -- left when not empty.
 	}
+	// A ledger in the site's own database: its tables (one named by INVENTORY_SYNC_MYSQL_URL is
+	// the owner's to remove, as a file named by INVENTORY_SYNC_DB is).
+	if ( defined( CONSTANT_LEDGER ) && LEDGER_IN_DATABASE === constant( CONSTANT_LEDGER ) && ! defined( CONSTANT_MYSQL_URL ) ) {
+		global $wpdb;
+		$inventory_sync_tables = $wpdb->get_col( $wpdb->prepare( 'SHOW TABLES LIKE %s', $wpdb->esc_like( $wpdb->base_prefix . LEDGER_TABLE_PREFIX ) . '%' ) );
+		if ( array() !== $inventory_sync_tables ) {
+			// Names SHOW TABLES gave, quoted as identifiers; the foreign keys between them are not
+			// checked while they all go.
+			$inventory_sync_names = array_map( static fn ( $name ) => '`' . str_replace( '`', '``', (string) $name ) . '`', $inventory_sync_tables );
+			$wpdb->query( 'SET FOREIGN_KEY_CHECKS = 0' );
+			$wpdb->query( 'DROP TABLE IF EXISTS ' . implode( ', ', $inventory_sync_names ) ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared,WordPress.DB.DirectDatabaseQuery.SchemaChange
+			$wpdb->query( 'SET FOREIGN_KEY_CHECKS = 1' );
+		}
+	}
 }
 
 foreach ( option_names() as $option ) {

@@ -123,6 +123,18 @@ const HOOK_QUEUE_RAN = 'inventory_sync_queue_ran';
 const FILTER_PRIMARY_SOURCE = 'inventory_sync_primary_source';
 /** Secret material for sealing channel credentials; else AUTH_KEY . SECURE_AUTH_SALT. */
 const CONSTANT_SECRET_KEY = 'INVENTORY_SYNC_SECRET_KEY';
+/** wp-config.php: 'mysql' keeps the ledger in a MariaDB/MySQL database (for a site on several web servers); unset or 'sqlite', the SQLite file. */
+const CONSTANT_LEDGER = 'INVENTORY_SYNC_LEDGER';
+/** The value of CONSTANT_LEDGER that puts the ledger in a database. */
+const LEDGER_IN_DATABASE = 'mysql';
+/** wp-config.php: the ledger's database as a mysql:// URL; by default the site's own (DB_HOST, DB_USER, DB_PASSWORD, DB_NAME). */
+const CONSTANT_MYSQL_URL = 'INVENTORY_SYNC_MYSQL_URL';
+/** wp-config.php: TLS to the database server: disabled, preferred (default: when the server offers it), required, verify_ca, verify_identity. */
+const CONSTANT_MYSQL_TLS = 'INVENTORY_SYNC_MYSQL_TLS';
+/** wp-config.php: the CA certificate file that signs the server's, for verify_ca and verify_identity. */
+const CONSTANT_MYSQL_CA = 'INVENTORY_SYNC_MYSQL_CA';
+/** The ledger's tables in the site's database are named $wpdb->base_prefix . this . <table>. */
+const LEDGER_TABLE_PREFIX = 'inventory_sync_';
 /** The first retry delay of a failed push or message, in seconds (default 30; doubles per attempt). */
 const CONSTANT_RETRY_BASE_SECONDS = 'INVENTORY_SYNC_RETRY_BASE_SECONDS';
 /** The longest queue run started by cron, in milliseconds (kept under max_execution_time). */

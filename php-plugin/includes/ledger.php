@@ -11,6 +11,11 @@
  *    status page's download check says so, with the rule to add).
  * The choice is remembered in an option so it never moves by itself.
  *
+ * With INVENTORY_SYNC_LEDGER set to 'mysql' in wp-config.php the ledger is kept in a
+ * MariaDB/MySQL database instead (tables named $wpdb->base_prefix . 'inventory_sync_…'), which
+ * every web server of the site reaches: the site's own database (DB_HOST, DB_USER, DB_PASSWORD,
+ * DB_NAME), or the one INVENTORY_SYNC_MYSQL_URL names.
+ *
  * @package InventorySync
  */
 
@@ -74,7 +79,12 @@ function ledger(): \InventorySync\Ledger {
 		if ( defined( CONSTANT_RETRY_BASE_SECONDS ) && is_int( constant( CONSTANT_RETRY_BASE_SECONDS ) ) && constant( CONSTANT_RETRY_BASE_SECONDS ) > 0 ) {
 			$options['retry'] = array( 'base_seconds' => constant( CONSTANT_RETRY_BASE_SECONDS ) );
 		}
-		$ledger = new \InventorySync\Ledger( ledger_path(), array() === $options ? null : $options );
+		if ( ledger_in_database() ) {
+			list( $location, $options['mysql'] ) = ledger_database();
+		} else {
+			$location = ledger_path();
+		}
+		$ledger = new \InventorySync\Ledger( $location, array() === $options ? null : $options );
 		if ( array() === $ledger->locations() ) {
 			// Movements without a location go to the default location: make sure there is one.
 			$ledger->upsertLocation(
@@ -87,6 +97,54 @@ function ledger(): \InventorySync\Ledger {
 		}
 	}
 	return $ledger;
+}
+
+/**
+ * Whether wp-config.php puts the ledger in a MariaDB/MySQL database.
+ */
+function ledger_in_database(): bool {
+	return defined( CONSTANT_LEDGER ) && LEDGER_IN_DATABASE === constant( CONSTANT_LEDGER );
+}
+
+/**
+ * Where the ledger's database is: the location given to the extension (a mysql:// URL) and its
+ * mysql option (the site's connection settings as WordPress reads DB_HOST, TLS, table prefix).
+ *
+ * @return array{0: string, 1: array<string, mixed>}
+ */
+function ledger_database(): array {
+	global $wpdb;
+	$settings = array( 'table_prefix' => $wpdb->base_prefix . LEDGER_TABLE_PREFIX );
+	foreach ( array( 'tls' => CONSTANT_MYSQL_TLS, 'ca_file' => CONSTANT_MYSQL_CA ) as $key => $constant ) {
+		if ( defined( $constant ) && is_string( constant( $constant ) ) && '' !== constant( $constant ) ) {
+			$settings[ $key ] = constant( $constant );
+		}
+	}
+	if ( defined( CONSTANT_MYSQL_URL ) && is_string( constant( CONSTANT_MYSQL_URL ) ) && '' !== constant( CONSTANT_MYSQL_URL ) ) {
+		return array( constant( CONSTANT_MYSQL_URL ), $settings );
+	}
+	// DB_HOST as WordPress itself reads it: host, host:port, host:/socket, [IPv6]:port.
+	$parsed = $wpdb->parse_db_host( DB_HOST );
+	list( $host, $port, $socket ) = false === $parsed ? array( DB_HOST, null, null ) : $parsed;
+	$host = '' === $host ? 'localhost' : $host;
+	if ( 'localhost' === $host && null === $socket ) {
+		// As mysqli: "localhost" is the server's Unix socket.
+		$default = ini_get( 'mysqli.default_socket' );
+		$socket  = is_string( $default ) && '' !== $default ? $default : null;
+	}
+	$settings += array(
+		'host'     => $host,
+		'user'     => DB_USER,
+		'password' => DB_PASSWORD,
+		'database' => DB_NAME,
+	);
+	if ( null !== $port ) {
+		$settings['port'] = $port;
+	}
+	if ( null !== $socket ) {
+		$settings['socket'] = $socket;
+	}
+	return array( 'mysql://', $settings );
 }
 
 /**

@@ -43,7 +43,9 @@ final class Site
     /**
      * wp-config.php constants every site gets unless `constants` says otherwise. The queue kick
      * (a loopback queue run after every change) is off, so tests that run the queue themselves
-     * see every job; tests of the kick turn it on.
+     * see every job; tests of the kick turn it on. With INVENTORY_SYNC_TEST_LEDGER=mysql in the
+     * environment every site also gets INVENTORY_SYNC_LEDGER = 'mysql' (the ledger in its
+     * database).
      */
     public const DEFAULT_CONSTANTS = ['INVENTORY_SYNC_QUEUE_KICK' => false];
 
@@ -66,7 +68,12 @@ final class Site
         self::removeTree($dir);
         mkdir($dir, 0755, true);
         $name = 'wp_' . substr(hash('sha256', $dir . microtime()), 0, 12);
-        $site = new self($dir, $withExtension, $db, $db->createDatabase($name), ($options['constants'] ?? []) + self::DEFAULT_CONSTANTS, $options['server'] ?? 'php');
+        $defaults = self::DEFAULT_CONSTANTS;
+        if (getenv('INVENTORY_SYNC_TEST_LEDGER') === 'mysql') {
+            // Every site keeps its ledger in its own database (a run of the suite on that backend).
+            $defaults['INVENTORY_SYNC_LEDGER'] = 'mysql';
+        }
+        $site = new self($dir, $withExtension, $db, $db->createDatabase($name), ($options['constants'] ?? []) + $defaults, $options['server'] ?? 'php');
         $site->copyWordPress();
         if (isset($options['prepare'])) {
             ($options['prepare'])($dir);

@@ -131,9 +131,12 @@ function signature_self_test(): bool {
  * @return array<string, string>
  */
 function ledger_rows(): array {
-	$rows = array();
-	$path = \InventorySync\ledger_path();
-	$rows[ __( 'Ledger file', 'inventory-sync' ) ] = $path;
+	$rows     = array();
+	$database = \InventorySync\ledger_in_database();
+	$path     = $database ? '' : \InventorySync\ledger_path();
+	if ( ! $database ) {
+		$rows[ __( 'Ledger file', 'inventory-sync' ) ] = $path;
+	}
 	try {
 		$ledger = \InventorySync\ledger();
 	} catch ( \InventorySync\Exception\SyncException $e ) {
@@ -143,6 +146,11 @@ function ledger_rows(): array {
 			$e->getMessage()
 		);
 		return $rows;
+	}
+	if ( $database ) {
+		// Named without the password; a database is not served over HTTP.
+		$rows[ __( 'Ledger database', 'inventory-sync' ) ] = $ledger->path();
+		return $rows + ledger_content_rows( $ledger );
 	}
 	clearstatcache();
 	$rows[ __( 'Ledger size', 'inventory-sync' ) ] = size_format( (int) @filesize( $path ), 1 ); // phpcs:ignore WordPress.PHP.NoSilencedErrors -- a missing size is shown as 0.
@@ -157,10 +165,20 @@ function ledger_rows(): array {
 			$exposure = __( 'WARNING: the ledger file can be downloaded over HTTP. Move it with INVENTORY_SYNC_DB or deny access to its directory in the web server (nginx reads no .htaccess: add location ~* /inventory-sync- { deny all; } to the site).', 'inventory-sync' );
 	}
 	$rows[ __( 'Ledger download check', 'inventory-sync' ) ] = $exposure;
+	return $rows + ledger_content_rows( $ledger );
+}
+
+/**
+ * Status rows about what the ledger holds: its locations and how many items.
+ *
+ * @return array<string, string>
+ */
+function ledger_content_rows( \InventorySync\Ledger $ledger ): array {
 	$items = $ledger->items( array( 'limit' => 1000 ) );
-	$rows[ __( 'Locations', 'inventory-sync' ) ] = implode( ', ', array_column( $ledger->locations(), 'code' ) );
-	$rows[ __( 'Items (SKUs)', 'inventory-sync' ) ] = null === $items['next_after'] ? (string) count( $items['items'] ) : __( 'more than 1000', 'inventory-sync' );
-	return $rows;
+	return array(
+		__( 'Locations', 'inventory-sync' )    => implode( ', ', array_column( $ledger->locations(), 'code' ) ),
+		__( 'Items (SKUs)', 'inventory-sync' ) => null === $items['next_after'] ? (string) count( $items['items'] ) : __( 'more than 1000', 'inventory-sync' ),
+	);
 }
 
 /**
