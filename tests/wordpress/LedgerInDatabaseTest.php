@@ -43,6 +43,9 @@ final class LedgerInDatabaseTest extends TestCase
             self::assertStringContainsString('Ledger database', $page->body);
             self::assertStringContainsString(htmlspecialchars($where), $page->body);
             self::assertStringNotContainsString('Ledger file', $page->body);
+            $settings = $site->request('GET', '/wp-admin/admin.php?page=inventory-sync-settings&tab=ledger', [], null, true);
+            self::assertStringContainsString('The ledger is kept in a MariaDB/MySQL database', $settings->body);
+            self::assertStringContainsString(htmlspecialchars($where), $settings->body);
             self::assertSame('', $site->errorLog());
         } finally {
             $site->stop();

@@ -54,6 +54,7 @@ function render_dashboard(): void {
 		.inventory-sync-card.is-dead.has-jobs strong { color: #d63638; }
 		.inventory-sync-activity { max-width: 80em; background: #fff; border: 1px solid #c3c4c7; padding: 8px; }
 		.inventory-sync-activity svg { width: 100%; height: auto; }
+		.inventory-sync-status td { overflow-wrap: anywhere; }
 	</style>
 	<h2><?php esc_html_e( 'Queue', 'inventory-sync' ); ?></h2>
 	<div class="inventory-sync-cards">

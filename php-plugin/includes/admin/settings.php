@@ -464,16 +464,17 @@ function render_schedules(): void {
  */
 function render_ledger(): void {
 	$constant = defined( 'INVENTORY_SYNC_DB' ) && is_string( INVENTORY_SYNC_DB ) && '' !== INVENTORY_SYNC_DB;
+	if ( \InventorySync\ledger_in_database() ) {
+		$where = __( 'The ledger is kept in a MariaDB/MySQL database (INVENTORY_SYNC_LEDGER in wp-config.php), which every web server of the site reaches.', 'inventory-sync' );
+	} elseif ( $constant ) {
+		$where = __( 'The ledger file is set by INVENTORY_SYNC_DB in wp-config.php.', 'inventory-sync' );
+	} else {
+		$where = __( 'The ledger file was placed at activation, outside the web root when possible. To move it, copy it while the site is in maintenance and set INVENTORY_SYNC_DB in wp-config.php.', 'inventory-sync' );
+	}
 	?>
 	<h2><?php esc_html_e( 'Ledger', 'inventory-sync' ); ?></h2>
 	<p class="description">
-		<?php
-		echo esc_html(
-			$constant
-				? __( 'The ledger file is set by INVENTORY_SYNC_DB in wp-config.php.', 'inventory-sync' )
-				: __( 'The ledger file was placed at activation, outside the web root when possible. To move it, copy it while the site is in maintenance and set INVENTORY_SYNC_DB in wp-config.php.', 'inventory-sync' )
-		);
-		?>
+		<?php echo esc_html( $where ); ?>
 	</p>
 	<table class="widefat striped inventory-sync-ledger" style="max-width: 60em">
 		<tbody>
