@@ -344,6 +344,14 @@ impl MariaDbLedger {
         self.run(tx, work).map_err(|(_, error)| error)
     }
 
+    /// The connection itself and the table prefix, for a bulk copy into this store
+    /// ([`copy_sqlite_to_mariadb`](super::copy::copy_sqlite_to_mariadb)), which runs its own
+    /// transactions. Nothing is retried here.
+    pub(super) fn with_connection<T>(&self, work: impl FnOnce(&mut Conn, &str) -> Result<T>) -> Result<T> {
+        let mut conn = self.lock();
+        work(&mut conn, &self.prefix)
+    }
+
     /// Runs `work` in a transaction just started; commits it if `work` succeeds, else rolls it
     /// back (dropping it). A failure says at which [`Stage`] it happened.
     fn run<T>(

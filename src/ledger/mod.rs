@@ -23,6 +23,7 @@
 
 pub mod access;
 pub mod channel;
+pub mod copy;
 pub mod feed;
 pub mod inbound;
 pub mod job;

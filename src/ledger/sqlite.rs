@@ -185,6 +185,13 @@ impl SqliteLedger {
         Ok(value)
     }
 
+    /// Runs `work` on the connection inside an immediate transaction that only reads: SQLite's
+    /// write lock is held throughout, so no other connection writes to the file meanwhile (for
+    /// [`copy_sqlite_to_mariadb`](super::copy::copy_sqlite_to_mariadb)).
+    pub(super) fn read_holding_write_lock<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.write(|tx| work(tx))
+    }
+
     /// Runs `work` in a read transaction, so it sees one consistent state.
     fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let mut conn = self.lock();

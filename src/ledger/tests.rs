@@ -1463,19 +1463,9 @@ fn request_for(i: usize, (kind, sku, loc, quantity, pick, with_quantity, expiry)
 }
 
 /// Invariants that hold after any sequence: levels agree with the movements and reservations.
-fn assert_consistent(ledger: &dyn TestStore) {
-    let broken = [
-        "SELECT COUNT(*) FROM stock_levels s WHERE on_hand != \
-         (SELECT COALESCE(SUM(delta), 0) FROM movements m WHERE m.sku = s.sku AND m.location = s.location)",
-        "SELECT COUNT(*) FROM stock_levels s WHERE reserved != \
-         (SELECT COALESCE(SUM(remaining), 0) FROM reservations r WHERE r.sku = s.sku AND r.location = s.location)",
-        "SELECT COUNT(*) FROM stock_levels s WHERE on_hand != (SELECT m.on_hand FROM movements m \
-         WHERE m.sku = s.sku AND m.location = s.location ORDER BY m.id DESC LIMIT 1)",
-        "SELECT COUNT(*) FROM items i WHERE oversold != \
-         EXISTS (SELECT 1 FROM stock_levels s WHERE s.sku = i.sku AND s.on_hand < 0)",
-    ];
-    for sql in broken {
-        assert_eq!(ledger.query_i64(sql), 0, "{sql}");
+pub(crate) fn assert_consistent(ledger: &dyn TestStore) {
+    for (what, sql) in super::copy::CONSISTENCY_CHECKS {
+        assert_eq!(ledger.query_i64(&sql.replace("{p}", "")), 0, "{what}");
     }
 }
 
