@@ -151,6 +151,10 @@ impl Error {
     }
 }
 
+/// How a retired ledger file (copied to a database, [`crate::ledger::copy`]) refuses a write:
+/// the start of the message its triggers abort with, followed by where the ledger went.
+pub const LEDGER_MOVED: &str = "inventory_sync: this ledger file was moved to";
+
 /// The one place where SQLite failures become crate errors. The `rusqlite::Error` is kept as the
 /// source so [`Error::is_retryable`] can recognise a busy or locked database.
 impl From<rusqlite::Error> for Error {
@@ -158,6 +162,9 @@ impl From<rusqlite::Error> for Error {
         let message = match error.sqlite_error_code() {
             Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
                 "the ledger is busy: another writer held it past the busy timeout"
+            }
+            _ if error.to_string().contains(LEDGER_MOVED) => {
+                "the ledger moved to a database: this file takes no more changes"
             }
             _ => "database operation failed",
         };

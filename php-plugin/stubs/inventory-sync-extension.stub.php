@@ -169,6 +169,18 @@ namespace InventorySync {
 		public function path(): string {}
 
 		/**
+		 * Copies this ledger file into the empty MariaDB/MySQL ledger at a mysql:// URL (options:
+		 * mysql, busy_timeout_ms as for the constructor; retire, default true), holding the file's
+		 * write lock, and checks the copy (row counts, largest ids, stock invariants). With retire
+		 * the file is read-only afterwards: a later write fails saying the ledger moved.
+		 *
+		 * @param array<string, mixed>|null $options
+		 * @return array{rows: array<string, int>, seconds: float, target: string}
+		 * @throws \InventorySync\Exception\ConflictException When the target holds rows, or another copy into it runs.
+		 */
+		public function copyTo( string $url, ?array $options = null ): array {}
+
+		/**
 		 * Creates or updates an item (sku, name, product_id, thresholds{critical,low,warning},
 		 * lead_time_days, moq, pack_size, supplier); returns it with oversold, created_at, updated_at.
 		 */

@@ -15,7 +15,9 @@ use mysql::{Conn, Params, TxOpts, Value};
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 
+use super::mariadb::schema::lock_name;
 use super::{MariaDbLedger, SqliteLedger};
+use crate::error::LEDGER_MOVED;
 use crate::{Error, Result};
 
 /// Every ledger table, in an order the foreign keys accept (items and locations first).
@@ -93,28 +95,80 @@ struct TableShape {
 
 /// Copies the SQLite ledger `source` into `target`, which must hold no row ([`Error::Conflict`]
 /// naming the first table that does, nothing written). See the module documentation.
-pub fn copy_sqlite_to_mariadb(source: &SqliteLedger, target: &MariaDbLedger) -> Result<CopyReport> {
+///
+/// With `retire_source`, a successful copy also retires the file in the same transaction
+/// ([`retire`]): it stays readable, but every later write to it fails with an error saying the
+/// ledger moved, so a request that opened the file before the site switched to the database
+/// (and waited for the lock the copy held) cannot land a movement the database never sees.
+pub fn copy_sqlite_to_mariadb(
+    source: &SqliteLedger,
+    target: &MariaDbLedger,
+    retire_source: bool,
+) -> Result<CopyReport> {
     let started = Instant::now();
     source.read_holding_write_lock(|sqlite| {
         target.with_connection(|maria, prefix| {
-            refuse_non_empty(maria, prefix)?;
-            let copied = copy_all(sqlite, maria, prefix).and_then(|rows| {
-                verify(sqlite, maria, prefix)?;
-                Ok(rows)
-            });
-            match copied {
-                Ok(rows) => Ok(CopyReport {
-                    rows,
-                    seconds: started.elapsed().as_secs_f64(),
-                }),
-                Err(error) => {
-                    // Leave the target empty, so the copy can run again; the first error counts.
-                    let _ = empty(maria, prefix);
-                    Err(error)
-                }
+            let lock = lock_name(maria, prefix, "copy")?;
+            let taken: Option<Option<i64>> = maria.exec_first("SELECT GET_LOCK(?, 0)", (&lock,))?;
+            if taken.flatten() != Some(1) {
+                return Err(Error::Conflict(
+                    "another copy into this database is running; wait for it to finish".into(),
+                ));
             }
+            let result = copy_locked(sqlite, maria, prefix, started).and_then(|report| {
+                if retire_source {
+                    if let Err(error) = retire(sqlite, &target.describe()) {
+                        // The file stays the ledger: empty the target, so the copy can run again.
+                        let _ = empty(maria, prefix);
+                        return Err(error);
+                    }
+                }
+                Ok(report)
+            });
+            // Also released when the connection closes.
+            let _ = maria.exec_drop("DO RELEASE_LOCK(?)", (&lock,));
+            result
         })
     })
+}
+
+/// The copy itself, under the named `copy` lock: two copies into one database never interleave
+/// between the empty-target check and the inserts.
+fn copy_locked(sqlite: &Connection, maria: &mut Conn, prefix: &str, started: Instant) -> Result<CopyReport> {
+    refuse_non_empty(maria, prefix)?;
+    let copied = copy_all(sqlite, maria, prefix).and_then(|rows| {
+        verify(sqlite, maria, prefix)?;
+        Ok(rows)
+    });
+    match copied {
+        Ok(rows) => Ok(CopyReport {
+            rows,
+            seconds: started.elapsed().as_secs_f64(),
+        }),
+        Err(error) => {
+            // Leave the target empty, so the copy can run again; the first error counts.
+            let _ = empty(maria, prefix);
+            Err(error)
+        }
+    }
+}
+
+/// Retires an SQLite ledger that was copied to `destination` (inside the copy's write
+/// transaction): a trigger on every table, for every kind of write, aborts with
+/// [`LEDGER_MOVED`] and where the ledger went, which [`Error`] maps to its own message. Reads go
+/// on working; the file is the ledger as it was at the moment of the move.
+fn retire(sqlite: &Connection, destination: &str) -> Result<()> {
+    let message = format!("{LEDGER_MOVED} {destination}").replace('\'', "''");
+    for table in COPIED_TABLES {
+        for event in ["INSERT", "UPDATE", "DELETE"] {
+            sqlite.execute_batch(&format!(
+                "CREATE TRIGGER IF NOT EXISTS retired_{table}_{event} BEFORE {event} ON {table} \
+                 BEGIN SELECT RAISE(ABORT, '{message}'); END;",
+                event = event.to_lowercase()
+            ))?;
+        }
+    }
+    Ok(())
 }
 
 /// [`Error::Conflict`] naming the first table of the target holding a row (or the ledger head
@@ -461,7 +515,7 @@ mod tests {
         let Some(database) = TestDatabase::create() else { return };
         let source = populated();
         let target = target(&database);
-        let report = copy_sqlite_to_mariadb(&source, &target).unwrap();
+        let report = copy_sqlite_to_mariadb(&source, &target, false).unwrap();
         let movements = source.query_i64("SELECT COUNT(*) FROM movements");
         assert!(report.rows.contains(&("movements", movements as u64)), "{report:?}");
         assert_eq!(target.dump(), source.dump());
@@ -503,9 +557,77 @@ mod tests {
         };
         target.upsert_item(&item, T0).unwrap();
         let before = target.dump();
-        let error = copy_sqlite_to_mariadb(&source, &target).unwrap_err();
+        let error = copy_sqlite_to_mariadb(&source, &target, true).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Conflict, "{error}");
         assert!(error.to_string().contains("items"), "{error}");
         assert_eq!(target.dump(), before);
+        // Refused copies leave the file as it was: writable.
+        source
+            .record(&MovementRequest::new("after", "A", Sale, 1), T0 + 100)
+            .unwrap();
+    }
+
+    #[test]
+    fn a_retired_file_is_read_only_and_says_where_the_ledger_went() {
+        let Some(database) = TestDatabase::create() else { return };
+        let source = populated();
+        let target = target(&database);
+        let dump = source.dump();
+        copy_sqlite_to_mariadb(&source, &target, true).unwrap();
+        assert_eq!(target.dump(), dump);
+
+        // Reads go on; every kind of write is refused, changing nothing.
+        assert_eq!(source.dump(), dump);
+        let sale = source.record(&MovementRequest::new("late", "A", Sale, 1), T0 + 100);
+        let item = ItemInput {
+            sku: "NEW".into(),
+            name: "New".into(),
+            ..ItemInput::default()
+        };
+        let writes = [
+            sale.map(|_| ()),
+            source.upsert_item(&item, T0 + 100).map(|_| ()),
+            source.prune_inbound(T0 + 100).map(|_| ()),
+        ];
+        for write in writes {
+            let error = write.unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::Ledger);
+            assert!(!error.is_retryable(), "a moved file stays moved: {error}");
+            let message = error.full_message();
+            assert!(message.contains("the ledger moved to a database"), "{message}");
+            assert!(message.contains(&target.describe()), "{message}");
+        }
+        assert_eq!(source.dump(), dump);
+        // The database took the ledger over: the same sale lands there.
+        assert!(
+            !target
+                .record(&MovementRequest::new("late", "A", Sale, 1), T0 + 100)
+                .unwrap()
+                .replayed
+        );
+    }
+
+    #[test]
+    fn a_copy_while_another_runs_into_the_same_database_is_refused() {
+        let Some(database) = TestDatabase::create() else { return };
+        let source = populated();
+        let target = target(&database);
+        // Another copy holds the database's copy lock (as a second admin's click would).
+        let mut other = mysql::Conn::new(database.opts()).unwrap();
+        let lock = lock_name(&mut other, "", "copy").unwrap();
+        let taken: Option<i64> = other.exec_first("SELECT GET_LOCK(?, 0)", (&lock,)).unwrap();
+        assert_eq!(taken, Some(1));
+        let error = copy_sqlite_to_mariadb(&source, &target, true).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Conflict, "{error}");
+        assert!(error.to_string().contains("another copy"), "{error}");
+        assert_eq!(target.query_i64("SELECT COUNT(*) FROM items"), 0);
+        // Still the ledger: not retired.
+        source
+            .record(&MovementRequest::new("after", "A", Sale, 1), T0 + 100)
+            .unwrap();
+
+        other.exec_drop("DO RELEASE_LOCK(?)", (&lock,)).unwrap();
+        copy_sqlite_to_mariadb(&source, &target, true).unwrap();
+        assert_eq!(target.dump(), source.dump());
     }
 }

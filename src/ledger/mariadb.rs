@@ -68,7 +68,7 @@ mod listings;
 mod logs;
 mod messages;
 mod requests;
-mod schema;
+pub(super) mod schema;
 pub mod server;
 mod stock;
 mod sync;

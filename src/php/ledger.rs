@@ -19,9 +19,9 @@ use crate::channels::http::HttpConfig;
 use crate::crypto::CredentialKey;
 use crate::inventory::{self, Planning, SkuAlert, SkuReorder};
 use crate::ledger::{
-    self, Backoff, HistoryQuery, Item, ItemInput, ItemQuery, LedgerStore, Location, LocationStock, MariaDbOptions,
-    Movement, MovementKind, MovementOutcome, MovementRequest, ServerSettings, SkuStock, SqliteOptions, StockLevel,
-    TlsMode, MAX_BATCH,
+    self, Backoff, HistoryQuery, Item, ItemInput, ItemQuery, LedgerStore, Location, LocationStock, MariaDbLedger,
+    MariaDbOptions, Movement, MovementKind, MovementOutcome, MovementRequest, ServerSettings, SkuStock, SqliteLedger,
+    SqliteOptions, StockLevel, TlsMode, MAX_BATCH,
 };
 use crate::stock::{AlertThresholds, AlertTrigger, Allocation};
 use crate::sync::Adapters;
@@ -71,6 +71,8 @@ pub struct Ledger {
     /// Shared by every `Ledger` of this process on the same file or server
     /// ([`super::connections`]).
     store: std::sync::Arc<dyn LedgerStore + Send + Sync>,
+    /// The same store when it is a file (what [`Ledger::copy_to`] copies from).
+    file: Option<std::sync::Arc<SqliteLedger>>,
     path: String,
     /// Builds channel adapters and seals credentials with the site's key.
     adapters: Adapters,
@@ -97,6 +99,17 @@ impl Ledger {
     /// The path the ledger was opened on.
     pub fn path(&self) -> String {
         self.path.clone()
+    }
+
+    /// Copies this ledger file into the empty MariaDB/MySQL ledger at `$url` (a `mysql://` URL,
+    /// with the constructor's `mysql` and `busy_timeout_ms` options), holding the file's write
+    /// lock throughout, and checks the copy (row counts, largest ids, stock invariants). Unless
+    /// `retire` is false, the file is then read-only: a later write fails saying the ledger
+    /// moved. Returns `rows` (per table), `seconds` and `target` (the database, without the
+    /// password). A target holding any row is refused (ConflictException), as is a second copy
+    /// into the same database while one runs; a failed copy leaves the target empty.
+    pub fn copy_to(&self, url: String, options: Option<&ZendHashTable>) -> PhpResult<Table> {
+        Ok(self.copy_to_database(url, options)?)
     }
 
     /// Creates or updates an item; returns it.
@@ -668,6 +681,71 @@ const MYSQL_FIELDS: &[&str] = &[
     "table_prefix",
 ];
 
+/// The constructor's options.
+const OPEN_FIELDS: &[&str] = &["busy_timeout_ms", "credential_key", "http_timeout_ms", "retry", "mysql"];
+/// `copyTo`'s options.
+const COPY_FIELDS: &[&str] = &["busy_timeout_ms", "mysql", "retire"];
+
+/// A ledger's opening options, parsed.
+#[derive(Default)]
+struct Opening {
+    sqlite: SqliteOptions,
+    /// The `mysql` option: server settings and table prefix.
+    server: Option<(ServerSettings, String)>,
+    key: Option<CredentialKey>,
+    http: HttpConfig,
+}
+
+impl Opening {
+    /// Parses `options`, which may hold the keys in `allowed`.
+    fn parse(options: Option<&ZendHashTable>, allowed: &[&str]) -> Result<Self> {
+        let mut opening = Opening::default();
+        let Some(options) = options else {
+            return Ok(opening);
+        };
+        let f = Fields::new(options, "", allowed)?;
+        opening.server = f.sub("mysql", MYSQL_FIELDS)?.map(|m| server_settings(&m)).transpose()?;
+        if let Some(retry) = f.sub("retry", &["base_seconds", "cap_seconds", "max_attempts"])? {
+            let d = opening.sqlite.backoff;
+            opening.sqlite.backoff = Backoff {
+                base_seconds: retry.u32("base_seconds")?.unwrap_or(d.base_seconds),
+                cap_seconds: retry.u32("cap_seconds")?.unwrap_or(d.cap_seconds),
+                max_attempts: retry.u32("max_attempts")?.unwrap_or(d.max_attempts),
+            }
+            .validated()?;
+        }
+        if let Some(ms) = f.int("busy_timeout_ms")? {
+            let ms = u64::try_from(ms).map_err(|_| Error::validation("busy_timeout_ms", "must not be negative"))?;
+            opening.sqlite.busy_timeout = std::time::Duration::from_millis(ms);
+        }
+        if let Some(material) = f.binary("credential_key")? {
+            opening.key = Some(CredentialKey::derive(&material)?);
+        }
+        if let Some(ms) = f.int("http_timeout_ms")? {
+            if !(100..=600_000).contains(&ms) {
+                return Err(Error::validation("http_timeout_ms", "must be between 100 and 600000"));
+            }
+            let overall = std::time::Duration::from_millis(ms.unsigned_abs());
+            opening.http.overall_timeout = overall;
+            opening.http.read_timeout = opening.http.read_timeout.min(overall);
+            opening.http.connect_timeout = opening.http.connect_timeout.min(overall);
+        }
+        Ok(opening)
+    }
+
+    /// The ledger on the server `url` and the `mysql` option name (kept per process).
+    fn open_server(&self, url: &str) -> Result<std::sync::Arc<MariaDbLedger>> {
+        let (settings, table_prefix) = self.server.clone().unwrap_or_default();
+        let options = MariaDbOptions {
+            table_prefix,
+            lock_wait_timeout: whole_seconds(self.sqlite.busy_timeout),
+            backoff: self.sqlite.backoff,
+            ..MariaDbOptions::default()
+        };
+        super::connections::open_server(url, &settings, &options)
+    }
+}
+
 /// `wait` rounded up to whole seconds, at least one (a lock wait timeout on a database server).
 fn whole_seconds(wait: std::time::Duration) -> std::time::Duration {
     let seconds = u64::try_from(wait.as_millis().div_ceil(1000)).unwrap_or(u64::MAX);
@@ -724,67 +802,56 @@ impl Ledger {
     }
 
     fn open(path: String, options: Option<&ZendHashTable>) -> Result<Self> {
-        let mut sqlite = SqliteOptions::default();
-        let mut server = None;
-        let mut key = None;
-        let mut http = HttpConfig::default();
-        if let Some(options) = options {
-            let f = Fields::new(
-                options,
-                "",
-                &["busy_timeout_ms", "credential_key", "http_timeout_ms", "retry", "mysql"],
-            )?;
-            server = f.sub("mysql", MYSQL_FIELDS)?.map(|m| server_settings(&m)).transpose()?;
-            if let Some(retry) = f.sub("retry", &["base_seconds", "cap_seconds", "max_attempts"])? {
-                let d = sqlite.backoff;
-                sqlite.backoff = Backoff {
-                    base_seconds: retry.u32("base_seconds")?.unwrap_or(d.base_seconds),
-                    cap_seconds: retry.u32("cap_seconds")?.unwrap_or(d.cap_seconds),
-                    max_attempts: retry.u32("max_attempts")?.unwrap_or(d.max_attempts),
-                }
-                .validated()?;
-            }
-            if let Some(ms) = f.int("busy_timeout_ms")? {
-                let ms = u64::try_from(ms).map_err(|_| Error::validation("busy_timeout_ms", "must not be negative"))?;
-                sqlite.busy_timeout = std::time::Duration::from_millis(ms);
-            }
-            if let Some(material) = f.binary("credential_key")? {
-                key = Some(CredentialKey::derive(&material)?);
-            }
-            if let Some(ms) = f.int("http_timeout_ms")? {
-                if !(100..=600_000).contains(&ms) {
-                    return Err(Error::validation("http_timeout_ms", "must be between 100 and 600000"));
-                }
-                let overall = std::time::Duration::from_millis(ms.unsigned_abs());
-                http.overall_timeout = overall;
-                http.read_timeout = http.read_timeout.min(overall);
-                http.connect_timeout = http.connect_timeout.min(overall);
-            }
-        }
+        let opening = Opening::parse(options, OPEN_FIELDS)?;
         if path.trim().is_empty() {
             return Err(Error::validation("path", "must not be empty"));
         }
-        let adapters = Adapters::new(key, http);
-        if !path.starts_with(MYSQL_SCHEME) {
-            if server.is_some() {
-                return Err(Error::validation("mysql", "is for a mysql:// path only"));
-            }
-            let store = super::connections::open(&path, &sqlite)?;
-            return Ok(Ledger { store, path, adapters });
-        }
-        let (settings, table_prefix) = server.unwrap_or_default();
-        let options = MariaDbOptions {
-            table_prefix,
-            lock_wait_timeout: whole_seconds(sqlite.busy_timeout),
-            backoff: sqlite.backoff,
-            ..MariaDbOptions::default()
-        };
-        let store = super::connections::open_server(&path, &settings, &options)?;
+        let (store, file, path): (std::sync::Arc<dyn LedgerStore + Send + Sync>, _, _) =
+            if path.starts_with(MYSQL_SCHEME) {
+                let store = opening.open_server(&path)?;
+                let described = store.describe();
+                (store, None, described)
+            } else {
+                if opening.server.is_some() {
+                    return Err(Error::validation("mysql", "is for a mysql:// path only"));
+                }
+                let file = super::connections::open(&path, &opening.sqlite)?;
+                (file.clone(), Some(file), path)
+            };
         Ok(Ledger {
-            path: store.describe(),
             store,
-            adapters,
+            file,
+            path,
+            adapters: Adapters::new(opening.key, opening.http),
         })
+    }
+
+    fn copy_to_database(&self, url: String, options: Option<&ZendHashTable>) -> Result<Table> {
+        let Some(file) = &self.file else {
+            return Err(Error::validation(
+                "copyTo",
+                "copies a ledger file; this ledger is in a database",
+            ));
+        };
+        let opening = Opening::parse(options, COPY_FIELDS)?;
+        if !url.starts_with(MYSQL_SCHEME) {
+            return Err(Error::validation("url", "must be a mysql:// URL"));
+        }
+        let retire = match options {
+            Some(options) => Fields::new(options, "", COPY_FIELDS)?.bool("retire")?.unwrap_or(true),
+            None => true,
+        };
+        let target = opening.open_server(&url)?;
+        let report = ledger::copy::copy_sqlite_to_mariadb(file, &target, retire)?;
+        let mut rows = Arr::new();
+        for (table, count) in report.rows {
+            rows = rows.set(table, count)?;
+        }
+        Arr::new()
+            .set("rows", rows.build())?
+            .set("seconds", report.seconds)?
+            .set("target", target.describe())
+            .map(Arr::build)
     }
 
     fn record_kind(&self, request: &ZendHashTable, kind: MovementKind) -> Result<Table> {

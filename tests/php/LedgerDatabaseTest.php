@@ -4,6 +4,7 @@ declare(strict_types=1);
 
 namespace InventorySync\Tests\Extension;
 
+use InventorySync\Exception\ConflictException;
 use InventorySync\Exception\LedgerException;
 use InventorySync\Exception\ValidationException;
 use InventorySync\Ledger;
@@ -131,6 +132,78 @@ final class LedgerDatabaseTest extends TestCase
         self::assertSame('mysql://shop@127.0.0.1:' . self::$server->port . '/' . $database, $ledger->path());
         $ledger->upsertItem(['sku' => 'URL-1', 'name' => 'By URL']);
         self::assertSame(['URL-1'], array_column($ledger->items()['items'], 'sku'));
+    }
+
+    public function test_copy_to_moves_a_ledger_file_into_the_database_and_retires_the_file(): void
+    {
+        $database = $this->database();
+        $settings = [
+            'socket' => self::$server->socket,
+            'user' => self::USER,
+            'password' => self::PASSWORD,
+            'database' => $database,
+            'table_prefix' => 'wp_inventory_sync_',
+        ];
+        $file = new Ledger(self::$dir . '/moving-' . bin2hex(random_bytes(4)) . '.sqlite');
+        $file->upsertLocation(['code' => 'WH1', 'name' => 'Main']);
+        $file->upsertItem(['sku' => 'MUG-1', 'name' => 'Mug']);
+        $file->record(['event_id' => 'po-1', 'sku' => 'MUG-1', 'kind' => 'receive', 'quantity' => 12, 'location' => 'WH1']);
+        $file->record(['event_id' => 'order-7', 'sku' => 'MUG-1', 'kind' => 'sale', 'quantity' => 5, 'location' => 'WH1']);
+        $file->reserve(['event_id' => 'cart-1', 'sku' => 'MUG-1', 'quantity' => 2, 'location' => 'WH1']);
+
+        $report = $file->copyTo('mysql://', ['mysql' => $settings]);
+        self::assertSame(3, $report['rows']['movements']);
+        self::assertSame(1, $report['rows']['reservations']);
+        self::assertSame('mysql://shop@localhost/' . $database . '?socket=' . self::$server->socket, $report['target']);
+        self::assertIsFloat($report['seconds']);
+
+        $moved = new Ledger('mysql://', ['mysql' => $settings]);
+        $stock = $moved->stock('MUG-1');
+        self::assertSame([7, 2, 5], [$stock['on_hand'], $stock['reserved'], $stock['available']]);
+        self::assertTrue($moved->record(['event_id' => 'order-7', 'sku' => 'MUG-1', 'kind' => 'sale', 'quantity' => 5, 'location' => 'WH1'])['replayed']);
+
+        // The file still reads, takes no more writes, and says where the ledger went.
+        self::assertSame(7, $file->stock('MUG-1')['on_hand']);
+        try {
+            $file->record(['event_id' => 'order-8', 'sku' => 'MUG-1', 'kind' => 'sale', 'quantity' => 1, 'location' => 'WH1']);
+            self::fail('a retired file must refuse a sale');
+        } catch (LedgerException $e) {
+            self::assertStringContainsString('the ledger moved to a database', $e->getMessage());
+            self::assertStringNotContainsString(self::PASSWORD, $e->getMessage());
+        }
+        self::assertSame(7, $file->stock('MUG-1')['on_hand']);
+
+        // A second copy into the same (now full) database is refused and changes nothing there.
+        $other = new Ledger(self::$dir . '/other-' . bin2hex(random_bytes(4)) . '.sqlite');
+        $other->upsertItem(['sku' => 'OTHER', 'name' => 'Other']);
+        try {
+            $other->copyTo('mysql://', ['mysql' => $settings]);
+            self::fail('a database holding a ledger must be refused');
+        } catch (ConflictException $e) {
+            self::assertStringContainsString('not empty', $e->getMessage());
+        }
+        self::assertNull($moved->item('OTHER'));
+        $other->upsertItem(['sku' => 'OTHER', 'name' => 'Still writable']);
+
+        foreach (
+            [
+                'a file path as target' => [self::$dir . '/x.sqlite', null],
+                'an unknown option' => ['mysql://', ['retired' => false]],
+            ] as $what => [$url, $options]
+        ) {
+            try {
+                $other->copyTo($url, $options);
+                self::fail("$what: expected a refusal");
+            } catch (ValidationException $e) {
+                self::assertNotSame('', $e->getMessage(), $what);
+            }
+        }
+        try {
+            $moved->copyTo('mysql://', ['mysql' => $settings]);
+            self::fail('a database ledger is not copied');
+        } catch (ValidationException $e) {
+            self::assertStringContainsString('in a database', $e->getMessage());
+        }
     }
 
     public function test_wrong_credentials_and_bad_settings_are_clear_errors_without_secrets(): void

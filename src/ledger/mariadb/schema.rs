@@ -559,10 +559,10 @@ fn apply(conn: &mut Conn, prefix: &str, collation: &str, ddl: &Ddl) -> Result<()
     }
 }
 
-/// The name of the ledger's named lock for `purpose` (`migrate`, `claim`). `GET_LOCK` names are
+/// The name of the ledger's named lock for `purpose` (`migrate`, `claim`, `copy`). `GET_LOCK` names are
 /// server-wide and at most 64 characters, so the name holds a digest of the database and the
 /// prefix.
-pub(super) fn lock_name(conn: &mut Conn, prefix: &str, purpose: &str) -> Result<String> {
+pub(in crate::ledger) fn lock_name(conn: &mut Conn, prefix: &str, purpose: &str) -> Result<String> {
     let database: Option<String> = conn
         .query_first("SELECT DATABASE()")
         .map_err(failed("cannot read the database name"))?
