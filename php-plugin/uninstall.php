@@ -33,7 +33,10 @@ if ( get_option( OPTION_DELETE_LEDGER_ON_UNINSTALL ) || ( defined( 'INVENTORY_SY
 	}
 	// A ledger in the site's own database: its tables (one named by INVENTORY_SYNC_MYSQL_URL is
 	// the owner's to remove, as a file named by INVENTORY_SYNC_DB is).
-	if ( defined( CONSTANT_LEDGER ) && LEDGER_IN_DATABASE === constant( CONSTANT_LEDGER ) && ! defined( CONSTANT_MYSQL_URL ) ) {
+	$inventory_sync_in_database = defined( CONSTANT_LEDGER )
+		? LEDGER_IN_DATABASE === constant( CONSTANT_LEDGER )
+		: LEDGER_IN_DATABASE === get_option( OPTION_LEDGER_BACKEND );
+	if ( $inventory_sync_in_database && ! defined( CONSTANT_MYSQL_URL ) ) {
 		global $wpdb;
 		$inventory_sync_tables = $wpdb->get_col( $wpdb->prepare( 'SHOW TABLES LIKE %s', $wpdb->esc_like( $wpdb->base_prefix . LEDGER_TABLE_PREFIX ) . '%' ) );
 		if ( array() !== $inventory_sync_tables ) {

@@ -1,8 +1,8 @@
 <?php
 /**
- * `wp inventory-sync`: run the queue, plan a sync, show the status, retry dead jobs — for
- * system cron setups and for owners who prefer a shell. Loaded and registered only when WP-CLI
- * runs the site.
+ * `wp inventory-sync`: run the queue, plan a sync, show the status, retry dead jobs, move the
+ * ledger into the database — for system cron setups and for owners who prefer a shell. Loaded
+ * and registered only when WP-CLI runs the site.
  *
  * @package InventorySync
  */
@@ -185,6 +185,72 @@ class CLI_Command {
 		$id  = (int) $args[0];
 		$job = $this->call( static fn () => ledger()->retryJob( $id ) );
 		\WP_CLI::success( sprintf( 'Job %d (%s, %s → %d) is pending again as job %d.', $id, $job['channel'], $job['sku'], $job['desired'], $job['id'] ) );
+	}
+
+	/**
+	 * Moves the ledger file into the site's MariaDB/MySQL database, for a site about to run on
+	 * several web servers.
+	 *
+	 * The file is copied under its write lock into empty tables (named after the site's table
+	 * prefix, in the database INVENTORY_SYNC_MYSQL_URL names, else the site's own) and the copy
+	 * is checked: row counts, largest ids, stock sums. Then the file is retired (it stays
+	 * readable, as the ledger at the moment of the move) and every web server of the site
+	 * switches to the database. Nothing switches when a check fails.
+	 *
+	 * ## OPTIONS
+	 *
+	 * <action>
+	 * : What to do with the ledger.
+	 * ---
+	 * options:
+	 *   - migrate
+	 * ---
+	 *
+	 * --to=<backend>
+	 * : Where to move it.
+	 * ---
+	 * options:
+	 *   - mysql
+	 * ---
+	 *
+	 * ## EXAMPLES
+	 *
+	 *     wp inventory-sync ledger migrate --to=mysql
+	 *
+	 * @param string[]              $args       Positional arguments.
+	 * @param array<string, string> $assoc_args Options.
+	 */
+	public function ledger( array $args, array $assoc_args ): void {
+		if ( 'migrate' !== ( $args[0] ?? '' ) ) {
+			\WP_CLI::error( 'Usage: wp inventory-sync ledger migrate --to=mysql' );
+			return;
+		}
+		if ( LEDGER_IN_DATABASE !== ( $assoc_args['to'] ?? '' ) ) {
+			\WP_CLI::error( 'The ledger can move --to=mysql only.' );
+			return;
+		}
+		try {
+			$report = move_ledger_to_database();
+		} catch ( SyncException | \RuntimeException $e ) {
+			\WP_CLI::error( $e->getMessage() );
+			return;
+		}
+		$rows = array();
+		foreach ( $report['rows'] as $table => $count ) {
+			$rows[] = array(
+				'table' => $table,
+				'rows'  => $count,
+			);
+		}
+		\WP_CLI\Utils\format_items( 'table', $rows, array( 'table', 'rows' ) );
+		\WP_CLI::success(
+			sprintf(
+				'The ledger moved to %s (%d rows, checked, in %.1f s). The file is kept, read-only.',
+				$report['target'],
+				array_sum( $report['rows'] ),
+				$report['seconds']
+			)
+		);
 	}
 
 	/**

@@ -72,6 +72,8 @@ const OPTION_WEBHOOK_SECRET_PREFIX           = 'inventory_sync_webhook_secret_';
 const OPTION_AUTO_CREATE_SKUS                = 'inventory_sync_auto_create_skus';
 const OPTION_RATE_LIMIT                      = 'inventory_sync_rate_limit_per_minute';
 const OPTION_LEDGER_PATH                     = 'inventory_sync_ledger_path';
+/** LEDGER_IN_DATABASE once the ledger file was moved into the database (move_ledger_to_database()). */
+const OPTION_LEDGER_BACKEND                  = 'inventory_sync_ledger_backend';
 const OPTION_DELETE_LEDGER_ON_UNINSTALL      = 'inventory_sync_delete_ledger_on_uninstall';
 const OPTION_LAST_HEALTH_CHECK               = 'inventory_sync_last_health_check';
 /** Unix time and hook of the last cron event of ours that ran (WP-Cron or system cron). */
@@ -123,7 +125,7 @@ const HOOK_QUEUE_RAN = 'inventory_sync_queue_ran';
 const FILTER_PRIMARY_SOURCE = 'inventory_sync_primary_source';
 /** Secret material for sealing channel credentials; else AUTH_KEY . SECURE_AUTH_SALT. */
 const CONSTANT_SECRET_KEY = 'INVENTORY_SYNC_SECRET_KEY';
-/** wp-config.php: 'mysql' keeps the ledger in a MariaDB/MySQL database (for a site on several web servers); unset or 'sqlite', the SQLite file. */
+/** wp-config.php: 'mysql' keeps the ledger in a MariaDB/MySQL database (for a site on several web servers); 'sqlite', the SQLite file; unset, where OPTION_LEDGER_BACKEND says. */
 const CONSTANT_LEDGER = 'INVENTORY_SYNC_LEDGER';
 /** The value of CONSTANT_LEDGER that puts the ledger in a database. */
 const LEDGER_IN_DATABASE = 'mysql';
@@ -224,6 +226,7 @@ const ACTION_STOCK_MOVEMENT = 'inventory_sync_stock_movement';
 const ACTION_ROTATE_SECRET = 'inventory_sync_rotate_secret';
 const ACTION_CREATE_KEY    = 'inventory_sync_create_api_key';
 const ACTION_REVOKE_KEY    = 'inventory_sync_revoke_api_key';
+const ACTION_MOVE_LEDGER   = 'inventory_sync_move_ledger';
 /** The Settings API group (options.php's option_page) of every setting on the Settings page. */
 const SETTINGS_GROUP       = 'inventory_sync_settings';
 
@@ -250,6 +253,7 @@ const FEEDS_SHOWN             = 10;
 function option_names(): array {
 	$names = array(
 		OPTION_LEDGER_PATH,
+		OPTION_LEDGER_BACKEND,
 		OPTION_DELETE_LEDGER_ON_UNINSTALL,
 		OPTION_AUTO_CREATE_SKUS,
 		OPTION_RATE_LIMIT,

@@ -11,7 +11,8 @@
  *    status page's download check says so, with the rule to add).
  * The choice is remembered in an option so it never moves by itself.
  *
- * With INVENTORY_SYNC_LEDGER set to 'mysql' in wp-config.php the ledger is kept in a
+ * With INVENTORY_SYNC_LEDGER set to 'mysql' in wp-config.php, or once the file was moved there
+ * (Settings → Ledger, `wp inventory-sync ledger migrate --to=mysql`), the ledger is kept in a
  * MariaDB/MySQL database instead (tables named $wpdb->base_prefix . 'inventory_sync_…'), which
  * every web server of the site reaches: the site's own database (DB_HOST, DB_USER, DB_PASSWORD,
  * DB_NAME), or the one INVENTORY_SYNC_MYSQL_URL names.
@@ -79,6 +80,8 @@ function ledger(): \InventorySync\Ledger {
 		if ( defined( CONSTANT_RETRY_BASE_SECONDS ) && is_int( constant( CONSTANT_RETRY_BASE_SECONDS ) ) && constant( CONSTANT_RETRY_BASE_SECONDS ) > 0 ) {
 			$options['retry'] = array( 'base_seconds' => constant( CONSTANT_RETRY_BASE_SECONDS ) );
 		}
+		// Where the ledger is can change under a running request only by a move, which retires
+		// the file: a request still holding it then fails its writes (503) instead of losing them.
 		if ( ledger_in_database() ) {
 			list( $location, $options['mysql'] ) = ledger_database();
 		} else {
@@ -100,10 +103,46 @@ function ledger(): \InventorySync\Ledger {
 }
 
 /**
- * Whether wp-config.php puts the ledger in a MariaDB/MySQL database.
+ * Whether the ledger is in a MariaDB/MySQL database: as INVENTORY_SYNC_LEDGER in wp-config.php
+ * says, else since the file was moved there (move_ledger_to_database()).
  */
 function ledger_in_database(): bool {
-	return defined( CONSTANT_LEDGER ) && LEDGER_IN_DATABASE === constant( CONSTANT_LEDGER );
+	if ( defined( CONSTANT_LEDGER ) ) {
+		return LEDGER_IN_DATABASE === constant( CONSTANT_LEDGER );
+	}
+	return LEDGER_IN_DATABASE === get_option( OPTION_LEDGER_BACKEND, '' );
+}
+
+/**
+ * Moves the ledger file into the database ledger_database() names, for a site about to run on
+ * several web servers: the extension copies it under the file's write lock into empty tables,
+ * checks the copy (row counts, largest ids, stock sums) and retires the file (readable, no more
+ * writes); only then does the site switch, for every web server at once (an option in the
+ * site's database). The file stays where it was, as the ledger at the moment of the move.
+ *
+ * @return array{rows: array<string, int>, seconds: float, target: string}
+ * @throws \RuntimeException When the ledger is in a database already, INVENTORY_SYNC_LEDGER pins it to the file, or there is no file.
+ * @throws \InventorySync\Exception\SyncException When the copy is refused (the database holds a ledger) or fails (nothing switches).
+ */
+function move_ledger_to_database(): array {
+	if ( ledger_in_database() ) {
+		throw new \RuntimeException( __( 'The ledger is in the database already.', 'inventory-sync' ) );
+	}
+	if ( defined( CONSTANT_LEDGER ) ) {
+		throw new \RuntimeException( __( 'INVENTORY_SYNC_LEDGER in wp-config.php keeps the ledger in its file: remove that line first.', 'inventory-sync' ) );
+	}
+	$path = ledger_path();
+	if ( ! is_file( $path ) ) {
+		throw new \RuntimeException( __( 'There is no ledger file to move.', 'inventory-sync' ) );
+	}
+	list( $url, $settings ) = ledger_database();
+	$file                   = new \InventorySync\Ledger( $path );
+	$report                 = $file->copyTo( $url, array( 'mysql' => $settings ) );
+	update_option( OPTION_LEDGER_BACKEND, LEDGER_IN_DATABASE, true );
+	if ( LEDGER_IN_DATABASE !== get_option( OPTION_LEDGER_BACKEND ) ) {
+		throw new \RuntimeException( __( 'The ledger was copied into the database, but the switch could not be saved: add define( \'INVENTORY_SYNC_LEDGER\', \'mysql\' ); to wp-config.php now.', 'inventory-sync' ) );
+	}
+	return $report;
 }
 
 /**

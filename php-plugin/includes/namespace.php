@@ -73,6 +73,7 @@ function bootstrap(): void {
 		add_action( 'admin_post_' . ACTION_ROTATE_SECRET, __NAMESPACE__ . '\\Admin\\Settings\\action_admin_post_rotate_secret' );
 		add_action( 'admin_post_' . ACTION_CREATE_KEY, __NAMESPACE__ . '\\Admin\\Settings\\action_admin_post_create_api_key' );
 		add_action( 'admin_post_' . ACTION_REVOKE_KEY, __NAMESPACE__ . '\\Admin\\Settings\\action_admin_post_revoke_api_key' );
+		add_action( 'admin_post_' . ACTION_MOVE_LEDGER, __NAMESPACE__ . '\\Admin\\Settings\\action_admin_post_move_ledger' );
 	}
 
 	// Filters.

@@ -31,6 +31,7 @@ use function InventorySync\cron_hooks;
 use function InventorySync\ledger;
 use function InventorySync\webhook_secret_option;
 use const InventorySync\ACTION_CREATE_KEY;
+use const InventorySync\ACTION_MOVE_LEDGER;
 use const InventorySync\ACTION_REVOKE_KEY;
 use const InventorySync\ACTION_ROTATE_SECRET;
 use const InventorySync\ADMIN_PAGE;
@@ -38,6 +39,7 @@ use const InventorySync\ADMIN_PAGE_SETTINGS;
 use const InventorySync\CAPABILITY;
 use const InventorySync\CONSTANT_ALERT_RECIPIENTS;
 use const InventorySync\CONSTANT_ALERT_STOCK_LEVEL;
+use const InventorySync\CONSTANT_LEDGER;
 use const InventorySync\CONSTANT_QUEUE_KICK;
 use const InventorySync\CONSTANT_STORE_LOCATION;
 use const InventorySync\CRON_DAILY_SUMMARY;
@@ -465,7 +467,9 @@ function render_schedules(): void {
 function render_ledger(): void {
 	$constant = defined( 'INVENTORY_SYNC_DB' ) && is_string( INVENTORY_SYNC_DB ) && '' !== INVENTORY_SYNC_DB;
 	if ( \InventorySync\ledger_in_database() ) {
-		$where = __( 'The ledger is kept in a MariaDB/MySQL database (INVENTORY_SYNC_LEDGER in wp-config.php), which every web server of the site reaches.', 'inventory-sync' );
+		$where = defined( CONSTANT_LEDGER )
+			? __( 'The ledger is kept in a MariaDB/MySQL database (INVENTORY_SYNC_LEDGER in wp-config.php), which every web server of the site reaches.', 'inventory-sync' )
+			: __( 'The ledger was moved into a MariaDB/MySQL database, which every web server of the site reaches. The old file is kept, read-only.', 'inventory-sync' );
 	} elseif ( $constant ) {
 		$where = __( 'The ledger file is set by INVENTORY_SYNC_DB in wp-config.php.', 'inventory-sync' );
 	} else {
@@ -487,6 +491,63 @@ function render_ledger(): void {
 		</tbody>
 	</table>
 	<?php
+	if ( ! \InventorySync\ledger_in_database() && ! defined( CONSTANT_LEDGER ) ) {
+		render_move_ledger();
+	}
+}
+
+/**
+ * The form that moves the ledger file into the site's database (for several web servers).
+ */
+function render_move_ledger(): void {
+	list( $url ) = \InventorySync\ledger_database();
+	$target      = 'mysql://' === $url ? __( "the site's own database", 'inventory-sync' ) : __( 'the database INVENTORY_SYNC_MYSQL_URL names', 'inventory-sync' );
+	?>
+	<h3><?php esc_html_e( 'Move the ledger into the database', 'inventory-sync' ); ?></h3>
+	<p class="description" style="max-width: 60em">
+		<?php
+		echo esc_html(
+			sprintf(
+				/* translators: %s: which database */
+				__( 'A site served by several web servers needs the ledger where all of them reach it. This copies the ledger file into %s while holding the file, checks the copy (rows, ids, stock sums), and only then switches every web server to it. The file is kept, read-only. Webhooks arriving meanwhile are answered "try again later", and their senders retry.', 'inventory-sync' ),
+				$target
+			)
+		);
+		?>
+	</p>
+	<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>">
+		<input type="hidden" name="action" value="<?php echo esc_attr( ACTION_MOVE_LEDGER ); ?>" />
+		<?php wp_nonce_field( ACTION_MOVE_LEDGER ); ?>
+		<?php submit_button( __( 'Move the ledger into the database', 'inventory-sync' ), 'secondary', 'submit', false ); ?>
+	</form>
+	<?php
+}
+
+/**
+ * Moves the ledger file into the database; the result (or why not) comes back as a notice.
+ */
+function action_admin_post_move_ledger(): void {
+	require_capability();
+	check_admin_referer( ACTION_MOVE_LEDGER );
+	try {
+		$report = \InventorySync\move_ledger_to_database();
+		set_flash(
+			array(
+				'type'    => 'success',
+				'message' => sprintf(
+					/* translators: 1: number of rows, 2: the database (without its password), 3: seconds */
+					__( 'The ledger moved into the database: %1$d rows copied to %2$s and checked in %3$.1f s. Every web server now uses it.', 'inventory-sync' ),
+					array_sum( $report['rows'] ),
+					$report['target'],
+					$report['seconds']
+				),
+			)
+		);
+	} catch ( SyncException | \RuntimeException $e ) {
+		/* translators: %s: why not */
+		set_flash( array( 'type' => 'error', 'message' => sprintf( __( 'The ledger was not moved: %s', 'inventory-sync' ), $e->getMessage() ) ) );
+	}
+	back_to_settings( 'ledger' );
 }
 
 // --- webhooks and API keys --------------------------------------------------------------------
