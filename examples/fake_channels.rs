@@ -17,10 +17,12 @@
 //! request with the status until `POST /outage?channel=…` (no status) ends the outage,
 //! `POST /delay?channel=shopify|woocommerce_remote&ms=3000` makes that fake wait before every
 //! answer until `POST /delay?channel=…` (no ms) ends it,
-//! `GET /writes?sku=…` lists the quantities Shopify was sent for a SKU, in order, and
+//! `GET /writes?sku=…` lists the quantities Shopify, the remote WooCommerce store and the ERP
+//! were sent for a SKU, each in order (`GET /writes`: every SKU's, by SKU), and
 //! `GET /tokens` counts the OAuth token requests eBay got, `GET /calls` counts each fake's
 //! requests and write calls (Shopify mutations, eBay bulk updates, Amazon patches and feeds,
-//! WooCommerce batches, webhook deliveries), `GET /amazon/feeds` lists the feeds
+//! WooCommerce batches, webhook deliveries, and the ERP's redeliveries of a `webhook-id` it had
+//! already taken), `GET /amazon/feeds` lists the feeds
 //! Amazon was sent (id, status, messages) and `POST /amazon/feeds?polls=N&twist=fatal|cancel|
 //! drop|issue` makes its next feeds stay IN_PROGRESS for N polls (and the next one go that way).
 //! Two supplier order endpoints
@@ -100,6 +102,28 @@ impl Fakes {
         json!({ "shopify": shopify, "ebay": ebay, "amazon": amazon, "woocommerce_remote": woocommerce, "webhook": erp })
     }
 
+    /// The quantities each channel that logs writes per SKU applied for each of `skus`, in
+    /// order, by SKU: Shopify's (an idempotent replay is not a write), the remote store's, and
+    /// those in the events the ERP took (a redelivery of a known `webhook-id` is counted in
+    /// `calls`).
+    fn writes<'a>(&self, skus: impl IntoIterator<Item = &'a str>) -> serde_json::Map<String, Value> {
+        let mut erp: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        for delivery in self.webhook.events() {
+            for item in delivery.event["data"]["items"].as_array().into_iter().flatten() {
+                if let Some(sku) = item["sku"].as_str() {
+                    erp.entry(sku.to_string()).or_default().push(item["quantity"].clone());
+                }
+            }
+        }
+        skus.into_iter()
+            .map(|sku| {
+                let writes = json!({ "shopify": self.shopify.writes(sku), "woocommerce_remote": self.woocommerce.writes(sku),
+                                     "webhook": erp.get(sku).cloned().unwrap_or_default() });
+                (sku.to_string(), writes)
+            })
+            .collect()
+    }
+
     /// Every fake's requests so far and, of those, the calls that write quantities.
     fn calls(&self) -> Value {
         let deliveries = self.webhook.attempts().len();
@@ -110,7 +134,7 @@ impl Fakes {
                         "writes": self.amazon.patches().len() + self.amazon.feeds().len() },
             "woocommerce_remote": { "requests": self.woocommerce.requests().len(),
                                     "writes": self.woocommerce.batch_calls().len() },
-            "webhook": { "requests": deliveries, "writes": deliveries },
+            "webhook": { "requests": deliveries, "writes": deliveries, "duplicates": self.webhook.duplicates() },
         })
     }
 
@@ -225,8 +249,12 @@ fn control(fakes: &Fakes, request: Request) -> Reply {
             Reply::json(200, json!({ "ok": true }))
         }
         ("GET", "/writes") => match request.param("sku") {
-            Some(sku) => Reply::json(200, json!({ "sku": sku, "shopify": fakes.shopify.writes(sku) })),
-            None => Reply::json(400, json!({ "error": "sku is required" })),
+            Some(sku) => {
+                let mut writes = fakes.writes([sku]).remove(sku).unwrap_or_default();
+                writes["sku"] = json!(sku);
+                Reply::json(200, writes)
+            }
+            None => Reply::json(200, Value::Object(fakes.writes(fakes.skus.iter().map(String::as_str)))),
         },
         _ => Reply::json(
             404,

@@ -96,7 +96,19 @@ final class FakeChannels
         return $this->call('GET', '/writes?' . http_build_query(['sku' => $sku]))['shopify'];
     }
 
-    /** @return array<string, array{requests: int, writes: int}> kind => the requests each fake got, and its write calls */
+    /**
+     * What every stocked SKU was sent, in order, by the fakes that log writes per SKU: Shopify
+     * (an idempotent replay is not a write), the remote WooCommerce store, and the ERP (the
+     * events it took; redeliveries are counted in calls()).
+     *
+     * @return array<string, array{shopify: list<int>, woocommerce_remote: list<int>, webhook: list<int>}> sku => kind => quantities
+     */
+    public function writes(): array
+    {
+        return $this->call('GET', '/writes');
+    }
+
+    /** @return array<string, array{requests: int, writes: int, duplicates?: int}> kind => the requests each fake got, its write calls (and the ERP's redeliveries of a webhook-id it had taken) */
     public function calls(): array
     {
         return $this->call('GET', '/calls');

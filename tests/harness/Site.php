@@ -3,7 +3,9 @@
  * A throw-away WordPress site: Debian's WordPress tree copied into a fresh directory, its own
  * database on the shared MariaDB, the plugin and the WooCommerce stand-in installed, served on a
  * free loopback port by `php -S` (4 workers) or, as in production, by Debian's php-fpm (4 static
- * children, opcache on) behind nginx, with or without the extension loaded.
+ * children, opcache on) behind nginx, with or without the extension loaded. With `php -S` the
+ * same site can be served by several web servers at once, each on its own port, as a store
+ * behind a load balancer is.
  */
 
 declare(strict_types=1);
@@ -16,12 +18,19 @@ final class Site
     public const ADMIN_PASSWORD = 'admin-password-for-tests';
     public const PLUGIN = 'inventory-sync/inventory-sync.php';
     public const STAND_IN = 'woocommerce-stand-in/woocommerce-stand-in.php';
+    /** The wp-config.php constant, and its value, that keep the ledger in the site's database. */
+    public const LEDGER_CONSTANT = 'INVENTORY_SYNC_LEDGER';
+    public const LEDGER_IN_DATABASE = 'mysql';
 
     public readonly string $root;
+    /** The first web server's base URL (WordPress's URL outside a request: WP-CLI, cron). */
     public readonly string $url;
+    /** @var list<string> every web server's base URL, the first being $url */
+    public readonly array $urls;
     /** `php` (php -S) or `fpm` (php-fpm behind nginx). */
     public readonly string $server;
-    private int $pgid = 0;
+    /** @var list<int> the process group of each web server (php -S), or php-fpm's */
+    private array $serverPgids = [];
     /** nginx's process group, when served by php-fpm. */
     private int $nginxPgid = 0;
     private ?string $cookieJar = null;
@@ -29,15 +38,22 @@ final class Site
     /**
      * @param array<string, scalar> $constants Extra wp-config.php constants.
      */
-    private function __construct(public readonly string $dir, public readonly bool $withExtension, private readonly MariaDb $db, private readonly string $database, private readonly array $constants = [], string $server = 'php')
+    private function __construct(public readonly string $dir, public readonly bool $withExtension, private readonly MariaDb $db, private readonly string $database, private readonly array $constants = [], string $server = 'php', int $servers = 1)
     {
         if (!in_array($server, ['php', 'fpm'], true)) {
             throw new \InvalidArgumentException("server must be php or fpm, not $server");
         }
+        if ($servers < 1 || ($servers > 1 && $server !== 'php')) {
+            throw new \InvalidArgumentException("servers must be 1, or more with php -S, not $servers with $server");
+        }
         $this->server = $server;
         $this->root = $dir . '/wordpress';
-        $port = Process::freePort();
-        $this->url = "http://127.0.0.1:$port";
+        $urls = [];
+        for ($i = 0; $i < $servers; $i++) {
+            $urls[] = 'http://127.0.0.1:' . Process::freePort();
+        }
+        $this->urls = $urls;
+        $this->url = $urls[0];
     }
 
     /**
@@ -51,29 +67,42 @@ final class Site
 
     /**
      * Builds, installs and starts a site. Options: `server` (`php`: php -S, the default; `fpm`:
-     * php-fpm with opcache behind nginx), `extension` (load it, default true), `plugins`
-     * to activate (default the stand-in and ours), `constants` for wp-config.php (`{site}` in a
-     * string stands for the site directory; added to DEFAULT_CONSTANTS; null leaves one undefined), and `prepare`,
-     * a callable given the site directory before WordPress is installed.
+     * php-fpm with opcache behind nginx), `servers` (php -S only: how many web servers serve the
+     * same WordPress directory and database, each with its own port and process group, default
+     * 1; more than one keeps the ledger in the database, which they share, and makes WordPress's
+     * URLs follow the server a request was sent to), `extension` (load it, default true),
+     * `plugins` to activate (default the stand-in and ours), `constants` for wp-config.php
+     * (`{site}` in a string stands for the site directory; added to DEFAULT_CONSTANTS; null
+     * leaves one undefined), and `prepare`, a callable given the site directory before WordPress
+     * is installed.
      *
-     * @param array{server?: 'php'|'fpm', extension?: bool, plugins?: list<string>, constants?: array<string, scalar|null>, prepare?: callable(string): void} $options
+     * @param array{server?: 'php'|'fpm', servers?: int, extension?: bool, plugins?: list<string>, constants?: array<string, scalar|null>, prepare?: callable(string): void} $options
      */
     public static function create(MariaDb $db, string $dir, array $options = []): self
     {
         $withExtension = $options['extension'] ?? true;
         $plugins = $options['plugins'] ?? [self::STAND_IN, self::PLUGIN];
+        $servers = $options['servers'] ?? 1;
         if ($withExtension && !is_file(Paths::extension())) {
             throw new \RuntimeException('the extension is not built: ' . Paths::extension() . ' (run ./build.sh build)');
+        }
+        $constants = $options['constants'] ?? [];
+        if ($servers > 1) {
+            // One ledger file per server would diverge: several servers share the database.
+            if (array_key_exists(self::LEDGER_CONSTANT, $constants) && $constants[self::LEDGER_CONSTANT] !== self::LEDGER_IN_DATABASE) {
+                throw new \InvalidArgumentException('several servers keep the ledger in the database: ' . self::LEDGER_CONSTANT . ' must be ' . self::LEDGER_IN_DATABASE);
+            }
+            $constants[self::LEDGER_CONSTANT] = self::LEDGER_IN_DATABASE;
         }
         self::removeTree($dir);
         mkdir($dir, 0755, true);
         $name = 'wp_' . substr(hash('sha256', $dir . microtime()), 0, 12);
         $defaults = self::DEFAULT_CONSTANTS;
-        if (getenv('INVENTORY_SYNC_TEST_LEDGER') === 'mysql') {
+        if (getenv('INVENTORY_SYNC_TEST_LEDGER') === self::LEDGER_IN_DATABASE) {
             // Every site keeps its ledger in its own database (a run of the suite on that backend).
-            $defaults['INVENTORY_SYNC_LEDGER'] = 'mysql';
+            $defaults[self::LEDGER_CONSTANT] = self::LEDGER_IN_DATABASE;
         }
-        $site = new self($dir, $withExtension, $db, $db->createDatabase($name), ($options['constants'] ?? []) + $defaults, $options['server'] ?? 'php');
+        $site = new self($dir, $withExtension, $db, $db->createDatabase($name), $constants + $defaults, $options['server'] ?? 'php', $servers);
         $site->copyWordPress();
         if (isset($options['prepare'])) {
             ($options['prepare'])($dir);
@@ -81,7 +110,12 @@ final class Site
         $site->writeConfig();
         $site->installPlugins();
         $site->install($plugins);
-        $site->serve();
+        try {
+            $site->serve();
+        } catch (\Throwable $e) {
+            $site->stop(); // the servers that did start
+            throw $e;
+        }
         return $site;
     }
 
@@ -120,7 +154,7 @@ define( 'DB_COLLATE', '' );
 %s
 $table_prefix = 'wp_';
 define( 'WP_HOME', %s );
-define( 'WP_SITEURL', %s );
+define( 'WP_SITEURL', WP_HOME );
 define( 'DISABLE_WP_CRON', true );
 define( 'WP_HTTP_BLOCK_EXTERNAL', true );
 define( 'AUTOMATIC_UPDATER_DISABLED', true );
@@ -139,12 +173,30 @@ PHP,
             var_export($this->database, true),
             var_export('localhost:' . $this->db->socket, true),
             $salts,
-            var_export($this->url, true),
-            var_export($this->url, true),
+            $this->homeExpression(),
             var_export($this->debugLogPath(), true),
             $extra,
         );
         file_put_contents($this->root . '/wp-config.php', $config);
+    }
+
+    /**
+     * WP_HOME as PHP code: the site's URL; with several servers the URL of the server a request
+     * was sent to (its Host header, when it names one of them), so that redirects, REST URLs and
+     * the queue kick's loopback stay on that server. Outside a request (WP-CLI, the harness's
+     * scripts) the first server's.
+     */
+    private function homeExpression(): string
+    {
+        if (count($this->urls) === 1) {
+            return var_export($this->url, true);
+        }
+        $hosts = array_map(static fn (string $url): string => var_export((string) parse_url($url, PHP_URL_HOST) . ':' . (int) parse_url($url, PHP_URL_PORT), true), $this->urls);
+        return sprintf(
+            "in_array( \$_SERVER['HTTP_HOST'] ?? '', array( %s ), true ) ? 'http://' . \$_SERVER['HTTP_HOST'] : %s",
+            implode(', ', $hosts),
+            var_export($this->url, true),
+        );
     }
 
     private function installPlugins(): void
@@ -176,20 +228,23 @@ PHP,
         }
     }
 
+    /** php -S for each of the site's URLs (logs: server.log, then server-1.log …), or php-fpm and nginx. */
     private function serve(): void
     {
         if ($this->server === 'fpm') {
             $this->serveFpm();
             return;
         }
-        $port = (int) parse_url($this->url, PHP_URL_PORT);
-        $log = $this->dir . '/server.log';
-        $this->pgid = Process::start(array_merge(
-            ['php'],
-            $this->phpIni(),
-            ['-S', "127.0.0.1:$port", '-t', $this->root, Paths::harness() . '/router.php'],
-        ), $log, ['PHP_CLI_SERVER_WORKERS' => '4']);
-        Process::waitForPort($port, 15, 'php -S', $log);
+        foreach ($this->urls as $i => $url) {
+            $port = (int) parse_url($url, PHP_URL_PORT);
+            $log = $this->dir . ($i === 0 ? '/server.log' : "/server-$i.log");
+            $this->serverPgids[] = Process::start(array_merge(
+                ['php'],
+                $this->phpIni(),
+                ['-S', "127.0.0.1:$port", '-t', $this->root, Paths::harness() . '/router.php'],
+            ), $log, ['PHP_CLI_SERVER_WORKERS' => '4']);
+            Process::waitForPort($port, 15, 'php -S', $log);
+        }
     }
 
     /**
@@ -211,7 +266,7 @@ PHP,
             . "pm.status_path = /fpm-status\n";
         file_put_contents("$dir/fpm.conf", $fpmConf);
         $ini = array_merge($this->phpIni(), ['-d', 'opcache.enable=1', '-d', 'opcache.validate_timestamps=0', '-d', 'opcache.memory_consumption=128']);
-        $this->pgid = Process::start(array_merge(['php-fpm8.2', '-F', '-y', "$dir/fpm.conf"], $asRoot ? ['-R'] : [], $ini), "$dir/fpm.log");
+        $this->serverPgids[] = Process::start(array_merge(['php-fpm8.2', '-F', '-y', "$dir/fpm.conf"], $asRoot ? ['-R'] : [], $ini), "$dir/fpm.log");
         $deadline = microtime(true) + 15;
         while (!file_exists($socket) && microtime(true) < $deadline) {
             usleep(20_000);
@@ -257,10 +312,10 @@ PHP,
         Process::waitForPort($port, 15, 'nginx', "$dir/nginx-error.log");
     }
 
-    /** @return list<int> the process groups serving the site (php -S; or php-fpm and nginx). */
+    /** @return list<int> the process groups serving the site (each php -S; or php-fpm and nginx). */
     public function pgids(): array
     {
-        return array_values(array_filter([$this->pgid, $this->nginxPgid]));
+        return array_values(array_filter([...$this->serverPgids, $this->nginxPgid]));
     }
 
     /** @return list<string> php -d options for this site's PHP processes. */
@@ -294,9 +349,13 @@ PHP,
         return is_array($result) && array_key_exists('result', $result) ? $result['result'] : null;
     }
 
-    public function request(string $method, string $path, array $headers = [], ?string $body = null, bool $withCookies = false): Response
+    /** Sends a request to the site's web server number $server (0: the first, at $url). */
+    public function request(string $method, string $path, array $headers = [], ?string $body = null, bool $withCookies = false, int $server = 0): Response
     {
-        return Http::request($method, $this->url . $path, $headers, $body, $withCookies ? $this->cookieJar() : null);
+        if (!isset($this->urls[$server])) {
+            throw new \InvalidArgumentException("the site has no server $server");
+        }
+        return Http::request($method, $this->urls[$server] . $path, $headers, $body, $withCookies ? $this->cookieJar() : null);
     }
 
     /** Logs in through wp-login.php like a browser; later requests with $withCookies are logged in. */
@@ -367,9 +426,10 @@ PHP,
         return implode("\n", $lines);
     }
 
+    /** The first web server's process group (php -S, or php-fpm). */
     public function pgid(): int
     {
-        return $this->pgid;
+        return $this->serverPgids[0] ?? 0;
     }
 
     public function stop(): void
@@ -378,10 +438,10 @@ PHP,
             Process::stop($this->nginxPgid);
             $this->nginxPgid = 0;
         }
-        if ($this->pgid !== 0) {
-            Process::stop($this->pgid);
-            $this->pgid = 0;
+        foreach ($this->serverPgids as $pgid) {
+            Process::stop($pgid);
         }
+        $this->serverPgids = [];
     }
 
     private static function removeTree(string $dir): void
