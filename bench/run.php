@@ -27,7 +27,7 @@ require __DIR__ . '/lib/bench.php';
 
 require_extension();
 
-const PROGRAMS = ['allocation.php', 'movements.php', 'stock-read.php', 'cache.php', 'signature.php', 'webhook.php', 'load-webhook.php', 'load-stock.php', 'sync.php', 'full-sync.php', 'order.php', 'scaling.php'];
+const PROGRAMS = ['allocation.php', 'movements.php', 'backends.php', 'stock-read.php', 'cache.php', 'signature.php', 'webhook.php', 'load-webhook.php', 'load-stock.php', 'sync.php', 'full-sync.php', 'order.php', 'scaling.php'];
 
 $root = dirname(__DIR__);
 $so = getenv('INVENTORY_SYNC_SO') ?: "$root/target/release/libinventory_sync.so";

@@ -285,12 +285,11 @@ fn record_entry(
     loop {
         tries += 1;
         let before = head.last_movement_id;
+        // A savepoint of the same name replaces the last entry's (no RELEASE round trip); the
+        // commit ends them all.
         tx.query_drop("SAVEPOINT batch_entry")?;
         match record_in(tx, head, locations, request, now) {
-            Ok(outcome) => {
-                tx.query_drop("RELEASE SAVEPOINT batch_entry")?;
-                return Ok(Ok(outcome));
-            }
+            Ok(outcome) => return Ok(Ok(outcome)),
             Err(error) if error.mysql_failure() == Some(MySqlFailure::DuplicateKey) && tries < 2 => {
                 tx.query_drop("ROLLBACK TO SAVEPOINT batch_entry")?;
                 head.last_movement_id = before;
@@ -298,7 +297,6 @@ fn record_entry(
             Err(error) if error.kind() == ErrorKind::Ledger => return Err(error),
             Err(error) => {
                 tx.query_drop("ROLLBACK TO SAVEPOINT batch_entry")?;
-                tx.query_drop("RELEASE SAVEPOINT batch_entry")?;
                 head.last_movement_id = before;
                 return Ok(Err(error));
             }
@@ -327,9 +325,12 @@ fn record_in(
         plan::plan_movement(locations.get(|| all_locations(tx))?, request)?
     };
     let mut movements = Vec::with_capacity(if plan.destination.is_some() { 2 } else { 1 });
-    movements.push(write_leg(tx, head, request, Leg::Source, &plan.source, &plan, now)?);
+    let (movement, mut crossed_zero) = write_leg(tx, head, request, Leg::Source, &plan.source, &plan, now)?;
+    movements.push(movement);
     if let Some(destination) = &plan.destination {
-        movements.push(write_leg(tx, head, request, Leg::Destination, destination, &plan, now)?);
+        let (movement, crossed) = write_leg(tx, head, request, Leg::Destination, destination, &plan, now)?;
+        movements.push(movement);
+        crossed_zero |= crossed;
     }
     match (&plan.settles, request.kind) {
         (Some(held), _) => {
@@ -356,18 +357,22 @@ fn record_in(
         }
         (None, _) => {}
     }
-    // Only rewrite the item when its flag changes.
-    tx.exec_drop(
-        "UPDATE {p}items SET oversold = EXISTS (SELECT 1 FROM {p}stock_levels WHERE sku = :sku AND on_hand < 0)
+    // The item's oversold flag (some level below zero) can only change when a level crossed
+    // zero; then it is rewritten only if it does change. A round trip saved on most movements.
+    if crossed_zero {
+        tx.exec_drop(
+            "UPDATE {p}items SET oversold = EXISTS (SELECT 1 FROM {p}stock_levels WHERE sku = :sku AND on_hand < 0)
          WHERE sku = :sku
            AND NOT (oversold <=> EXISTS (SELECT 1 FROM {p}stock_levels WHERE sku = :sku AND on_hand < 0))",
-        params! { "sku" => &request.sku },
-    )?;
+            params! { "sku" => &request.sku },
+        )?;
+    }
     Ok(MovementOutcome::from_movements(movements, false))
 }
 
 /// Applies the request to one stock level (read `FOR UPDATE`) and appends its movement row with
-/// the next id; returns the row as written.
+/// the next id; returns the row as written, and whether the level's on hand crossed zero (went
+/// below it or came back).
 fn write_leg(
     tx: &mut Tx<'_>,
     head: &mut Head,
@@ -376,7 +381,7 @@ fn write_leg(
     location: &str,
     plan: &Plan,
     now: i64,
-) -> Result<Movement> {
+) -> Result<(Movement, bool)> {
     let sku = request.sku.as_str();
     let level: Option<(i64, i64, i64)> = tx.exec_first(
         "SELECT on_hand, reserved, incoming FROM {p}stock_levels WHERE sku = ? AND location = ? FOR UPDATE",
@@ -390,6 +395,7 @@ fn write_leg(
         })
         .unwrap_or_default();
     let (after, delta) = plan::apply_leg(request, leg, location, plan.quantity, before)?;
+    let crossed_zero = (before.on_hand < 0) != (after.on_hand < 0);
     tx.exec_drop(
         "INSERT INTO {p}stock_levels (sku, location, on_hand, reserved, incoming, updated_at)
          VALUES (?, ?, ?, ?, ?, ?)
@@ -422,7 +428,7 @@ fn write_leg(
             "recorded_at" => movement.recorded_at,
         },
     )?;
-    Ok(movement)
+    Ok((movement, crossed_zero))
 }
 
 pub(super) fn expire_reservations(tx: &mut Tx<'_>, now: i64) -> Result<Vec<MovementOutcome>> {
