@@ -140,6 +140,26 @@ fn plan_skus(
     only: Option<&str>,
     now: i64,
 ) -> Result<PlanCounts> {
+    plan_skus_observed(store, skus, Audience { origin, only }, now, &mut |_| Ok(()))
+}
+
+/// [`plan_skus`], with `between` called after a chunk's stock was read and before its jobs are
+/// enqueued (where another request's movement and plan can slip in; the tests put one there).
+///
+/// Two requests that change one SKU at the same time each plan it after their own movement, and
+/// the later enqueue sets the pending job's quantity. When the request that read the stock first
+/// enqueues last, the job would carry the older quantity until the next incremental sync. So
+/// after enqueueing, the chunk's stock is read again and the SKUs whose allocation changed are
+/// planned again (their pending jobs coalesce), until it holds still: the last enqueue of a SKU
+/// is then always one whose stock was read after the last movement committed. The counts are
+/// those of the first plan.
+fn plan_skus_observed(
+    store: &dyn LedgerStore,
+    skus: &[&str],
+    audience: Audience<'_>,
+    now: i64,
+    between: &mut dyn FnMut(&[String]) -> Result<()>,
+) -> Result<PlanCounts> {
     let mut skus: Vec<&str> = skus.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect();
     skus.sort_unstable();
     skus.dedup();
@@ -151,34 +171,75 @@ fn plan_skus(
     }
     let rules: Vec<ChannelRule> = channels.iter().map(ChannelConfig::to_rule).collect();
     let rule_set = RuleSet::new(&rules)?;
-    let mut quantities = Vec::with_capacity(rules.len());
+    let width = rules.len();
     for chunk in skus.chunks(SKUS_PER_CHUNK) {
-        let mut names = Vec::with_capacity(chunk.len());
-        let mut allocations = Vec::with_capacity(chunk.len() * rules.len());
-        for sku in chunk {
-            let levels = match inventory::stock_levels(store, sku) {
-                Ok(levels) => levels,
-                Err(Error::NotFound { .. }) => {
-                    counts.skipped += 1;
-                    continue;
+        let (mut names, mut allocations) = allocate(store, &rule_set, width, chunk, &mut counts.skipped)?;
+        between(&names)?;
+        plan_chunk(store, &channels, &names, &allocations, audience, &mut counts, now)?;
+        for _ in 0..REPLAN_ROUNDS {
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            let (again, again_allocations) = allocate(store, &rule_set, width, &refs, &mut 0)?;
+            let (mut changed, mut changed_allocations) = (Vec::new(), Vec::new());
+            let planned: HashMap<&str, &[i64]> = names
+                .iter()
+                .map(String::as_str)
+                .zip(allocations.chunks(width))
+                .collect();
+            for (name, quantities) in again.iter().zip(again_allocations.chunks(width)) {
+                if planned.get(name.as_str()) != Some(&quantities) {
+                    changed.push(name.clone());
+                    changed_allocations.extend_from_slice(quantities);
                 }
-                Err(error) => return Err(error),
-            };
-            rule_set.quantities(&levels, 0, &mut quantities)?;
-            names.push((*sku).to_owned());
-            allocations.extend_from_slice(&quantities);
+            }
+            if changed.is_empty() {
+                break;
+            }
+            plan_chunk(
+                store,
+                &channels,
+                &changed,
+                &changed_allocations,
+                audience,
+                &mut PlanCounts::default(),
+                now,
+            )?;
+            (names, allocations) = (changed, changed_allocations);
         }
-        plan_chunk(
-            store,
-            &channels,
-            &names,
-            &allocations,
-            Audience { origin, only },
-            &mut counts,
-            now,
-        )?;
     }
     Ok(counts)
+}
+
+/// Rounds of planning SKUs again whose stock changed while they were planned
+/// ([`plan_skus_observed`]); past them the SKU is changing so fast that the requests changing it
+/// plan it after us anyway.
+const REPLAN_ROUNDS: usize = 4;
+
+/// The allocation of each of `skus` that exists, in order: their names and, per name, `width`
+/// quantities (one per rule). Unknown SKUs are counted in `skipped`.
+fn allocate(
+    store: &dyn LedgerStore,
+    rule_set: &RuleSet,
+    width: usize,
+    skus: &[&str],
+    skipped: &mut u64,
+) -> Result<(Vec<String>, Vec<i64>)> {
+    let mut names = Vec::with_capacity(skus.len());
+    let mut allocations = Vec::with_capacity(skus.len() * width);
+    let mut quantities = Vec::with_capacity(width);
+    for sku in skus {
+        let levels = match inventory::stock_levels(store, sku) {
+            Ok(levels) => levels,
+            Err(Error::NotFound { .. }) => {
+                *skipped += 1;
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
+        rule_set.quantities(&levels, 0, &mut quantities)?;
+        names.push((*sku).to_owned());
+        allocations.extend_from_slice(&quantities);
+    }
+    Ok((names, allocations))
 }
 
 /// Plans the SKUs with movements since the cursor, then moves the cursor; recorded as an
@@ -338,4 +399,76 @@ fn plan_chunk(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{ChannelInput, ChannelType, ItemInput, Location, MovementKind, MovementRequest, SqliteLedger};
+
+    const T0: i64 = 1_700_000_000;
+
+    /// A ledger with SKU A (10 on hand, a product of this store) and the store's own channel.
+    fn store() -> SqliteLedger {
+        let store = SqliteLedger::open_in_memory().unwrap();
+        let location = Location {
+            code: "WH1".into(),
+            name: "Main".into(),
+            priority: 0,
+            active: true,
+        };
+        store.upsert_location(&location, T0).unwrap();
+        let item = ItemInput {
+            sku: "A".into(),
+            name: "A".into(),
+            product_id: Some(1),
+            ..ItemInput::default()
+        };
+        store.upsert_item(&item, T0).unwrap();
+        store
+            .record(&MovementRequest::new("r1", "A", MovementKind::Receive, 10), T0)
+            .unwrap();
+        store
+            .save_channel(
+                &ChannelInput::new("local", ChannelType::WooCommerceLocal, "This store"),
+                T0,
+            )
+            .unwrap();
+        store
+    }
+
+    fn queued(store: &SqliteLedger) -> Vec<i64> {
+        store.open_jobs(&["A"]).unwrap().iter().map(|j| j.desired).collect()
+    }
+
+    #[test]
+    fn a_plan_overtaken_by_a_later_movement_s_plan_still_leaves_the_latest_quantity_queued() {
+        let store = store();
+        let mut other = 0;
+        // Between this plan's read (10) and its enqueue, another request receives 5 and plans
+        // (15, enqueued first): this plan's enqueue of 10 would leave the job a step behind.
+        let counts = plan_skus_observed(&store, &["A"], Audience::default(), T0, &mut |names| {
+            assert_eq!(names, ["A"]);
+            other += 1;
+            store.record(&MovementRequest::new("r2", "A", MovementKind::Receive, 5), T0)?;
+            let theirs = sync_skus(&store, &["A"], None, T0)?;
+            assert_eq!((theirs.enqueued, queued(&store)), (1, vec![15]));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(other, 1);
+        assert_eq!(
+            counts.enqueued, 1,
+            "the first plan's count: it coalesced into their job"
+        );
+        assert_eq!(queued(&store), vec![15], "the job carries the stock as it is now");
+    }
+
+    #[test]
+    fn a_plan_nobody_overtook_is_enqueued_once() {
+        let store = store();
+        let counts = plan_skus_observed(&store, &["A", "GONE"], Audience::default(), T0, &mut |_| Ok(())).unwrap();
+        assert_eq!((counts.skus, counts.skipped, counts.enqueued), (1, 1, 1));
+        assert_eq!(queued(&store), vec![10]);
+    }
 }
