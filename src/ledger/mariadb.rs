@@ -204,6 +204,9 @@ impl MariaDbLedger {
                     "SET SESSION innodb_lock_wait_timeout = {}",
                     options.lock_wait_timeout.as_secs()
                 ),
+                // What every write transaction runs at, set once instead of before each
+                // ([`MariaDbLedger::write`]); reads ask for their snapshot themselves.
+                "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED".to_owned(),
             ])
             .into();
         let (mut conn, opts) = match Conn::new(opts.clone()) {
@@ -276,7 +279,8 @@ impl MariaDbLedger {
     /// error, retryable, says the outcome is unknown ([`after_attempt`]).
     fn write<T>(&self, mut work: impl FnMut(&mut Tx<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.lock();
-        let opts = TxOpts::default().set_isolation_level(Some(IsolationLevel::ReadCommitted));
+        // READ COMMITTED is the session's level (set when connecting): no round trip to set it.
+        let opts = TxOpts::default();
         let mut tries = 0;
         loop {
             tries += 1;
