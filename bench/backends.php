@@ -221,17 +221,3 @@ function movement(string $run, int $i): array
         'origin' => 'bench',
     ];
 }
-
-/**
- * Adds what $movements do to on hand.
- *
- * @param array<string, array<string, int>> $expected
- * @param list<array<string, mixed>> $movements
- */
-function expect(array &$expected, array $movements): void
-{
-    foreach ($movements as $m) {
-        $delta = $m['kind'] === 'sale' ? -$m['quantity'] : $m['quantity'];
-        $expected[$m['sku']][$m['location']] = ($expected[$m['sku']][$m['location']] ?? 0) + $delta;
-    }
-}

@@ -166,20 +166,6 @@ function movement(string $run, int $i): array
 }
 
 /**
- * Adds what $movements do to on hand.
- *
- * @param array<string, array<string, int>> $expected
- * @param list<array<string, mixed>> $movements
- */
-function expect(array &$expected, array $movements): void
-{
-    foreach ($movements as $m) {
-        $delta = $m['kind'] === 'sale' ? -$m['quantity'] : $m['quantity'];
-        $expected[$m['sku']][$m['location']] = ($expected[$m['sku']][$m['location']] ?? 0) + $delta;
-    }
-}
-
-/**
  * The baseline: a movements table shaped like the ledger's (same columns, same unique key and
  * index) in its own file, opened with the ledger's settings.
  *

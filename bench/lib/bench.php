@@ -273,3 +273,18 @@ function time_each(array $skus, callable $read): array
     }
     return $times;
 }
+
+/**
+ * Adds what $movements (receipts and sales, each with sku, location, quantity) do to on hand
+ * per SKU and location: what a ledger must hold after recording them.
+ *
+ * @param array<string, array<string, int>> $expected
+ * @param list<array<string, mixed>> $movements
+ */
+function expect(array &$expected, array $movements): void
+{
+    foreach ($movements as $m) {
+        $delta = $m['kind'] === 'sale' ? -$m['quantity'] : $m['quantity'];
+        $expected[$m['sku']][$m['location']] = ($expected[$m['sku']][$m['location']] ?? 0) + $delta;
+    }
+}
