@@ -478,6 +478,22 @@ fn slot_value(table: &ZendHashTable, slot: u32) -> Option<&Zval> {
     }
 }
 
+/// Starts loading the key string of storage slot `slot` of `table` (nothing for a packed array,
+/// an integer key or a slot past the end): for walks that add a reference to each key.
+#[inline]
+pub fn prefetch_key(table: &ZendHashTable, slot: u32) {
+    if slot >= table.nNumUsed {
+        return;
+    }
+    // SAFETY: as in `Entries::next`: a live hash's `nNumUsed` buckets; the key pointer is only
+    // hinted at, never dereferenced.
+    unsafe {
+        if table.u.flags & HASH_FLAG_PACKED == 0 {
+            prefetch((*table.__bindgen_anon_1.arData.add(slot as usize)).key.cast_const());
+        }
+    }
+}
+
 /// The array `value` holds itself (a reference is not followed: it only matters for speed here).
 #[inline]
 fn direct_array(value: &Zval) -> Option<&ZendHashTable> {

@@ -8,13 +8,18 @@
 //! packed lists into an array sized up front, under the caller's own key strings (shared, not
 //! copied). Everything is validated all the same, with the field named.
 
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::mpsc;
+
 use ext_php_rs::boxed::ZBox;
 use ext_php_rs::builders::ModuleBuilder;
-use ext_php_rs::ffi::{zend_hash_add_new, zend_hash_next_index_insert, IS_LONG};
+use ext_php_rs::ffi::{zend_hash_add_new, zend_hash_next_index_insert, Bucket, IS_LONG};
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendHashTable, Zval};
 
-use super::convert::{entries, entries_between, list_of, type_name, Arr, Entries, Fields, Key, NestedPrefetch};
+use super::convert::{
+    entries, entries_between, list_of, prefetch_key, type_name, Arr, Entries, Fields, Key, NestedPrefetch,
+};
 use crate::inventory;
 use crate::ledger::LedgerStore;
 use crate::stock::{Allocation, AllocationMode, ChannelRule, Layout, RuleSet, StockLevel};
@@ -326,6 +331,28 @@ impl<'a> SupplierWalk<'a> {
     }
 }
 
+/// The supplier figure of every storage slot of `stock` (0 where there is none), when every
+/// figure's SKU is met walking the stock once in order (as in [`SupplierWalk::InStep`]); `None`
+/// when they come in another order.
+fn supplier_by_slot(stock: &ZendHashTable, supplier: &ZendHashTable) -> Option<Vec<i64>> {
+    let mut figures = entries(supplier).peekable();
+    let mut by_slot = vec![0; stock.nNumUsed as usize];
+    let mut walk = entries(stock);
+    while let Some((sku, _)) = walk.next() {
+        match figures.peek() {
+            Some((key, value)) if key.same(sku) => {
+                if let Some(figure) = by_slot.get_mut(walk.next_slot() as usize - 1) {
+                    *figure = value.long().unwrap_or(0);
+                }
+                figures.next();
+            }
+            Some(_) => {}
+            None => break,
+        }
+    }
+    figures.peek().is_none().then_some(by_slot)
+}
+
 fn allocate_stock(stock: &ZendHashTable, rules: &RuleSet<'_>, options: &Options<'_>) -> Result<Table> {
     let threads = threads_for(stock, rules, options);
     if threads > 1 {
@@ -390,71 +417,166 @@ fn threads_for(stock: &ZendHashTable, rules: &RuleSet<'_>, options: &Options<'_>
 struct ReadOnly<'a, 'o> {
     stock: &'a ZendHashTable,
     options: &'a Options<'o>,
+    /// The supplier figure of each storage slot of `stock`, when the figures come in the
+    /// stock's order ([`supplier_by_slot`]); otherwise each SKU is looked up.
+    supplier: Option<Vec<i64>>,
 }
 
 unsafe impl Send for ReadOnly<'_, '_> {}
 unsafe impl Sync for ReadOnly<'_, '_> {}
 
-/// The quantities of `stock` worked out on `threads` threads, each a contiguous run of the
-/// array's slots, and written out as PHP arrays on this thread in the order of `stock`. Only this
-/// thread may build PHP arrays, so it takes a smaller run (2 / (2 × threads + 1) of the slots;
-/// the helpers split the rest), writes its own out while the helpers still work, then theirs in
-/// order. The
-/// first invalid SKU in array order is the one reported, as when one thread does it all.
+/// Storage slots of the stock per piece of work handed out in [`allocate_on_threads`]: small
+/// enough that the threads finish close together, large enough that handing out costs nothing.
+const SLOTS_PER_CHUNK: u32 = 1_024;
+
+/// How many slots ahead of the one written out its key string is loaded.
+const KEY_PREFETCH_DISTANCE: u32 = 8;
+
+/// The quantities of `stock` worked out on `threads` threads and written out as PHP arrays on
+/// this thread, in the order of `stock`. The slots are cut into chunks of [`SLOTS_PER_CHUNK`]
+/// that every thread takes in turn from one counter; only this thread may build PHP arrays, so
+/// it writes out the next chunk in order as soon as it is ready and works one out itself only
+/// when none is (the split between working out and writing out settles by itself, whatever the
+/// machine). The first invalid SKU in array order is the one reported, as when one thread does
+/// it all; after it, no more chunks are handed out.
 fn allocate_on_threads(
     stock: &ZendHashTable,
     rules: &RuleSet<'_>,
     options: &Options<'_>,
     threads: usize,
 ) -> Result<Table> {
-    // Slot boundaries: this thread's run ends at `bounds[0]`, helper i's at `bounds[i]`.
-    let used = u64::from(stock.nNumUsed);
-    let helpers = threads as u64 - 1;
-    let mine = used * 2 / (2 * threads as u64 + 1);
-    let bounds: Vec<u32> = (0..=helpers)
-        .map(|i| u32::try_from(mine + (used - mine) * i / helpers).unwrap_or(u32::MAX))
-        .collect();
-    let shared = ReadOnly { stock, options };
+    let used = stock.nNumUsed;
+    let chunks = used.div_ceil(SLOTS_PER_CHUNK);
+    let chunk = |i: u32| (i * SLOTS_PER_CHUNK, ((i + 1) * SLOTS_PER_CHUNK).min(used));
+    let next = AtomicU32::new(0);
+    let stop = AtomicBool::new(false);
+    let wants_supplier = rules.rules().iter().any(|rule| rule.include_supplier);
+    let supplier = options
+        .supplier_stock
+        .filter(|_| wants_supplier)
+        .and_then(|supplier| supplier_by_slot(stock, supplier));
+    let shared = ReadOnly {
+        stock,
+        options,
+        supplier,
+    };
     let width = rules.rules().len();
     let mut out = ZendHashTable::with_capacity(u32::try_from(stock.len()).unwrap_or(u32::MAX));
+    // SAFETY: `out` is a new array we own, sized but not yet given its storage: this allocates
+    // the storage (as the first insertion would), so that its pages can be mapped up front.
+    unsafe { zend_hash_real_init_mixed(&mut *out) };
+    let buckets = bucket_storage(&out);
     let mut keys = entries(stock);
     let mut write = |quantities: Result<Vec<i64>>, out: &mut ZendHashTable| -> Result<()> {
         for row in quantities?.chunks_exact(width) {
+            prefetch_key(stock, keys.next_slot() + KEY_PREFETCH_DISTANCE);
             if let Some((sku, _)) = keys.next() {
                 append(out, sku, int_list(row));
             }
         }
         Ok(())
     };
+    let (done, ready) = mpsc::channel::<(u32, Result<Vec<i64>>)>();
     std::thread::scope(|scope| {
-        let shared = &shared;
-        let helpers: Vec<_> = bounds
-            .windows(2)
-            .map(|run| {
-                let (start, end) = (run[0], run[1]);
-                scope.spawn(move || quantities_between(shared, rules, start, end))
-            })
-            .collect();
-        // On an error, the helpers are still joined (the scope waits for them) before returning.
-        write(quantities_between(shared, rules, 0, bounds[0]), &mut out)?;
-        for helper in helpers {
-            let quantities = helper.join().unwrap_or_else(|_| {
-                Err(Error::Validation {
+        for helper in 1..threads {
+            let (shared, next, stop, done) = (&shared, &next, &stop, done.clone());
+            scope.spawn(move || {
+                if helper == 1 {
+                    // The result's entries are written on this thread soon: map their pages now.
+                    map_pages(buckets);
+                }
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= chunks || stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let (start, end) = chunk(i);
+                    if done.send((i, quantities_between(shared, rules, start, end))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done);
+        let mut waiting: Vec<Option<Result<Vec<i64>>>> = (0..chunks).map(|_| None).collect();
+        let mut written = 0;
+        let mut outcome = Ok(());
+        while written < chunks {
+            while let Ok((i, quantities)) = ready.try_recv() {
+                waiting[i as usize] = Some(quantities);
+            }
+            if let Some(quantities) = waiting[written as usize].take() {
+                outcome = write(quantities, &mut out);
+                if outcome.is_err() {
+                    break;
+                }
+                written += 1;
+                continue;
+            }
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i < chunks {
+                let (start, end) = chunk(i);
+                waiting[i as usize] = Some(quantities_between(&shared, rules, start, end));
+                continue;
+            }
+            // Every chunk is handed out and the next one is a helper's: wait for it. (If the
+            // helpers are all gone without it, one of them panicked.)
+            let Ok((i, quantities)) = ready.recv() else {
+                outcome = Err(Error::Validation {
                     field: "stock".into(),
                     message: "the allocation failed unexpectedly".into(),
-                })
-            });
-            write(quantities, &mut out)?;
+                });
+                break;
+            };
+            waiting[i as usize] = Some(quantities);
         }
-        Ok::<(), Error>(())
+        // On an error the helpers take no more chunks; the scope waits for the ones under way.
+        stop.store(true, Ordering::Relaxed);
+        outcome
     })?;
     Ok(out)
+}
+
+/// Where the entries of a mixed (string-keyed) array with storage are: address and length.
+fn bucket_storage(table: &ZendHashTable) -> (usize, usize) {
+    // SAFETY: reading the storage pointer and size of a live array (plain data).
+    let start = unsafe { table.__bindgen_anon_1.arData } as usize;
+    (start, table.nTableSize as usize * std::mem::size_of::<Bucket>())
+}
+
+/// Asks the kernel to map the pages of `(address, length)` (memory the engine allocated) for
+/// writing now, in one call, rather than one page fault at a time as they are first written:
+/// Linux's `MADV_POPULATE_WRITE` (5.14 and later). It changes no byte of the memory, so other
+/// threads may be writing it meanwhile. Only a hint: where the kernel refuses, nothing happens.
+fn map_pages((address, length): (usize, usize)) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        // SAFETY: `sysconf` reads a constant of the system.
+        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+        let first = address & !(page - 1);
+        // SAFETY: the range lies in one live allocation of the engine, widened down to the start
+        // of the page that holds its first byte (mapped, as that byte is); populating maps pages
+        // and reads or writes no data. The result is ignored: a refusal changes nothing.
+        let _ = unsafe {
+            libc::madvise(
+                first as *mut libc::c_void,
+                address + length - first,
+                libc::MADV_POPULATE_WRITE,
+            )
+        };
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = (address, length);
 }
 
 /// The quantities of the SKUs in slots `start..end` of the stock, one row of `rules` after the
 /// other. Runs on any thread: reads PHP arrays only (see [`ReadOnly`]).
 fn quantities_between(shared: &ReadOnly<'_, '_>, rules: &RuleSet<'_>, start: u32, end: u32) -> Result<Vec<i64>> {
-    let ReadOnly { stock, options } = *shared;
+    let ReadOnly {
+        stock,
+        options,
+        ref supplier,
+    } = *shared;
     let width = rules.rules().len();
     let mut out: Vec<i64> = Vec::with_capacity((end.saturating_sub(start) as usize).saturating_mul(width));
     let mut slots: Vec<Slot<'_>> = Vec::new();
@@ -469,7 +591,12 @@ fn quantities_between(shared: &ReadOnly<'_, '_>, rules: &RuleSet<'_>, start: u32
         if read_levels(sku, value, options, &mut slots, &mut levels)? {
             layout = rules.layout(&levels);
         }
-        let supplier = if wants_supplier { options.supplier_stock(sku) } else { 0 };
+        let supplier = match supplier {
+            _ if !wants_supplier => 0,
+            // The slot of the entry just read.
+            Some(by_slot) => by_slot.get(walk.next_slot() as usize - 1).copied().unwrap_or(0),
+            None => options.supplier_stock(sku),
+        };
         rules
             .quantities_in(&layout, &levels, supplier, &mut quantities)
             .map_err(|e| at_sku(e, sku))?;
@@ -628,6 +755,11 @@ extern "C" {
     /// `ZEND_FASTCALL` is the default calling convention on x86-64 and arm64). Not among the
     /// bindings ext-php-rs generates.
     fn zend_hash_real_init_packed(ht: *mut ZendHashTable);
+
+    /// `ZEND_API void ZEND_FASTCALL zend_hash_real_init_mixed(HashTable *ht)`
+    /// (`Zend/zend_hash.c`): gives a new array its storage as a hash. Not among the bindings
+    /// ext-php-rs generates.
+    fn zend_hash_real_init_mixed(ht: *mut ZendHashTable);
 }
 
 /// `[on_hand, reserved, incoming]`: a list of exactly three integers.

@@ -189,12 +189,66 @@ final class AllocateManyTest extends TestCase
         $options = ['supplier_stock' => $supplier, 'locations' => ['WH3' => ['active' => false]]];
         $shared = allocate_many($stock, self::rules(), $options);
         $one = allocate_many($stock, self::rules(), $options + ['threads' => 1]);
-        self::assertSame($one, $shared, 'the same quantities under the same keys in the same order');
+        self::assertSameAllocation($one, $shared, 'the same quantities under the same keys in the same order');
         self::assertSame(array_keys($stock), array_keys($shared));
         // The explaining path works SKU by SKU on one thread, by the general rules.
         $explained = allocate_many(array_slice($stock, 59_000, 2_000, true), self::rules(), $options + ['explain' => true]);
         foreach ($explained as $sku => $allocations) {
             self::assertSame(array_column($allocations, 'quantity'), $shared[$sku], (string) $sku);
+        }
+    }
+
+    /**
+     * Two allocations of a big catalogue are the same: the same SKUs in the same order with the
+     * same quantities; a failure names the first SKU that differs (rather than diffing it all).
+     *
+     * @param array<string|int, list<int>> $expected
+     * @param array<string|int, list<int>> $got
+     */
+    private static function assertSameAllocation(array $expected, array $got, string $what): void
+    {
+        $difference = null;
+        if ($expected !== $got) {
+            $difference = 'the SKUs or their order';
+            foreach ($expected as $sku => $quantities) {
+                if (($got[$sku] ?? null) !== $quantities) {
+                    $difference = sprintf('SKU %s: [%s] expected, got %s', $sku, implode(', ', $quantities), json_encode($got[$sku] ?? null));
+                    break;
+                }
+            }
+        }
+        self::assertNull($difference, "$what: the allocations differ");
+    }
+
+    public function test_supplier_figures_in_any_order_and_stock_with_gaps_give_the_one_thread_answer(): void
+    {
+        [$stock, $supplier] = self::bigCatalogue(120_000);
+        // Gaps in the stock's storage (unset entries), one of them a SKU with a supplier figure.
+        foreach (['BIG-000005', 'BIG-060002', 'BIG-119999'] as $gone) {
+            unset($stock[$gone]);
+        }
+        $inStep = $supplier;
+        unset($inStep['BIG-000005']);
+        $orders = [
+            'in the stock\'s order' => $inStep,
+            'reversed' => array_reverse($inStep, true),
+            'with a SKU that is not in the stock' => $supplier,
+        ];
+        $rules = self::rules();
+        $changed = 0;
+        foreach ($orders as $what => $figures) {
+            $options = ['supplier_stock' => $figures];
+            $one = allocate_many($stock, $rules, $options + ['threads' => 1]);
+            self::assertSameAllocation($one, allocate_many($stock, $rules, $options + ['threads' => 4]), $what);
+            self::assertSame(array_keys($stock), array_keys($one), $what);
+            if ($changed === 0) {
+                // The figures count: without them, some SKUs get less.
+                $without = allocate_many($stock, $rules, ['threads' => 1]);
+                foreach ($one as $sku => $quantities) {
+                    $changed += $quantities !== $without[$sku] ? 1 : 0;
+                }
+                self::assertGreaterThan(1_000, $changed, 'SKUs whose quantities the supplier figures change');
+            }
         }
     }
 
