@@ -687,3 +687,85 @@ fn look_ups_refused_for_a_stale_token_get_one_new_token() {
     );
     assert_eq!(fake.quantity("R05"), Some(6));
 }
+
+#[test]
+fn prepare_looks_up_a_whole_claim_so_its_pushes_only_write() {
+    let fake = EbayFake::new(CLIENT_ID, CLIENT_SECRET, REFRESH);
+    let mut items = new_items(&fake, "P", 60, 7);
+    items.push(push("GONE", 3)); // no such SKU on eBay
+    let offers = fake.add_item("KNOWN", 0, 1);
+    items.push(known("KNOWN", 4, &offers)); // its offers are known: not looked up
+    let (pacer, count) = fakes::counting_pacer();
+    let mut ebay = adapter(&fake).with_pacer(pacer);
+
+    ebay.prepare(&items);
+    let calls = ebay.take_calls();
+    let lookups = calls.iter().filter(|c| c.method == "GET").count();
+    assert_eq!(lookups, 61, "each SKU without known offers once: {calls:?}");
+    assert_eq!(calls.len(), 62, "and one token: {calls:?}");
+    assert_eq!(count.load(Ordering::SeqCst), 62, "every call paced");
+    assert!(fake.bulk_updates().is_empty(), "prepare writes nothing");
+
+    // The pushes, batch by batch, only write; the SKU eBay does not have is reported without
+    // asking again.
+    let mut applied = 0;
+    for batch in items.chunks(25) {
+        let report = ebay.push(batch).expect("push");
+        assert!(
+            paths(&report)
+                .iter()
+                .all(|p| p.starts_with("POST /sell/inventory/v1/bulk_update")),
+            "{:?}",
+            paths(&report)
+        );
+        applied += report.applied();
+        if let Some(result) = report.result("GONE") {
+            assert_eq!(result.failure().and_then(|f| f.code.as_deref()), Some("NOT_FOUND"));
+        }
+    }
+    assert_eq!(applied, 61);
+    assert_eq!(fake.requests().iter().filter(|r| r.method == "GET").count(), 61);
+    for item in &items[..60] {
+        assert_eq!(fake.quantity(&item.sku), Some(7), "{}", item.sku);
+    }
+    assert_eq!(fake.quantity("KNOWN"), Some(4));
+
+    // Remembered only for the next push: a later push of GONE asks again.
+    fake.add_item("GONE", 0, 1);
+    let report = ebay.push(&[push("GONE", 3)]).expect("push");
+    assert_eq!(report.applied(), 1, "{report:?}");
+    assert_eq!(fake.quantity("GONE"), Some(3));
+}
+
+#[test]
+fn a_failed_prepare_leaves_the_look_ups_to_the_pushes() {
+    let fake = EbayFake::new(CLIENT_ID, CLIENT_SECRET, REFRESH);
+    let items = new_items(&fake, "F", 30, 5);
+    let mut ebay = adapter(&fake);
+    ebay.lookup(&["F00".to_string()]).expect("a token first");
+    ebay.take_calls();
+    fake.misbehave(Misbehave::Status(503, None));
+    ebay.prepare(&items);
+    // The first wave went out (one refused), then prepare stopped.
+    let calls = ebay.take_calls();
+    assert_eq!(calls.len(), LOOKUP_CONCURRENCY, "{calls:?}");
+    assert_eq!(calls.iter().filter(|c| c.status == Some(503)).count(), 1);
+    // The pushes look up what prepare did not find, and every item is applied.
+    let mut applied = 0;
+    let mut lookups = 0;
+    for batch in items.chunks(25) {
+        let report = ebay.push(batch).expect("push");
+        applied += report.applied();
+        lookups += report.calls.iter().filter(|c| c.method == "GET").count();
+    }
+    assert_eq!(applied, 30);
+    // F00 was looked up before; the first wave found all but the refused one.
+    assert_eq!(
+        lookups,
+        30 - 1 - (LOOKUP_CONCURRENCY - 1),
+        "the refused one and those never asked"
+    );
+    for item in &items {
+        assert_eq!(fake.quantity(&item.sku), Some(5), "{}", item.sku);
+    }
+}

@@ -10,7 +10,9 @@
 //!   min(inventory item quantity, offer `availableQuantity`), so both are set. Offer ids come from
 //!   `getOffers` (`GET /sell/inventory/v1/offer?sku=`, one SKU per call — eBay has no bulk form:
 //!   `sku` is required and `bulkGetInventoryItem` returns no offers — so a push looks up its
-//!   unknown SKUs [`LOOKUP_CONCURRENCY`] at a time, each call paced; optionally filtered by
+//!   unknown SKUs [`LOOKUP_CONCURRENCY`] at a time, each call paced, and
+//!   [`Channel::prepare`] does the same for the queue runner's whole claim ahead of its pushes;
+//!   optionally filtered by
 //!   [`EbayConfig::marketplace_id`]); only `PUBLISHED` offers are kept (`bulkUpdatePriceQuantity`
 //!   works on published offers only). A SKU without a published offer is "not found". Offer ids
 //!   are cached per SKU and looked up again once when eBay calls an offer unavailable. The remote
@@ -33,7 +35,7 @@
 //!   idempotent, so `idempotency_key` and `last_known_remote` are not sent.
 //! * Pacing: every request, token requests included, waits for the injected [`Pacer`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Value};
 
@@ -161,6 +163,9 @@ pub struct Ebay {
     transport: Transport,
     tokens: Tokens,
     offers: HashMap<String, Vec<String>>,
+    /// SKUs [`Channel::prepare`] found eBay has no published offer for: the next push of each
+    /// reports it without asking again.
+    absent: HashSet<String>,
 }
 
 impl std::fmt::Debug for Ebay {
@@ -186,6 +191,7 @@ impl Ebay {
             config,
             tokens: Tokens::default(),
             offers: HashMap::new(),
+            absent: HashSet::new(),
         })
     }
 
@@ -587,13 +593,18 @@ impl Channel for Ebay {
             })
             .collect();
         let mut missing: Vec<&str> = Vec::new();
+        let mut looked_up: HashMap<String, std::result::Result<Option<EbayListing>, Failure>> = HashMap::new();
         for (push, known) in items.iter().zip(&known) {
-            if known.is_none() && !missing.contains(&push.sku.as_str()) {
+            if known.is_some() || looked_up.contains_key(&push.sku) || missing.contains(&push.sku.as_str()) {
+                continue;
+            }
+            if self.absent.remove(&push.sku) {
+                looked_up.insert(push.sku.clone(), Ok(None));
+            } else {
                 missing.push(&push.sku);
             }
         }
-        let mut looked_up: HashMap<String, std::result::Result<Option<EbayListing>, Failure>> =
-            self.get_offers_all(&missing).into_iter().collect();
+        looked_up.extend(self.get_offers_all(&missing));
         let mut entries = Vec::new();
         for (index, (push, known)) in items.iter().zip(known).enumerate() {
             let listing = match known {
@@ -680,6 +691,34 @@ impl Channel for Ebay {
             results,
             calls: self.transport.take_calls(),
         })
+    }
+
+    /// Looks up the offers of the SKUs with no known remote id that are not cached yet,
+    /// [`LOOKUP_CONCURRENCY`] at a time, for the pushes to come (a push on its own looks up at
+    /// most one batch). What is found is cached; a SKU without published offers is remembered
+    /// for its next push; after a failure the rest are left for their pushes.
+    fn prepare(&mut self, items: &[Push]) {
+        self.tokens.begin();
+        let mut seen = HashSet::new();
+        let missing: Vec<&str> = items
+            .iter()
+            .filter(|push| {
+                let known = push
+                    .remote_id
+                    .as_deref()
+                    .and_then(EbayListing::parse)
+                    .is_some_and(|listing| listing.sku == push.sku);
+                !known && !self.offers.contains_key(&push.sku) && !self.absent.contains(&push.sku)
+            })
+            .map(|push| push.sku.as_str())
+            .filter(|sku| seen.insert(*sku))
+            .collect();
+        for (sku, found) in self.get_offers_all(&missing) {
+            // Found offers are cached by the look-up itself.
+            if let Ok(None) = found {
+                self.absent.insert(sku);
+            }
+        }
     }
 
     fn lookup(&mut self, skus: &[String]) -> Result<Vec<(String, String)>> {

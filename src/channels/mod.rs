@@ -225,6 +225,13 @@ pub trait Channel {
     /// remote ids that are not given.
     fn push(&mut self, items: &[Push]) -> Result<PushReport>;
 
+    /// Gets ready for pushes of these items soon: the queue runner passes the pushes of the jobs
+    /// it has just claimed (several batches' worth). An adapter that looks remote ids up one SKU
+    /// per call (eBay's `getOffers`) may look up those it lacks now, many at once, and keep them
+    /// for the pushes; a failure is left for the push to meet again and report. Its calls are
+    /// reported by [`Channel::take_calls`]. Nothing by default.
+    fn prepare(&mut self, _items: &[Push]) {}
+
     /// Finds the channel's id for each SKU; SKUs the channel does not have are left out.
     fn lookup(&mut self, skus: &[String]) -> Result<Vec<(String, String)>>;
 

@@ -10,7 +10,9 @@
 //! * **Batches.** At most the channel's `batch_size`, never more than the adapter's
 //!   [`Channel::max_batch`]. A claim is a write transaction, so a channel with small batches
 //!   claims several batches' worth at once (about [`CLAIM_AHEAD_JOBS`] jobs, whole batches) and
-//!   pushes them a batch per turn. Each [`Push`] carries the job's idempotency key, the listing's remote
+//!   pushes them a batch per turn. On a channel without a rate limit each claim is first
+//!   handed to [`Channel::prepare`] (eBay looks up the offers of the whole claim at once
+//!   rather than one batch's at a time); its calls are counted with the run's. Each [`Push`] carries the job's idempotency key, the listing's remote
 //!   id and what the channel last showed (for compare-and-set).
 //! * **Results.** Applied → `complete_pushed`: the batch's pushed jobs completed in one
 //!   transaction, which records each pushed quantity and each remote id new to a listing.
@@ -322,6 +324,7 @@ fn drive(
                 }
                 remaining = remaining.saturating_sub(u32::try_from(jobs.len()).unwrap_or(u32::MAX));
                 lane.claimed.extend(jobs);
+                prepare(store, lane, report)?;
             }
             let take = lane.claimed.len().min(lane.batch as usize);
             let jobs: Vec<Job> = lane.claimed.drain(..take).collect();
@@ -364,6 +367,21 @@ pub(super) fn pushes_for(
         })
         .collect();
     Ok((pushes, listings))
+}
+
+/// Lets the adapter get ready for the jobs just claimed ([`Channel::prepare`]: eBay looks up the
+/// offers of the whole claim at once instead of batch by batch), and counts its calls. Not on a
+/// rate-limited channel, whose calls are better spread over its pushes one turn at a time.
+fn prepare(store: &dyn LedgerStore, lane: &mut Lane<'_>, report: &mut RunReport) -> Result<()> {
+    if lane.config.rate.is_limited() {
+        return Ok(());
+    }
+    let (pushes, _) = pushes_for(store, &lane.config.key, lane.claimed.make_contiguous())?;
+    lane.adapter.prepare(&pushes);
+    let calls = lane.adapter.take_calls().len();
+    report.per_channel.entry(lane.config.key.clone()).or_default().calls += calls as u64;
+    report.calls += calls as u64;
+    Ok(())
 }
 
 /// Pushes one claimed batch and records every result.
@@ -549,6 +567,10 @@ mod tests {
     /// later processing, the rest applied. Records the batches it was given.
     struct Scripted {
         batches: Rc<RefCell<Vec<Vec<String>>>>,
+        /// What [`Channel::prepare`] was given: each item's SKU and remote id.
+        prepared: Rc<RefCell<Vec<Vec<(String, Option<String>)>>>>,
+        /// One look-up per prepared item without a remote id, until taken.
+        calls: Vec<HttpCall>,
     }
 
     impl Channel for Scripted {
@@ -589,6 +611,18 @@ mod tests {
                 calls: vec![call.clone(), call],
             })
         }
+        fn prepare(&mut self, items: &[Push]) {
+            self.prepared
+                .borrow_mut()
+                .push(items.iter().map(|p| (p.sku.clone(), p.remote_id.clone())).collect());
+            for _ in items.iter().filter(|p| p.remote_id.is_none()) {
+                self.calls.push(HttpCall {
+                    method: "GET",
+                    path: "/lookup".into(),
+                    status: Some(200),
+                });
+            }
+        }
         fn lookup(&mut self, _: &[String]) -> Result<Vec<(String, String)>> {
             Ok(Vec::new())
         }
@@ -596,12 +630,14 @@ mod tests {
             Ok(Vec::new())
         }
         fn take_calls(&mut self) -> Vec<HttpCall> {
-            Vec::new()
+            std::mem::take(&mut self.calls)
         }
     }
 
+    #[derive(Default)]
     struct Factory {
         batches: Rc<RefCell<Vec<Vec<String>>>>,
+        prepared: Rc<RefCell<Vec<Vec<(String, Option<String>)>>>>,
     }
 
     impl AdapterFactory for Factory {
@@ -611,6 +647,8 @@ mod tests {
                 ChannelType::Webhook => Err(Error::validation("settings.url", "is required")),
                 _ => Ok(Some(Box::new(Scripted {
                     batches: self.batches.clone(),
+                    prepared: self.prepared.clone(),
+                    calls: Vec::new(),
                 }))),
             }
         }
@@ -659,6 +697,7 @@ mod tests {
             &store,
             &Factory {
                 batches: batches.clone(),
+                ..Factory::default()
             },
             &RunOptions::new("unit"),
             &clock,
@@ -706,6 +745,7 @@ mod tests {
         let batches = Rc::new(RefCell::new(Vec::new()));
         let factory = Factory {
             batches: batches.clone(),
+            ..Factory::default()
         };
         let clock = ManualClock::at_ms(T0_MS);
         let mut options = RunOptions::new("limited");
@@ -738,6 +778,40 @@ mod tests {
             left.iter().all(|job| job.attempts == 0 && job.claim_owner.is_none()),
             "{left:?}"
         );
+    }
+
+    #[test]
+    fn an_unpaced_lane_prepares_each_claim_and_its_calls_are_counted() {
+        let store = setup(&["A", "B", "C", "D", "E"]);
+        let mut free = ChannelInput::new("free", ChannelType::Shopify, "Unpaced");
+        free.batch_size = 3;
+        store.save_channel(&free, 1_700_000_000).unwrap();
+        for sku in ["A", "B", "C", "D", "E"] {
+            store
+                .enqueue_jobs(&[NewJob::new("free", sku, 5)], 1_700_000_000)
+                .unwrap();
+        }
+        store
+            .upsert_listing_remote_id("free", "B", Some("known-B"), 1_700_000_000)
+            .unwrap();
+        let factory = Factory::default();
+        let clock = ManualClock::at_ms(T0_MS);
+        let report = run_queue(&store, &factory, &RunOptions::new("prepare"), &clock).unwrap();
+        // The paced lane is never prepared; the unpaced one once, for its whole claim (5 jobs
+        // in batches of 3: one claim of both batches), with the remote ids its listings know.
+        let prepared = factory.prepared.borrow();
+        assert_eq!(prepared.len(), 1, "{prepared:?}");
+        let expected: Vec<(String, Option<String>)> = ["A", "B", "C", "D", "E"]
+            .iter()
+            .map(|sku| (sku.to_string(), (*sku == "B").then(|| "known-B".to_string())))
+            .collect();
+        assert_eq!(prepared[0], expected);
+        assert_eq!(factory.batches.borrow().len(), 4, "2 batches per lane");
+        // Its 4 look-ups are counted with the pushes' 2 calls per batch.
+        assert_eq!(report.per_channel["free"].calls, 4 + 2 * 2);
+        assert_eq!(report.per_channel["paced"].calls, 2 * 2);
+        assert_eq!(report.calls, 4 + 4 * 2);
+        assert_eq!(report.per_channel["free"].pushed, 5);
     }
 
     #[test]
