@@ -563,12 +563,14 @@ mod tests {
 
     const T0_MS: i64 = 1_700_000_000_000;
 
+    /// What [`Channel::prepare`] was given, call by call: each item's SKU and remote id.
+    type Prepared = Rc<RefCell<Vec<Vec<(String, Option<String>)>>>>;
+
     /// An in-memory channel: SKUs starting with `X` are refused for good, `Y` are accepted for
     /// later processing, the rest applied. Records the batches it was given.
     struct Scripted {
         batches: Rc<RefCell<Vec<Vec<String>>>>,
-        /// What [`Channel::prepare`] was given: each item's SKU and remote id.
-        prepared: Rc<RefCell<Vec<Vec<(String, Option<String>)>>>>,
+        prepared: Prepared,
         /// One look-up per prepared item without a remote id, until taken.
         calls: Vec<HttpCall>,
     }
@@ -637,7 +639,7 @@ mod tests {
     #[derive(Default)]
     struct Factory {
         batches: Rc<RefCell<Vec<Vec<String>>>>,
-        prepared: Rc<RefCell<Vec<Vec<(String, Option<String>)>>>>,
+        prepared: Prepared,
     }
 
     impl AdapterFactory for Factory {
