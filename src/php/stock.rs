@@ -331,19 +331,20 @@ impl<'a> SupplierWalk<'a> {
     }
 }
 
-/// The supplier figure of every storage slot of `stock` (0 where there is none), when every
-/// figure's SKU is met walking the stock once in order (as in [`SupplierWalk::InStep`]); `None`
-/// when they come in another order.
-fn supplier_by_slot(stock: &ZendHashTable, supplier: &ZendHashTable) -> Option<Vec<i64>> {
+/// The supplier figures with the storage slot of their SKU in `stock`, in slot order, when every
+/// figure's SKU is met walking the stock once in order, under the very same key (as when the
+/// figures were collected by walking the stock: PHP shares the key strings); `None` otherwise.
+/// Comparing keys by identity reads no key string, so the walk costs one pass over the arrays'
+/// slots; equal keys that are not the same string give `None`, and each SKU is looked up.
+fn supplier_by_slot(stock: &ZendHashTable, supplier: &ZendHashTable) -> Option<Vec<(u32, i64)>> {
     let mut figures = entries(supplier).peekable();
-    let mut by_slot = vec![0; stock.nNumUsed as usize];
+    let mut by_slot = Vec::with_capacity(supplier.len());
     let mut walk = entries(stock);
     while let Some((sku, _)) = walk.next() {
         match figures.peek() {
-            Some((key, value)) if key.same(sku) => {
-                if let Some(figure) = by_slot.get_mut(walk.next_slot() as usize - 1) {
-                    *figure = value.long().unwrap_or(0);
-                }
+            Some((key, value)) if key.is(sku) => {
+                // The slot of the entry just read.
+                by_slot.push((walk.next_slot() - 1, value.long().unwrap_or(0)));
                 figures.next();
             }
             Some(_) => {}
@@ -419,7 +420,7 @@ struct ReadOnly<'a, 'o> {
     options: &'a Options<'o>,
     /// The supplier figure of each storage slot of `stock`, when the figures come in the
     /// stock's order ([`supplier_by_slot`]); otherwise each SKU is looked up.
-    supplier: Option<Vec<i64>>,
+    supplier: Option<Vec<(u32, i64)>>,
 }
 
 unsafe impl Send for ReadOnly<'_, '_> {}
@@ -585,16 +586,24 @@ fn quantities_between(shared: &ReadOnly<'_, '_>, rules: &RuleSet<'_>, start: u32
     let wants_supplier = rules.rules().iter().any(|rule| rule.include_supplier);
     let mut layout = Layout::default();
     let prefetch = NestedPrefetch::new(stock);
+    // The figures from this run's first slot on, taken in step with the walk.
+    let mut figures = supplier.as_deref().map(|by_slot| {
+        by_slot[by_slot.partition_point(|(slot, _)| *slot < start)..]
+            .iter()
+            .peekable()
+    });
     let mut walk = entries_between(stock, start, end);
     while let Some((sku, value)) = walk.next() {
         prefetch.ahead(walk.next_slot());
         if read_levels(sku, value, options, &mut slots, &mut levels)? {
             layout = rules.layout(&levels);
         }
-        let supplier = match supplier {
+        let supplier = match figures.as_mut() {
             _ if !wants_supplier => 0,
             // The slot of the entry just read.
-            Some(by_slot) => by_slot.get(walk.next_slot() as usize - 1).copied().unwrap_or(0),
+            Some(figures) => figures
+                .next_if(|(slot, _)| *slot == walk.next_slot() - 1)
+                .map_or(0, |(_, figure)| *figure),
             None => options.supplier_stock(sku),
         };
         rules
