@@ -9,7 +9,7 @@
 //! copied). Everything is validated all the same, with the field named.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, OnceLock};
 
 use ext_php_rs::boxed::ZBox;
 use ext_php_rs::builders::ModuleBuilder;
@@ -418,9 +418,10 @@ fn threads_for(stock: &ZendHashTable, rules: &RuleSet<'_>, options: &Options<'_>
 struct ReadOnly<'a, 'o> {
     stock: &'a ZendHashTable,
     options: &'a Options<'o>,
-    /// The supplier figure of each storage slot of `stock`, when the figures come in the
-    /// stock's order ([`supplier_by_slot`]); otherwise each SKU is looked up.
-    supplier: Option<Vec<(u32, i64)>>,
+    /// The supplier figures by storage slot of `stock`, when they come in the stock's order
+    /// ([`supplier_by_slot`]; `None`: each SKU is looked up). Set by the calling thread once
+    /// the helpers have started; a chunk begun before looks its SKUs up.
+    supplier: OnceLock<Option<Vec<(u32, i64)>>>,
 }
 
 unsafe impl Send for ReadOnly<'_, '_> {}
@@ -452,14 +453,10 @@ fn allocate_on_threads(
     let next = AtomicU32::new(0);
     let stop = AtomicBool::new(false);
     let wants_supplier = rules.rules().iter().any(|rule| rule.include_supplier);
-    let supplier = options
-        .supplier_stock
-        .filter(|_| wants_supplier)
-        .and_then(|supplier| supplier_by_slot(stock, supplier));
     let shared = ReadOnly {
         stock,
         options,
-        supplier,
+        supplier: OnceLock::new(),
     };
     let width = rules.rules().len();
     let mut out = ZendHashTable::with_capacity(u32::try_from(stock.len()).unwrap_or(u32::MAX));
@@ -499,6 +496,13 @@ fn allocate_on_threads(
             });
         }
         drop(done);
+        // Worked out while the helpers start (the first maps the result's pages first).
+        let supplier = options
+            .supplier_stock
+            .filter(|_| wants_supplier)
+            .and_then(|supplier| supplier_by_slot(stock, supplier));
+        // Only ever set here, so this cannot find it set already.
+        let _ = shared.supplier.set(supplier);
         let mut waiting: Vec<Option<Result<Vec<i64>>>> = (0..chunks).map(|_| None).collect();
         let mut written = 0;
         let mut outcome = Ok(());
@@ -573,11 +577,10 @@ fn map_pages((address, length): (usize, usize)) {
 /// The quantities of the SKUs in slots `start..end` of the stock, one row of `rules` after the
 /// other. Runs on any thread: reads PHP arrays only (see [`ReadOnly`]).
 fn quantities_between(shared: &ReadOnly<'_, '_>, rules: &RuleSet<'_>, start: u32, end: u32) -> Result<Vec<i64>> {
-    let ReadOnly {
-        stock,
-        options,
-        ref supplier,
-    } = *shared;
+    let ReadOnly { stock, options, .. } = *shared;
+    // Not set yet (this is a helper's first chunk and the calling thread is still working the
+    // figures out): each SKU is looked up, with the same answer.
+    let supplier = shared.supplier.get().and_then(Option::as_deref);
     let width = rules.rules().len();
     let mut out: Vec<i64> = Vec::with_capacity((end.saturating_sub(start) as usize).saturating_mul(width));
     let mut slots: Vec<Slot<'_>> = Vec::new();
@@ -587,7 +590,7 @@ fn quantities_between(shared: &ReadOnly<'_, '_>, rules: &RuleSet<'_>, start: u32
     let mut layout = Layout::default();
     let prefetch = NestedPrefetch::new(stock);
     // The figures from this run's first slot on, taken in step with the walk.
-    let mut figures = supplier.as_deref().map(|by_slot| {
+    let mut figures = supplier.map(|by_slot| {
         by_slot[by_slot.partition_point(|(slot, _)| *slot < start)..]
             .iter()
             .peekable()
