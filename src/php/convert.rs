@@ -362,21 +362,6 @@ impl<'a> Key<'a> {
         }
     }
 
-    /// Whether this key equals `other` as PHP compares array keys: the same integer, or the
-    /// same bytes (the very same string answers at once).
-    #[inline]
-    pub fn same(self, other: Key<'_>) -> bool {
-        match (self, other) {
-            (Key::Int(a), Key::Int(b)) => a == b,
-            (Key::Str(a), Key::Str(b)) => {
-                // Array keys carry their hash once computed (0 = not yet): differing hashes
-                // settle most comparisons without reading the text.
-                std::ptr::eq(a, b) || ((a.h == 0 || b.h == 0 || a.h == b.h) && a.as_bytes() == b.as_bytes())
-            }
-            _ => false,
-        }
-    }
-
     /// The same key for an array being built: a string key is shared with the input (its
     /// reference count goes up), not copied.
     #[inline]

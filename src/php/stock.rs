@@ -17,9 +17,7 @@ use ext_php_rs::ffi::{zend_hash_add_new, zend_hash_next_index_insert, Bucket, IS
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendHashTable, Zval};
 
-use super::convert::{
-    entries, entries_between, list_of, prefetch_key, type_name, Arr, Entries, Fields, Key, NestedPrefetch,
-};
+use super::convert::{entries, entries_between, list_of, prefetch_key, type_name, Arr, Fields, Key, NestedPrefetch};
 use crate::inventory;
 use crate::ledger::LedgerStore;
 use crate::stock::{Allocation, AllocationMode, ChannelRule, Layout, RuleSet, StockLevel};
@@ -283,54 +281,6 @@ impl<'a> Options<'a> {
     }
 }
 
-/// The supplier figures for the SKUs of `stock`, one SKU after the other. When the figures'
-/// keys come in the order of the stock's (as when they were collected by walking the stock),
-/// they are taken in step with it, with no lookup; otherwise each SKU is looked up.
-enum SupplierWalk<'a> {
-    InStep(std::iter::Peekable<Entries<'a>>),
-    Lookup,
-}
-
-impl<'a> SupplierWalk<'a> {
-    fn new(stock: &ZendHashTable, supplier: Option<&'a ZendHashTable>) -> Self {
-        let Some(supplier) = supplier else {
-            return SupplierWalk::Lookup;
-        };
-        // In step when every figure's SKU is found walking the stock once. Keys are unique, so
-        // then a SKU the walk does not meet at the head of the figures has none.
-        let mut figures = entries(supplier).peekable();
-        for (sku, _) in entries(stock) {
-            match figures.peek() {
-                Some((key, _)) if key.same(sku) => {
-                    figures.next();
-                }
-                Some(_) => {}
-                None => break,
-            }
-        }
-        if figures.peek().is_some() {
-            return SupplierWalk::Lookup;
-        }
-        SupplierWalk::InStep(entries(supplier).peekable())
-    }
-
-    /// The figure for `sku`, the next SKU of the stock (0 when there is none).
-    #[inline]
-    fn next(&mut self, sku: Key<'_>, options: &Options<'_>) -> i64 {
-        match self {
-            SupplierWalk::Lookup => options.supplier_stock(sku),
-            SupplierWalk::InStep(figures) => match figures.peek() {
-                Some((key, value)) if key.same(sku) => {
-                    let figure = value.long().unwrap_or(0);
-                    figures.next();
-                    figure
-                }
-                _ => 0,
-            },
-        }
-    }
-}
-
 /// The supplier figures with the storage slot of their SKU in `stock`, in slot order, when every
 /// figure's SKU is met walking the stock once in order, under the very same key (as when the
 /// figures were collected by walking the stock: PHP shares the key strings); `None` otherwise.
@@ -354,6 +304,51 @@ fn supplier_by_slot(stock: &ZendHashTable, supplier: &ZendHashTable) -> Option<V
     figures.peek().is_none().then_some(by_slot)
 }
 
+/// [`supplier_by_slot`] for the call's `supplier_stock`, when a rule wants supplier figures.
+fn supplier_figures_in_step(
+    stock: &ZendHashTable,
+    rules: &RuleSet<'_>,
+    options: &Options<'_>,
+) -> Option<Vec<(u32, i64)>> {
+    options
+        .supplier_stock
+        .filter(|_| rules.rules().iter().any(|rule| rule.include_supplier))
+        .and_then(|supplier| supplier_by_slot(stock, supplier))
+}
+
+/// The supplier figure of each SKU of a walk over the stock's slots in order: taken in step from
+/// [`supplier_by_slot`]'s pairs when there are some, else looked up; 0 when no rule wants one.
+struct SupplierFigures<'a, 'o> {
+    wanted: bool,
+    in_step: Option<std::iter::Peekable<std::slice::Iter<'a, (u32, i64)>>>,
+    options: &'a Options<'o>,
+}
+
+impl<'a, 'o> SupplierFigures<'a, 'o> {
+    /// For a walk from slot `start` on.
+    fn new(rules: &RuleSet<'_>, by_slot: Option<&'a [(u32, i64)]>, start: u32, options: &'a Options<'o>) -> Self {
+        SupplierFigures {
+            wanted: rules.rules().iter().any(|rule| rule.include_supplier),
+            in_step: by_slot.map(|pairs| {
+                pairs[pairs.partition_point(|(slot, _)| *slot < start)..]
+                    .iter()
+                    .peekable()
+            }),
+            options,
+        }
+    }
+
+    /// The figure of `sku`, the entry at `slot` (each slot asked once, in order).
+    #[inline]
+    fn of(&mut self, slot: u32, sku: Key<'_>) -> i64 {
+        match self.in_step.as_mut() {
+            _ if !self.wanted => 0,
+            Some(pairs) => pairs.next_if(|(at, _)| *at == slot).map_or(0, |(_, figure)| *figure),
+            None => self.options.supplier_stock(sku),
+        }
+    }
+}
+
 fn allocate_stock(stock: &ZendHashTable, rules: &RuleSet<'_>, options: &Options<'_>) -> Result<Table> {
     let threads = threads_for(stock, rules, options);
     if threads > 1 {
@@ -364,11 +359,11 @@ fn allocate_stock(stock: &ZendHashTable, rules: &RuleSet<'_>, options: &Options<
     let mut slots: Vec<Slot<'_>> = Vec::new();
     let mut levels: Vec<StockLevel> = Vec::new();
     let mut quantities: Vec<i64> = Vec::with_capacity(rules.rules().len());
-    let wants_supplier = rules.rules().iter().any(|rule| rule.include_supplier);
     // Which levels count for which rule, for the locations the levels are at: remade only when
     // a SKU's locations differ from the previous one's.
     let mut layout = Layout::default();
-    let mut figures = SupplierWalk::new(stock, options.supplier_stock.filter(|_| wants_supplier));
+    let by_slot = supplier_figures_in_step(stock, rules, options);
+    let mut figures = SupplierFigures::new(rules, by_slot.as_deref(), 0, options);
     let prefetch = NestedPrefetch::new(stock);
     let mut walk = entries(stock);
     while let Some((sku, value)) = walk.next() {
@@ -376,7 +371,8 @@ fn allocate_stock(stock: &ZendHashTable, rules: &RuleSet<'_>, options: &Options<
         if read_levels(sku, value, options, &mut slots, &mut levels)? {
             layout = rules.layout(&levels);
         }
-        let supplier = if wants_supplier { figures.next(sku, options) } else { 0 };
+        // The slot of the entry just read.
+        let supplier = figures.of(walk.next_slot() - 1, sku);
         let allocated = if options.explain {
             explained(rules, &levels, supplier).map_err(|e| at_sku(e, sku))?
         } else {
@@ -452,7 +448,6 @@ fn allocate_on_threads(
     let chunk = |i: u32| (i * SLOTS_PER_CHUNK, ((i + 1) * SLOTS_PER_CHUNK).min(used));
     let next = AtomicU32::new(0);
     let stop = AtomicBool::new(false);
-    let wants_supplier = rules.rules().iter().any(|rule| rule.include_supplier);
     let shared = ReadOnly {
         stock,
         options,
@@ -497,10 +492,7 @@ fn allocate_on_threads(
         }
         drop(done);
         // Worked out while the helpers start (the first maps the result's pages first).
-        let supplier = options
-            .supplier_stock
-            .filter(|_| wants_supplier)
-            .and_then(|supplier| supplier_by_slot(stock, supplier));
+        let supplier = supplier_figures_in_step(stock, rules, options);
         // Only ever set here, so this cannot find it set already.
         let _ = shared.supplier.set(supplier);
         let mut waiting: Vec<Option<Result<Vec<i64>>>> = (0..chunks).map(|_| None).collect();
@@ -586,29 +578,17 @@ fn quantities_between(shared: &ReadOnly<'_, '_>, rules: &RuleSet<'_>, start: u32
     let mut slots: Vec<Slot<'_>> = Vec::new();
     let mut levels: Vec<StockLevel> = Vec::new();
     let mut quantities: Vec<i64> = Vec::with_capacity(width);
-    let wants_supplier = rules.rules().iter().any(|rule| rule.include_supplier);
     let mut layout = Layout::default();
     let prefetch = NestedPrefetch::new(stock);
-    // The figures from this run's first slot on, taken in step with the walk.
-    let mut figures = supplier.map(|by_slot| {
-        by_slot[by_slot.partition_point(|(slot, _)| *slot < start)..]
-            .iter()
-            .peekable()
-    });
+    let mut figures = SupplierFigures::new(rules, supplier, start, options);
     let mut walk = entries_between(stock, start, end);
     while let Some((sku, value)) = walk.next() {
         prefetch.ahead(walk.next_slot());
         if read_levels(sku, value, options, &mut slots, &mut levels)? {
             layout = rules.layout(&levels);
         }
-        let supplier = match figures.as_mut() {
-            _ if !wants_supplier => 0,
-            // The slot of the entry just read.
-            Some(figures) => figures
-                .next_if(|(slot, _)| *slot == walk.next_slot() - 1)
-                .map_or(0, |(_, figure)| *figure),
-            None => options.supplier_stock(sku),
-        };
+        // The slot of the entry just read.
+        let supplier = figures.of(walk.next_slot() - 1, sku);
         rules
             .quantities_in(&layout, &levels, supplier, &mut quantities)
             .map_err(|e| at_sku(e, sku))?;
