@@ -275,6 +275,21 @@ impl Ebay {
         url
     }
 
+    /// The offers of a push's SKU without asking eBay: from its remote id (when it is this SKU's)
+    /// or the cache.
+    fn known_listing(&self, push: &Push) -> Option<EbayListing> {
+        push.remote_id
+            .as_deref()
+            .and_then(EbayListing::parse)
+            .filter(|l| l.sku == push.sku)
+            .or_else(|| {
+                self.offers.get(&push.sku).map(|ids| EbayListing {
+                    sku: push.sku.clone(),
+                    offer_ids: ids.clone(),
+                })
+            })
+    }
+
     /// The published offers of `sku`: `None` when eBay has no such SKU or no published offer.
     fn get_offers(&mut self, sku: &str) -> std::result::Result<Option<EbayListing>, Failure> {
         let url = self.offers_url(sku);
@@ -577,21 +592,7 @@ impl Channel for Ebay {
 
         // Offer ids: given (for this SKU), cached, or looked up (several at once, then read in
         // item order as if they had been looked up one at a time).
-        let known: Vec<Option<EbayListing>> = items
-            .iter()
-            .map(|push| {
-                push.remote_id
-                    .as_deref()
-                    .and_then(EbayListing::parse)
-                    .filter(|l| l.sku == push.sku)
-                    .or_else(|| {
-                        self.offers.get(&push.sku).map(|ids| EbayListing {
-                            sku: push.sku.clone(),
-                            offer_ids: ids.clone(),
-                        })
-                    })
-            })
-            .collect();
+        let known: Vec<Option<EbayListing>> = items.iter().map(|push| self.known_listing(push)).collect();
         let mut missing: Vec<&str> = Vec::new();
         let mut looked_up: HashMap<String, std::result::Result<Option<EbayListing>, Failure>> = HashMap::new();
         for (push, known) in items.iter().zip(&known) {
@@ -702,14 +703,7 @@ impl Channel for Ebay {
         let mut seen = HashSet::new();
         let missing: Vec<&str> = items
             .iter()
-            .filter(|push| {
-                let known = push
-                    .remote_id
-                    .as_deref()
-                    .and_then(EbayListing::parse)
-                    .is_some_and(|listing| listing.sku == push.sku);
-                !known && !self.offers.contains_key(&push.sku) && !self.absent.contains(&push.sku)
-            })
+            .filter(|push| self.known_listing(push).is_none() && !self.absent.contains(&push.sku))
             .map(|push| push.sku.as_str())
             .filter(|sku| seen.insert(*sku))
             .collect();
