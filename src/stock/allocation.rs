@@ -241,7 +241,19 @@ pub struct RuleSet<'r> {
     tie_ranks: Vec<u32>,
     /// The sum of the claims' weights.
     total_weight: u64,
+    /// When the total weight is at most [`SPLIT_ROWS_MAX_WEIGHT`]: the shares of every pool
+    /// smaller than it, row `r` (one share per claim) for a pool of `r` units. A pool of
+    /// `q × total + r` units splits into `q × weight + row r` per claim, because its exact shares
+    /// `pool × weight / total` have the floors of row `r`'s plus `q × weight` and the very same
+    /// remainders, so the units left over go the same way ([`RuleSet::quick_split`]). Empty
+    /// otherwise.
+    split_rows: Vec<u32>,
 }
+
+/// The largest total weight of the partitioned rules for which [`RuleSet`] keeps every small
+/// pool's split ready (at most this many rows of [`INLINE_CLAIMS`] shares: 16 KiB). Real rules
+/// weigh a few units each.
+const SPLIT_ROWS_MAX_WEIGHT: u64 = 512;
 
 impl<'r> RuleSet<'r> {
     /// Checks `rules` (the errors are [`allocate`]'s, apart from the levels) and prepares them.
@@ -264,14 +276,38 @@ impl<'r> RuleSet<'r> {
                 *slot = u32::try_from(rank).unwrap_or(u32::MAX);
             }
         }
-        Ok(RuleSet {
+        let total_weight = claims.iter().map(|claim| u64::from(claim.weight)).sum();
+        let mut set = RuleSet {
             rules,
             pool_rule: partitioned.first().copied(),
             pool_eligible: union_of_eligible(&partitioned),
-            total_weight: claims.iter().map(|claim| u64::from(claim.weight)).sum(),
+            total_weight,
             claims,
             tie_ranks,
-        })
+            split_rows: Vec::new(),
+        };
+        set.split_rows = set.small_pool_splits();
+        Ok(set)
+    }
+
+    /// [`RuleSet::split_rows`]: each pool below the total weight split the long way.
+    fn small_pool_splits(&self) -> Vec<u32> {
+        let total = self.total_weight;
+        if total == 0 || total > SPLIT_ROWS_MAX_WEIGHT || self.claims.len() > INLINE_CLAIMS {
+            return Vec::new();
+        }
+        let mut rows = Vec::with_capacity(self.claims.len() * usize::try_from(total).unwrap_or(0));
+        let mut shares = [0i64; INLINE_CLAIMS];
+        let shares = &mut shares[..self.claims.len()];
+        for pool in 0..total {
+            let pool = i64::try_from(pool).unwrap_or(0);
+            if !self.split_by_division(pool, shares) {
+                return Vec::new();
+            }
+            // Each share of a pool below the total is below it too.
+            rows.extend(shares.iter().map(|&share| u32::try_from(share).unwrap_or(0)));
+        }
+        rows
     }
 
     /// The rules, in their order.
@@ -508,7 +544,33 @@ impl<'r> RuleSet<'r> {
 
     /// [`split`]'s shares of `pool` (never negative here) into `shares`, one per claim, in 64-bit
     /// arithmetic; false (and nothing written) when the numbers could need more than 64 bits.
+    /// With [`RuleSet::split_rows`], one division and a row of them.
+    #[inline]
     fn quick_split(&self, pool: i64, shares: &mut [i64]) -> bool {
+        let claims = shares.len();
+        if claims == 0 || self.split_rows.is_empty() {
+            return self.split_by_division(pool, shares);
+        }
+        let Ok(pool) = u64::try_from(pool) else {
+            return false;
+        };
+        // The rows exist only for a total weight from 1 to SPLIT_ROWS_MAX_WEIGHT.
+        let total = self.total_weight;
+        let (whole, rest) = (pool / total, pool % total);
+        let start = usize::try_from(rest).unwrap_or(usize::MAX).saturating_mul(claims);
+        let Some(row) = self.split_rows.get(start..start.saturating_add(claims)) else {
+            return self.split_by_division(i64::try_from(pool).unwrap_or(i64::MAX), shares);
+        };
+        for ((share, claim), &extra) in shares.iter_mut().zip(&self.claims).zip(row) {
+            // whole × weight ≤ pool × weight / total ≤ pool: no overflow.
+            *share = i64::try_from(whole * u64::from(claim.weight) + u64::from(extra)).unwrap_or(i64::MAX);
+        }
+        true
+    }
+
+    /// [`RuleSet::quick_split`] worked out claim by claim: a division per claim, and the units
+    /// left over handed out by comparing the claims' remainders.
+    fn split_by_division(&self, pool: i64, shares: &mut [i64]) -> bool {
         let total = self.total_weight;
         let (Ok(pool), true) = (u32::try_from(pool), total <= u64::from(u32::MAX)) else {
             return false;
@@ -1756,6 +1818,33 @@ mod tests {
                     prop_assert_eq!(got, 0);
                 }
             }
+        }
+
+        /// The quick split (from the rows of small pools when the total weight is small, else by
+        /// division) gives every claim exactly the general split's share, whenever it answers.
+        #[test]
+        fn the_quick_split_is_the_general_split(
+            pool in prop_oneof![0i64..2_000, 0i64..1 << 40],
+            raw in proptest::collection::vec((prop_oneof![0u32..40, 0u32..400], -2i64..3), 1..=INLINE_CLAIMS),
+        ) {
+            let rules: Vec<ChannelRule> = raw
+                .iter()
+                .zip(1i64..)
+                .map(|(&(weight, priority), id)| ChannelRule { priority, ..weighted(id, weight) })
+                .collect();
+            let set = RuleSet::new(&rules).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let total: u64 = raw.iter().map(|&(weight, _)| u64::from(weight)).sum();
+            prop_assert_eq!(set.split_rows.is_empty(), total == 0 || total > SPLIT_ROWS_MAX_WEIGHT);
+            let mut quick = vec![0i64; rules.len()];
+            if !set.quick_split(pool, &mut quick) {
+                // Only the division in 64 bits declines, for pools of 2^32 units and more.
+                prop_assert!(set.split_rows.is_empty() && pool > i64::from(u32::MAX));
+                return Ok(());
+            }
+            let mut parts = vec![SplitPart::default(); rules.len()];
+            split(pool, &set.claims, &mut parts);
+            let general: Vec<i64> = parts.iter().map(|part| part.quantity).collect();
+            prop_assert_eq!(quick, general);
         }
 
         #[test]
