@@ -103,8 +103,17 @@ let failure = null;
 try {
   if (args.user) {
     await page.goto(`${args.url}/wp-login.php`);
-    await page.fill('#user_login', args.user);
-    await page.fill('#user_pass', args.password);
+    // wp-login.php focuses and selects the user name field 200 ms after it loads; typing that
+    // lands after it would replace the name with the password. Let it happen first, then fill
+    // and check both fields (filling again if the focus still came between).
+    await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'user_login', null, { timeout: 2000 }).catch(() => {});
+    for (let attempt = 0; ; attempt++) {
+      await page.fill('#user_login', args.user);
+      await page.fill('#user_pass', args.password);
+      const filled = (await page.inputValue('#user_login')) === args.user && (await page.inputValue('#user_pass')) === args.password;
+      if (filled) break;
+      if (attempt === 2) throw new Error(`the login form of ${args.url} would not keep the user name and password`);
+    }
     await Promise.all([page.waitForNavigation(), page.click('#wp-submit')]);
     if (page.url().includes('wp-login.php')) throw new Error(`login as ${args.user} failed`);
   }
