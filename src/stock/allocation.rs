@@ -208,7 +208,7 @@ pub struct Allocation {
 /// `include_incoming` or `include_supplier`.
 pub fn allocate(levels: &[StockLevel], rules: &[ChannelRule], supplier_stock: i64) -> Result<Vec<Allocation>> {
     validate_levels(levels)?;
-    RuleSet::new(rules)?.allocate_valid(levels, supplier_stock)
+    RuleSet::checked(rules)?.allocate_valid(levels, supplier_stock)
 }
 
 /// Exactly the quantities [`allocate`] computes, in the order of `rules`, without building the
@@ -220,7 +220,7 @@ pub fn allocate(levels: &[StockLevel], rules: &[ChannelRule], supplier_stock: i6
 pub fn allocate_quantities(levels: &[StockLevel], rules: &[ChannelRule], supplier_stock: i64) -> Result<Vec<i64>> {
     validate_levels(levels)?;
     let mut quantities = Vec::with_capacity(rules.len());
-    RuleSet::new(rules)?.quantities_valid(levels, supplier_stock, &mut quantities);
+    RuleSet::checked(rules)?.quantities_valid(levels, supplier_stock, &mut quantities);
     Ok(quantities)
 }
 
@@ -256,8 +256,16 @@ pub struct RuleSet<'r> {
 const SPLIT_ROWS_MAX_WEIGHT: u64 = 512;
 
 impl<'r> RuleSet<'r> {
-    /// Checks `rules` (the errors are [`allocate`]'s, apart from the levels) and prepares them.
+    /// Checks `rules` (the errors are [`allocate`]'s, apart from the levels) and prepares them
+    /// for many SKUs.
     pub fn new(rules: &'r [ChannelRule]) -> Result<Self> {
+        let mut set = RuleSet::checked(rules)?;
+        set.split_rows = set.small_pool_splits();
+        Ok(set)
+    }
+
+    /// [`RuleSet::new`] without the rows of [`RuleSet::quick_split`], for one SKU's general way.
+    fn checked(rules: &'r [ChannelRule]) -> Result<Self> {
         validate_rules(rules)?;
         let partitioned: Vec<&ChannelRule> = rules.iter().filter(|r| r.weight().is_some()).collect();
         let claims: Vec<Claim> = partitioned
@@ -277,7 +285,7 @@ impl<'r> RuleSet<'r> {
             }
         }
         let total_weight = claims.iter().map(|claim| u64::from(claim.weight)).sum();
-        let mut set = RuleSet {
+        Ok(RuleSet {
             rules,
             pool_rule: partitioned.first().copied(),
             pool_eligible: union_of_eligible(&partitioned),
@@ -285,9 +293,7 @@ impl<'r> RuleSet<'r> {
             claims,
             tie_ranks,
             split_rows: Vec::new(),
-        };
-        set.split_rows = set.small_pool_splits();
-        Ok(set)
+        })
     }
 
     /// [`RuleSet::split_rows`]: each pool below the total weight split the long way.
