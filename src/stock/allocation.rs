@@ -553,8 +553,9 @@ impl<'r> RuleSet<'r> {
     /// With [`RuleSet::split_rows`], one division and a row of them.
     #[inline]
     fn quick_split(&self, pool: i64, shares: &mut [i64]) -> bool {
-        let claims = shares.len();
-        if claims == 0 || self.split_rows.is_empty() {
+        // A row holds one share per claim.
+        let claims = self.claims.len();
+        if claims == 0 || self.split_rows.is_empty() || shares.len() != claims {
             return self.split_by_division(pool, shares);
         }
         let Ok(pool) = u64::try_from(pool) else {
@@ -1831,11 +1832,13 @@ mod tests {
         #[test]
         fn the_quick_split_is_the_general_split(
             pool in prop_oneof![0i64..2_000, 0i64..1 << 40],
-            raw in proptest::collection::vec((prop_oneof![0u32..40, 0u32..400], -2i64..3), 1..=INLINE_CLAIMS),
+            raw in proptest::collection::vec((prop_oneof![Just(0u32), 0u32..40, 0u32..400], -2i64..3), 1..=INLINE_CLAIMS),
+            // Channel ids in any order, so that ties by id differ from ties by rule order.
+            ids in Just((1i64..=8).collect::<Vec<_>>()).prop_shuffle(),
         ) {
             let rules: Vec<ChannelRule> = raw
                 .iter()
-                .zip(1i64..)
+                .zip(ids)
                 .map(|(&(weight, priority), id)| ChannelRule { priority, ..weighted(id, weight) })
                 .collect();
             let set = RuleSet::new(&rules).map_err(|e| TestCaseError::fail(e.to_string()))?;
