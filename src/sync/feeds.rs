@@ -26,7 +26,7 @@
 //!   settling leaves the rest held; the next run settles them from the same report (a job is
 //!   completed once: completion checks the claim).
 
-use super::runner::{fail_job, pushes_for, Lane, RunOptions, RunReport};
+use super::runner::{count_calls, fail_job, pushes_for, Lane, RunOptions, RunReport};
 use super::Clock;
 use crate::channels::{Failure, FeedResults, FeedStatus, Feeds};
 use crate::ledger::{job, Completion, Feed, FeedState, FeedUpdate, Job, LedgerStore};
@@ -79,15 +79,6 @@ pub(super) fn tend(
             return Ok(());
         }
     }
-}
-
-/// Counts the adapter's calls since the last count in the run's report and charges the pacer.
-fn count_calls(lane: &mut Lane<'_>, key: &str, report: &mut RunReport) -> Result<()> {
-    let calls = lane.adapter.take_calls().len();
-    let channel = report.per_channel.entry(key.to_string()).or_default();
-    channel.calls += calls as u64;
-    report.calls += calls as u64;
-    lane.pacer.charge(calls)
 }
 
 fn feeds_of<'l>(lane: &'l mut Lane<'_>) -> Result<&'l mut dyn Feeds> {

@@ -12,8 +12,9 @@
 //!   claims several batches' worth at once (about [`CLAIM_AHEAD_JOBS`] jobs, whole batches) and
 //!   pushes them a batch per turn. On a channel without a rate limit each claim is first
 //!   handed to [`Channel::prepare`] (eBay looks up the offers of the whole claim at once
-//!   rather than one batch's at a time); its calls are counted with the run's. Each [`Push`] carries the job's idempotency key, the listing's remote
-//!   id and what the channel last showed (for compare-and-set).
+//!   rather than one batch's at a time); its calls are counted with the run's. Each [`Push`]
+//!   carries the job's idempotency key, the listing's remote id and what the channel last showed
+//!   (for compare-and-set).
 //! * **Results.** Applied → `complete_pushed`: the batch's pushed jobs completed in one
 //!   transaction, which records each pushed quantity and each remote id new to a listing.
 //!   [`Outcome::Accepted`] (queued for asynchronous processing, Amazon) counts as delivered and
@@ -376,12 +377,19 @@ fn prepare(store: &dyn LedgerStore, lane: &mut Lane<'_>, report: &mut RunReport)
     if lane.config.rate.is_limited() {
         return Ok(());
     }
-    let (pushes, _) = pushes_for(store, &lane.config.key, lane.claimed.make_contiguous())?;
+    let key = lane.config.key.clone();
+    let (pushes, _) = pushes_for(store, &key, lane.claimed.make_contiguous())?;
     lane.adapter.prepare(&pushes);
+    count_calls(lane, &key, report)
+}
+
+/// Counts the adapter's calls since the last count in the run's report and charges the pacer.
+pub(super) fn count_calls(lane: &mut Lane<'_>, key: &str, report: &mut RunReport) -> Result<()> {
     let calls = lane.adapter.take_calls().len();
-    report.per_channel.entry(lane.config.key.clone()).or_default().calls += calls as u64;
+    let channel = report.per_channel.entry(key.to_string()).or_default();
+    channel.calls += calls as u64;
     report.calls += calls as u64;
-    Ok(())
+    lane.pacer.charge(calls)
 }
 
 /// Pushes one claimed batch and records every result.
